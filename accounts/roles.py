@@ -1,0 +1,40 @@
+"""The three roles and what each may do, as Django groups with permissions."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    STAFF = "staff"
+    OWNER = "owner"
+
+
+STAFF_CONSOLE = "accounts.access_staff_console"
+OWNER_CONSOLE = "accounts.access_owner_console"
+
+# app_label.codename for every permission a role's group holds.
+ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
+    Role.CUSTOMER: (),
+    Role.STAFF: (
+        STAFF_CONSOLE,
+        "accounts.view_customerprofile",
+        "personalization.view_item",
+        "personalization.view_interaction",
+    ),
+    Role.OWNER: (
+        STAFF_CONSOLE,
+        OWNER_CONSOLE,
+        "accounts.view_customerprofile",
+        "accounts.change_customerprofile",
+        "personalization.view_item",
+        "personalization.add_item",
+        "personalization.change_item",
+        "personalization.view_interaction",
+        "personalization.view_category",
+        "personalization.change_category",
+        "personalization.add_category",
+        "personalization.view_datacategory",
+        "personalization.view_purpose",
+        "personalization.import_data",
+    ),
+}

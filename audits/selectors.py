@@ -1,0 +1,26 @@
+"""Reads for the owner's console."""
+
+from __future__ import annotations
+
+from django.db.models import Count
+
+from accounts.models import AuditAttribute
+from core.models import Heartbeat
+from personalization.selectors import shop_totals
+
+
+def declared_attribute_counts() -> list[dict[str, object]]:
+    """How many customers declared each audit attribute value (aggregates only)."""
+    return list(
+        AuditAttribute.objects.values("name", "value")
+        .annotate(customers=Count("customer", distinct=True))
+        .order_by("name", "value")
+    )
+
+
+def owner_overview() -> dict[str, object]:
+    return {
+        "totals": shop_totals(),
+        "declared": declared_attribute_counts(),
+        "heartbeats": list(Heartbeat.objects.order_by("name")),
+    }

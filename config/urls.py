@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts import views as account_views
+from core import views as core_views
+from personalization import views as personalization_views
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("healthz/", core_views.healthz, name="healthz"),
+    path("transparency/", personalization_views.transparency, name="transparency"),
+    path("accounts/", include("allauth.urls")),
+    path("me/", include("personalization.urls_me")),
+    path("staff/", include("personalization.urls_staff")),
+    path("owner/", include("audits.urls_owner")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+]
+
+admin.site.site_header = settings.SHOP_NAME

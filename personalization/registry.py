@@ -1,0 +1,105 @@
+"""The registry of data categories and purposes (PRODUCT.md), as plain data.
+
+A data migration writes these rows; consent (per purpose x category) refers to them.
+Kept free of Django imports so the engine and tests can read it directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DataCategorySpec:
+    code: str
+    name: str
+    description: str
+    retention_days: int
+
+
+@dataclass(frozen=True)
+class PurposeSpec:
+    code: str
+    name: str
+    description: str
+    # Opt-in purposes start switched off for every customer.
+    requires_opt_in: bool
+    # Purposes a Global Privacy Control signal opts out of (sale/sharing, marketing).
+    honours_gpc: bool
+
+
+PURCHASE_HISTORY = "purchase_history"
+BROWSING_HISTORY = "browsing_history"
+STATED_PREFERENCES = "stated_preferences"
+EMAIL_ENGAGEMENT = "email_engagement"
+AUDIT_ATTRIBUTES = "audit_attributes"
+
+DATA_CATEGORIES: tuple[DataCategorySpec, ...] = (
+    DataCategorySpec(
+        PURCHASE_HISTORY,
+        "Purchase history",
+        "What you bought, when, how many and for how much.",
+        retention_days=730,
+    ),
+    DataCategorySpec(
+        BROWSING_HISTORY,
+        "Browsing history",
+        "Items you looked at or put in your basket in the web shop.",
+        retention_days=180,
+    ),
+    DataCategorySpec(
+        STATED_PREFERENCES,
+        "Stated preferences",
+        "What you told us: ratings, liked categories and things never to recommend.",
+        retention_days=730,
+    ),
+    DataCategorySpec(
+        EMAIL_ENGAGEMENT,
+        "Email engagement",
+        "Whether you opened or clicked our offer emails.",
+        retention_days=365,
+    ),
+    DataCategorySpec(
+        AUDIT_ATTRIBUTES,
+        "Audit attributes",
+        "Details you chose to declare (such as an age band) so we can check that our "
+        "AI treats every group fairly. Never used to pick what we show you.",
+        retention_days=730,
+    ),
+)
+
+PERSONALIZATION = "personalization"
+MARKETING = "marketing"
+FAIRNESS_AUDIT = "fairness_audit"
+
+PURPOSES: tuple[PurposeSpec, ...] = (
+    PurposeSpec(
+        PERSONALIZATION,
+        "On-site recommendations",
+        "Suggesting items on your dashboard and in the shop, with the reasons shown.",
+        requires_opt_in=True,
+        honours_gpc=False,
+    ),
+    PurposeSpec(
+        MARKETING,
+        "Offer emails",
+        "Sending you personalized offers by email.",
+        requires_opt_in=True,
+        honours_gpc=True,
+    ),
+    PurposeSpec(
+        FAIRNESS_AUDIT,
+        "Fairness audits",
+        "Using the details you declared only to check our AI for bias, in aggregate.",
+        requires_opt_in=True,
+        honours_gpc=False,
+    ),
+)
+
+# Which data category an interaction of each kind belongs to.
+INTERACTION_KIND_CATEGORY: dict[str, str] = {
+    "purchase": PURCHASE_HISTORY,
+    "view": BROWSING_HISTORY,
+    "cart": BROWSING_HISTORY,
+    "rating": STATED_PREFERENCES,
+}
