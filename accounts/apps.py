@@ -11,6 +11,15 @@ class AccountsConfig(AppConfig):
         # Role groups need the permissions Django creates after migrating, so they are
         # synced after each app migrates (cheap and idempotent; see docs/decisions.md).
         post_migrate.connect(_sync_roles, dispatch_uid="accounts.sync_roles")
+        # allauth's only hook between "code accepted" and "address verified"
+        # (see accounts.adapters.revoke_unproven_password).
+        from allauth.account.signals import authentication_step_completed
+
+        from accounts.adapters import revoke_unproven_password
+
+        authentication_step_completed.connect(
+            revoke_unproven_password, dispatch_uid="accounts.revoke_unproven_password"
+        )
 
 
 def _sync_roles(sender: AppConfig, **kwargs: object) -> None:

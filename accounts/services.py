@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
@@ -44,25 +46,37 @@ def user_set_role(*, user: User, role: Role) -> User:
 
 
 @transaction.atomic
-def customer_profile_claim(*, user: User, email: str) -> CustomerProfile | None:
-    """Link the shop's record with this (verified) email address to `user`.
+def customer_profile_claim(*, user: User, emails: Iterable[str]) -> CustomerProfile | None:
+    """Link the shop's unclaimed record with one of these (verified) addresses to `user`.
 
-    Callers must only pass an address the user has proven to own. Returns the
-    profile the user now has, creating an empty one for a new customer, or None for
-    staff and owners.
+    Callers must only pass addresses the user has proven to own. Returns the profile
+    the user now has, creating an empty one for a new customer, or None for staff and
+    owners.
     """
-    if user.groups.filter(name__in=[Role.STAFF.value, Role.OWNER.value]).exists():
+    if user.is_superuser or user.groups.filter(name__in=[Role.STAFF.value, Role.OWNER.value]):
         return None
     existing = CustomerProfile.objects.filter(user=user).first()
     if existing is not None:
         return existing
+    addresses = [email.lower() for email in emails]
+    if not addresses:
+        return None
+    match = Q()
+    for email in addresses:
+        match |= Q(email__iexact=email)
     profile = (
         CustomerProfile.objects.select_for_update()
-        .filter(Q(email__iexact=email), user__isnull=True)
+        .filter(match, user__isnull=True)
+        .order_by("pk")
         .first()
     )
     if profile is None:
-        profile = CustomerProfile.objects.create(user=user, email=email.lower(), name=user.name)
+        # An address still on another person's record (they changed their login) is
+        # not copied: the shop's address book keeps one customer per address.
+        email = addresses[0]
+        if CustomerProfile.objects.filter(email__iexact=email).exists():
+            email = ""
+        profile = CustomerProfile.objects.create(user=user, email=email, name=user.name)
     else:
         profile.user = user
         profile.save(update_fields=["user", "updated_at"])
@@ -71,3 +85,86 @@ def customer_profile_claim(*, user: User, email: str) -> CustomerProfile | None:
         roles_sync()
         user.groups.add(Group.objects.get(name=Role.CUSTOMER.value))
     return profile
+
+
+@transaction.atomic
+def user_upsert_verified(*, email: str, name: str, password: str, role: Role) -> User:
+    """Create or update a login the shop sets up itself, with `role` (idempotent).
+
+    Its email address counts as verified and primary, so the person can sign in with
+    `password` without the emailed confirmation; the password is reset when it differs.
+    Customers are linked to the shop's record with the same email address.
+    """
+    email = email.lower()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User.objects.create_user(email=email, password=password, name=name)
+    else:
+        changed = []
+        if user.name != name:
+            user.name = name
+            changed.append("name")
+        if not user.check_password(password):
+            user.set_password(password)
+            changed.append("password")
+        if not user.is_active:
+            user.is_active = True
+            changed.append("is_active")
+        if changed:
+            user.save(update_fields=changed)
+    address, _ = EmailAddress.objects.get_or_create(
+        user=user, email=email, defaults={"verified": True, "primary": True}
+    )
+    EmailAddress.objects.filter(user=user, primary=True).exclude(pk=address.pk).update(
+        primary=False
+    )
+    if not (address.verified and address.primary):
+        address.verified = address.primary = True
+        address.save(update_fields=["verified", "primary"])
+    user_set_role(user=user, role=role)
+    if role is Role.CUSTOMER:
+        customer_profile_claim(user=user, emails=[email])
+    return user
+
+
+@transaction.atomic
+def customer_profile_set_preferences(
+    *,
+    profile: CustomerProfile,
+    restrictions: list[str] | None = None,
+    liked_categories: list[str] | None = None,
+) -> CustomerProfile:
+    """Replace what the customer said: attribute codes never to recommend, liked categories.
+
+    None leaves that list as it is; duplicates are dropped and the order kept.
+    """
+    changed = []
+    if restrictions is not None:
+        profile.restrictions = list(dict.fromkeys(code.strip().lower() for code in restrictions))
+        changed.append("restrictions")
+    if liked_categories is not None:
+        profile.liked_categories = list(dict.fromkeys(liked_categories))
+        changed.append("liked_categories")
+    if changed:
+        profile.save(update_fields=[*changed, "updated_at"])
+    return profile
+
+
+@transaction.atomic
+def user_unproven_password_revoke(*, user: User, email: str) -> bool:
+    """Remove a password that was chosen before anyone proved they own `email`.
+
+    Someone can sign up with another person's address and wait: once the owner signs
+    in with a code sent to that mailbox, the address counts as verified and the
+    waiting password would open the owner's history. Call this just before such an
+    address becomes verified. Returns whether a password was removed. (allauth guards
+    social logins the same way; its login by code does not.)
+    """
+    if EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists():
+        return False
+    if not user.has_usable_password():
+        return False
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    logger.info("unproven password of user %s removed at first code sign-in", user.pk)
+    return True

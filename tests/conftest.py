@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 
 from accounts.models import User
 from accounts.roles import Role
@@ -14,9 +15,17 @@ def make_user(db):
         user = UserFactory(**kwargs)
         if role is Role.CUSTOMER:
             CustomerProfileFactory(email=user.email, user=None)
-            customer_profile_claim(user=user, email=user.email)
+            customer_profile_claim(user=user, emails=[user.email])
         else:
             user_set_role(user=user, role=role)
         return user
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """allauth counts mails and sign-in attempts in the cache; each test starts from zero."""
+    cache.clear()
+    yield
+    cache.clear()

@@ -49,6 +49,7 @@ class AttributeFactory(factory.django.DjangoModelFactory):
 class ItemFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Item
+        skip_postgeneration_save = True
 
     sku = factory.Sequence(lambda n: f"SKU-{n:04d}")
     name = factory.Sequence(lambda n: f"Loaf {n}")
