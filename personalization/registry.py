@@ -39,7 +39,8 @@ DATA_CATEGORIES: tuple[DataCategorySpec, ...] = (
         PURCHASE_HISTORY,
         "Purchase history",
         "What you bought, when, how many and for how much.",
-        retention_days=730,
+        # Five years: loyal customers' long histories are what makes suggestions good.
+        retention_days=1825,
     ),
     DataCategorySpec(
         BROWSING_HISTORY,
