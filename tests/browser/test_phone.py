@@ -1,0 +1,48 @@
+"""A customer on a phone reads what the shop knows about her without scrolling sideways."""
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import CustomerProfile
+from accounts.roles import Role
+from tests.browser.conftest import ROLE_START_PAGE, sign_in
+from tests.factories import InteractionFactory, ItemFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_customer_on_a_phone_sees_her_data_table_without_sideways_scrolling(page, person):
+    # given a customer with a long-named purchase and a view
+    gable = person(Role.CUSTOMER, email="gable@example.com")
+    profile = CustomerProfile.objects.get(user=gable)
+    InteractionFactory(
+        customer=profile, item=ItemFactory(name="Stone-ground wheat sourdough, large family loaf")
+    )
+    InteractionFactory(customer=profile, item=ItemFactory(name="Dark rye"), kind="view")
+    page.set_viewport_size(PHONE)
+
+    # when she signs in on her phone
+    sign_in(page, "gable@example.com")
+    expect(page).to_have_url(ROLE_START_PAGE[Role.CUSTOMER])
+
+    # then the table of her data is on screen, row by row, and the page fits the width
+    table = page.get_by_role("table")
+    expect(table).to_be_visible()
+    expect(table.get_by_role("columnheader", name="Records")).to_be_visible()
+    expect(table.get_by_role("rowheader", name="Purchase history")).to_be_visible()
+    expect(table.get_by_role("row", name="Purchase history")).to_contain_text(
+        "Stone-ground wheat sourdough, large family loaf"
+    )
+    expect(table.get_by_role("row", name="Browsing history")).to_contain_text("Dark rye")
+    widths = page.evaluate(
+        "() => ({page: document.documentElement.scrollWidth,"
+        " viewport: document.documentElement.clientWidth,"
+        " table: document.querySelector('table').getBoundingClientRect().right})"
+    )
+    assert widths["page"] <= widths["viewport"], widths
+    assert widths["table"] <= widths["viewport"], widths
+    # the navigation wraps instead of pushing the page wider
+    expect(page.get_by_role("link", name="My data & choices")).to_be_in_viewport()
+    expect(page.get_by_role("button", name="Sign out")).to_be_in_viewport()
