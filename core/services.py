@@ -16,3 +16,40 @@ def heartbeat_record(*, name: str) -> Heartbeat:
         Heartbeat.objects.filter(pk=beat.pk).update(seen_at=now, beats=F("beats") + 1)
         beat.refresh_from_db()
     return beat
+
+
+def schedules_sync() -> list[str]:
+    """Create the periodic tasks the installed apps declare; never overwrite edits.
+
+    A schedule is matched by name. An existing one keeps the interval, crontab and
+    enabled flag the owner set; only its task path is refreshed. Returns the names
+    created.
+    """
+    from importlib import import_module
+
+    from django.apps import apps
+    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+    created = []
+    for config in apps.get_app_configs():
+        try:
+            module = import_module(f"{config.name}.schedules")
+        except ModuleNotFoundError:
+            continue
+        for name, task, when, description in module.SCHEDULES:
+            existing = PeriodicTask.objects.filter(name=name).first()
+            if existing is not None:
+                if existing.task != task:
+                    existing.task = task
+                    existing.save(update_fields=["task"])
+                continue
+            fields: dict[str, object] = {"name": name, "task": task, "description": description}
+            if "every_seconds" in when:
+                fields["interval"], _ = IntervalSchedule.objects.get_or_create(
+                    every=when["every_seconds"], period=IntervalSchedule.SECONDS
+                )
+            else:
+                fields["crontab"], _ = CrontabSchedule.objects.get_or_create(**when)
+            PeriodicTask.objects.create(**fields)
+            created.append(name)
+    return created

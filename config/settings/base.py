@@ -134,7 +134,8 @@ EMAIL_BACKEND = env.str(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shop@localhost")
-if "EMAIL_URL" in env:
+# EMAIL_URL (e.g. smtp+tls://user:pass@host:587) sets host, port, user, password, TLS.
+if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 
 # --- Internationalisation -----------------------------------------------------------
@@ -167,7 +168,7 @@ if REDIS_URL:
 else:
     # A broker that needs no server: kombu's filesystem transport under VAR_DIR.
     _BROKER_DIR = VAR_DIR / "broker"
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost//"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "queue"),
         "data_folder_out": str(_BROKER_DIR / "queue"),
