@@ -96,6 +96,10 @@ class CustomerProfile(models.Model):
     # Category slugs the customer said they like.
     liked_categories = models.JSONField(_("liked categories"), default=list, blank=True)
     notes_for_staff = models.TextField(_("notes for staff"), blank=True)
+    # The privacy notice version the customer last saw and confirmed.
+    notice_version_seen = models.PositiveIntegerField(
+        _("notice version seen"), null=True, blank=True
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
-from accounts.models import CustomerProfile, User
+from datetime import date
+
+from django.utils import timezone
+
+from accounts.models import CustomerProfile, PersonalizationMode, User
 from accounts.roles import OWNER_CONSOLE, STAFF_CONSOLE, Role
 
 
@@ -19,3 +23,14 @@ def customer_profile_for_user(*, user: User) -> CustomerProfile | None:
     if not user.is_authenticated:
         return None
     return CustomerProfile.objects.filter(user=user).first()
+
+
+def effective_mode(*, profile: CustomerProfile, today: date | None = None) -> PersonalizationMode:
+    """The mode in force today: a pause whose date has passed has ended by itself."""
+    today = today or timezone.localdate()
+    mode = PersonalizationMode(profile.personalization_mode)
+    if mode is PersonalizationMode.PAUSED and (
+        profile.paused_until is None or profile.paused_until < today
+    ):
+        return PersonalizationMode.ON
+    return mode

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import date
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from accounts.models import CustomerProfile, User
+from accounts.models import CustomerProfile, PersonalizationMode, User
 from accounts.roles import ROLE_PERMISSIONS, Role
+from core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -168,3 +172,30 @@ def user_unproven_password_revoke(*, user: User, email: str) -> bool:
     user.save(update_fields=["password"])
     logger.info("unproven password of user %s removed at first code sign-in", user.pk)
     return True
+
+
+@transaction.atomic
+def customer_profile_set_mode(
+    *,
+    profile: CustomerProfile,
+    mode: PersonalizationMode,
+    paused_until: date | None = None,
+    today: date | None = None,
+) -> CustomerProfile:
+    """Switch personalization on, pause it until a future date, off, or to none at all."""
+    today = today or timezone.localdate()
+    if mode is PersonalizationMode.PAUSED:
+        if paused_until is None:
+            raise ApplicationError(
+                _("Choose the date personalization resumes."), code="required", field="paused_until"
+            )
+        if paused_until <= today:
+            raise ApplicationError(
+                _("The resume date must be in the future."), code="past_date", field="paused_until"
+            )
+    else:
+        paused_until = None
+    profile.personalization_mode = mode.value
+    profile.paused_until = paused_until
+    profile.save(update_fields=["personalization_mode", "paused_until", "updated_at"])
+    return profile

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from audits import views
 
@@ -6,4 +6,6 @@ app_name = "owner"
 
 urlpatterns = [
     path("", views.owner_dashboard, name="dashboard"),
+    path("", include("personalization.consent.urls_owner")),
+    path("", include("personalization.datarights.urls_owner")),
 ]

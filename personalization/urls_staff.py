@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from personalization import views
 
@@ -6,4 +6,5 @@ app_name = "staff"
 
 urlpatterns = [
     path("", views.staff_dashboard, name="dashboard"),
+    path("", include("personalization.datarights.urls_staff")),
 ]

@@ -149,6 +149,9 @@ class Interaction(models.Model):
     value = models.DecimalField(_("value"), max_digits=12, decimal_places=2, default=0)
     occurred_at = models.DateTimeField(_("when"))
     imported_at = models.DateTimeField(_("received"), auto_now_add=True)
+    # Set when the customer removed this record from use: the engine never reads it,
+    # and it is shown to the customer as removed until retention deletes it.
+    excluded_at = models.DateTimeField(_("removed from use"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("interaction")

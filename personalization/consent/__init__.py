@@ -1,0 +1,1 @@
+"""Consent: the hash-chained ledger, the current-consent table and their services."""

@@ -1,0 +1,136 @@
+"""Writes to the consent ledger and the current-consent table."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import CustomerProfile
+from core.errors import ApplicationError
+from personalization import registry
+from personalization.consent.ledger import GENESIS, event_hash
+from personalization.models import Consent, ConsentEvent
+
+_PURPOSES = {spec.code for spec in registry.PURPOSES}
+_CATEGORIES = {spec.code for spec in registry.DATA_CATEGORIES}
+# Any constant: PostgreSQL advisory lock that serializes appends to the ledger.
+_LEDGER_LOCK = 727_001
+
+
+@dataclass(frozen=True)
+class RequestFingerprint:
+    """Salted hashes of where a change came from; never the raw IP or user agent."""
+
+    ip_hash: str = ""
+    user_agent_hash: str = ""
+
+    @classmethod
+    def from_request(cls, request) -> RequestFingerprint:
+        if request is None:
+            return cls()
+        return cls(
+            ip_hash=_salted("ip", request.META.get("REMOTE_ADDR", "")),
+            user_agent_hash=_salted("ua", request.META.get("HTTP_USER_AGENT", "")),
+        )
+
+
+def _salted(kind: str, value: str) -> str:
+    if not value:
+        return ""
+    key = f"consent-fingerprint:{settings.SECRET_KEY}".encode()
+    return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class ConsentChange:
+    purpose: str
+    data_category: str
+    granted: bool
+
+
+def _lock_ledger() -> None:
+    # SQLite's IMMEDIATE transactions already serialize writers.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LEDGER_LOCK])
+
+
+@transaction.atomic
+def consent_set(
+    *,
+    customer: CustomerProfile,
+    changes: Iterable[ConsentChange],
+    method: str,
+    actor: str,
+    notice_version: int | None,
+    fingerprint: RequestFingerprint | None = None,
+) -> list[ConsentEvent]:
+    """Record consent changes: one ledger event each, and the current table updated.
+
+    Changes that would not change the current answer are skipped (no event), so
+    saving an unchanged form adds nothing to the ledger. Returns the new events.
+    """
+    fingerprint = fingerprint or RequestFingerprint()
+    changes = list(changes)
+    for change in changes:
+        if change.purpose not in _PURPOSES:
+            raise ApplicationError(
+                f"Unknown purpose '{change.purpose}'.", code="unknown_purpose", field="purpose"
+            )
+        if change.data_category not in _CATEGORIES:
+            raise ApplicationError(
+                f"Unknown data category '{change.data_category}'.",
+                code="unknown_data_category",
+                field="data_category",
+            )
+    _lock_ledger()
+    current = {
+        (c.purpose, c.data_category): c
+        for c in Consent.objects.select_for_update().filter(customer=customer)
+    }
+    last = ConsentEvent.objects.order_by("-pk").values_list("hash", flat=True).first()
+    prev_hash = last or GENESIS
+    now = timezone.now()
+    events = []
+    for change in changes:
+        row = current.get((change.purpose, change.data_category))
+        # An explicit first "no" is recorded (proof of refusal); a repeat is not.
+        if row is not None and row.granted == change.granted:
+            continue
+        fields = {
+            "customer_ref": customer.pk,
+            "purpose": change.purpose,
+            "data_category": change.data_category,
+            "granted": change.granted,
+            "notice_version": notice_version,
+            "method": method,
+            "actor": actor,
+            "created_at": now,
+            "ip_hash": fingerprint.ip_hash,
+            "user_agent_hash": fingerprint.user_agent_hash,
+        }
+        digest = event_hash(fields, prev_hash)
+        event = ConsentEvent.objects.create(
+            customer=customer, prev_hash=prev_hash, hash=digest, **fields
+        )
+        prev_hash = digest
+        events.append(event)
+        if row is None:
+            current[(change.purpose, change.data_category)] = Consent.objects.create(
+                customer=customer,
+                purpose=change.purpose,
+                data_category=change.data_category,
+                granted=change.granted,
+                event=event,
+                updated_at=now,
+            )
+        else:
+            row.granted, row.event, row.updated_at = change.granted, event, now
+            row.save(update_fields=["granted", "event", "updated_at"])
+    return events

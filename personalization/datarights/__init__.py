@@ -1,0 +1,1 @@
+"""Data-rights requests (export, erasure, objection) and retention."""

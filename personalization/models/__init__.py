@@ -1,0 +1,38 @@
+"""The personalization app's models, one module per area."""
+
+from personalization.models.catalog import (
+    Attribute,
+    Category,
+    DataCategory,
+    Interaction,
+    InteractionKind,
+    Item,
+    Purpose,
+)
+from personalization.models.consent import Consent, ConsentEvent, ConsentMethod, PrivacyNotice
+from personalization.models.requests import (
+    DataRequest,
+    DataRequestEvent,
+    DataRequestKind,
+    DataRequestStatus,
+    RetentionRun,
+)
+
+__all__ = [
+    "Attribute",
+    "Category",
+    "Consent",
+    "ConsentEvent",
+    "ConsentMethod",
+    "DataCategory",
+    "DataRequest",
+    "DataRequestEvent",
+    "DataRequestKind",
+    "DataRequestStatus",
+    "Interaction",
+    "InteractionKind",
+    "Item",
+    "PrivacyNotice",
+    "Purpose",
+    "RetentionRun",
+]

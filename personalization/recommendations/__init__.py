@@ -1,0 +1,1 @@
+"""Recommendations as customers see them: lists, "Why this?", feedback."""
