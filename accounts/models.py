@@ -164,3 +164,50 @@ class AuditAttribute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}={self.value}"
+
+
+class ApiScope(models.TextChoices):
+    EVENTS_WRITE = "events:write", _("send events")
+    CATALOG_WRITE = "catalog:write", _("update the catalog")
+    CUSTOMERS_WRITE = "customers:write", _("update customers")
+    RECOMMENDATIONS_READ = "recommendations:read", _("read recommendations")
+    CONSENTS_READ = "consents:read", _("read consent")
+    CONSENTS_WRITE = "consents:write", _("record consent")
+    REQUESTS_WRITE = "requests:write", _("file data requests")
+    AUDITS_READ = "audits:read", _("read bias audits")
+
+
+class ApiKey(models.Model):
+    """A credential for one of the shop's systems; only a hash of the key is stored."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    # The first characters of the key, shown so people can tell keys apart.
+    prefix = models.CharField(_("prefix"), max_length=12, unique=True)
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True)
+    scopes = models.JSONField(_("scopes"), default=list)
+    created_by = models.ForeignKey(
+        User,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    # DRF treats request.user as authenticated when this is true.
+    is_authenticated = True

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import CustomerProfile, PersonalizationMode, User
+from accounts.models import ApiKey, CustomerProfile, PersonalizationMode, User
 from accounts.roles import ROLE_PERMISSIONS, Role
 from core.errors import ApplicationError
 
@@ -199,3 +199,70 @@ def customer_profile_set_mode(
     profile.paused_until = paused_until
     profile.save(update_fields=["personalization_mode", "paused_until", "updated_at"])
     return profile
+
+
+def _api_key_hash(key: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_key_create(
+    *, name: str, scopes: Iterable[str], created_by: User | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key for one of the shop's systems; the plain key is returned only here."""
+    import secrets
+
+    from accounts.models import ApiScope
+
+    scopes = list(dict.fromkeys(scopes))
+    unknown = [scope for scope in scopes if scope not in ApiScope.values]
+    if unknown:
+        raise ApplicationError(
+            _("Unknown scope(s): %(scopes)s. Known: %(known)s.")
+            % {"scopes": ", ".join(unknown), "known": ", ".join(ApiScope.values)},
+            code="unknown_scope",
+            field="scopes",
+        )
+    if not scopes:
+        raise ApplicationError(
+            _("Give the key at least one scope."), code="required", field="scopes"
+        )
+    name = name.strip()
+    if not name:
+        raise ApplicationError(_("Give the key a name."), code="required", field="name")
+    if ApiKey.objects.filter(name=name).exists():
+        raise ApplicationError(
+            _("A key named '%(name)s' already exists.") % {"name": name},
+            code="duplicate",
+            field="name",
+        )
+    key = f"fs_{secrets.token_urlsafe(32)}"
+    api_key = ApiKey.objects.create(
+        name=name,
+        prefix=key[:10],
+        key_hash=_api_key_hash(key),
+        scopes=scopes,
+        created_by=created_by,
+    )
+    return api_key, key
+
+
+def api_key_authenticate(*, key: str) -> ApiKey | None:
+    """The active key matching `key`, with its last use recorded (at most once a minute)."""
+    api_key = ApiKey.objects.filter(key_hash=_api_key_hash(key), revoked_at__isnull=True).first()
+    if api_key is None:
+        return None
+    now = timezone.now()
+    if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    return api_key

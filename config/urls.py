@@ -15,6 +15,7 @@ urlpatterns = [
     path("me/", include("personalization.urls_me")),
     path("staff/", include("personalization.urls_staff")),
     path("owner/", include("audits.urls_owner")),
+    path("api/v1/", include("personalization.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

@@ -6,15 +6,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DatabaseError, connection, transaction
-from django.db.models.functions import Lower
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from accounts.models import AuditAttribute, CustomerProfile
+from accounts.models import CustomerProfile
 from personalization.importing import rows as R
+from personalization.importing import writers as W
 from personalization.importing.csvstream import CsvStream, MalformedCsv
-from personalization.models import Attribute, Category, Interaction, Item
-from personalization.registry import INTERACTION_KIND_CATEGORY
+from personalization.models import Item
 
 CHUNK = 5000
 # Most errors a report keeps in memory; every error is still passed to `on_error`.
@@ -184,13 +183,6 @@ def _chunks(items: Iterator[Any], size: int = CHUNK) -> Iterator[list[Any]]:
         yield chunk
 
 
-def _in_batches(values: list[Any]) -> Iterator[list[Any]]:
-    """Split a list for `__in` lookups under the backend's parameter limit."""
-    size = min(connection.features.max_query_params or 10_000, 10_000) - 10
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 # --- catalog ----------------------------------------------------------------------------
 
 
@@ -213,64 +205,14 @@ def _valid_catalog_rows(run: _Run, file: FileReport) -> Iterator[tuple[int, R.Ca
 
 
 def _import_catalog(run: _Run, file: FileReport) -> None:
-    categories = dict(Category.objects.values_list("slug", "id"))
-    attributes = dict(Attribute.objects.values_list("code", "id"))
+    cache = W.CatalogCache()
     for chunk in _chunks(_valid_catalog_rows(run, file)):
         if run.failed:
             continue
-        rows = [row for _, row in chunk]
-        for row in rows:
-            if row.category_slug not in categories:
-                category, _ = Category.objects.get_or_create(
-                    slug=row.category_slug, defaults={"name": row.category_name}
-                )
-                categories[row.category_slug] = category.pk
-        missing = {code for row in rows for code in row.attributes} - attributes.keys()
-        if missing:
-            Attribute.objects.bulk_create(
-                [Attribute(code=c) for c in missing], ignore_conflicts=True
-            )
-            attributes.update(Attribute.objects.filter(code__in=missing).values_list("code", "id"))
-        skus = [row.sku for row in rows]
-        existing = set(Item.objects.filter(sku__in=skus).values_list("sku", flat=True))
-        Item.objects.bulk_create(
-            [
-                Item(
-                    sku=row.sku,
-                    name=row.name,
-                    category_id=categories[row.category_slug],
-                    price=row.price,
-                    active=row.active,
-                    consumable=row.consumable,
-                    allergens_declared=row.allergens_declared,
-                )
-                for row in rows
-            ],
-            update_conflicts=True,
-            unique_fields=["sku"],
-            update_fields=[
-                "name",
-                "category",
-                "price",
-                "active",
-                "consumable",
-                "allergens_declared",
-                "updated_at",
-            ],
-        )
-        ids = dict(Item.objects.filter(sku__in=skus).values_list("sku", "id"))
-        run.sku_ids.update(ids)
-        through = Item.attributes.through
-        through.objects.filter(item_id__in=ids.values()).delete()
-        through.objects.bulk_create(
-            [
-                through(item_id=ids[row.sku], attribute_id=attributes[code])
-                for row in rows
-                for code in row.attributes
-            ]
-        )
-        file.updated += len(existing)
-        file.created += len(rows) - len(existing)
+        written = W.catalog_write([row for _, row in chunk], cache=cache)
+        run.sku_ids.update(written.ids)
+        file.created += written.created
+        file.updated += written.updated
 
 
 # --- customers --------------------------------------------------------------------------
@@ -305,56 +247,19 @@ def _valid_customer_rows(run: _Run, file: FileReport) -> Iterator[tuple[int, R.C
 
 def _import_customers(run: _Run, file: FileReport) -> None:
     for chunk in _chunks(_valid_customer_rows(run, file)):
-        by_email = {row.email: (line, row) for line, row in chunk if row.email}
-        taken = (
-            CustomerProfile.objects.annotate(email_lower=Lower("email"))
-            .filter(email_lower__in=list(by_email))
-            .values_list("email_lower", "external_id")
-        )
-        for email, owner in taken:
-            line, row = by_email[email]
-            if owner != row.external_id:
-                run.error(file, line, f"email '{email}' already belongs to customer '{owner}'")
+        line_of = {row.external_id: line for line, row in chunk}
+        for row, owner in W.customer_email_conflicts([row for _, row in chunk]):
+            run.error(
+                file,
+                line_of[row.external_id],
+                f"email '{row.email}' already belongs to customer '{owner}'",
+            )
         if run.failed:
             continue
-        rows = [row for _, row in chunk]
-        ids_in_chunk = [row.external_id for row in rows]
-        existing = set(
-            CustomerProfile.objects.filter(external_id__in=ids_in_chunk).values_list(
-                "external_id", flat=True
-            )
-        )
-        CustomerProfile.objects.bulk_create(
-            [CustomerProfile(external_id=r.external_id, email=r.email, name=r.name) for r in rows],
-            update_conflicts=True,
-            unique_fields=["external_id"],
-            update_fields=["email", "name", "updated_at"],
-        )
-        ids = dict(
-            CustomerProfile.objects.filter(external_id__in=ids_in_chunk).values_list(
-                "external_id", "id"
-            )
-        )
-        run.customer_ids.update(ids)
-        declared = [
-            AuditAttribute(
-                customer_id=ids[row.external_id],
-                name=name,
-                value=value,
-                source=AuditAttribute.Source.IMPORT,
-                declared_at=run.now,
-            )
-            for row in rows
-            for name, value in row.audit
-        ]
-        AuditAttribute.objects.bulk_create(
-            declared,
-            update_conflicts=True,
-            unique_fields=["customer", "name"],
-            update_fields=["value", "source"],
-        )
-        file.updated += len(existing)
-        file.created += len(rows) - len(existing)
+        written = W.customers_write([row for _, row in chunk], now=run.now)
+        run.customer_ids.update(written.ids)
+        file.created += written.created
+        file.updated += written.updated
 
 
 # --- events -----------------------------------------------------------------------------
@@ -396,99 +301,11 @@ def _import_events(run: _Run, file: FileReport) -> None:
         run.customer_ids[external_id] = pk
     for sku, pk in Item.objects.values_list("sku", "id").iterator(chunk_size=10_000):
         run.sku_ids[sku] = pk
-    write = _copy_events if connection.vendor == "postgresql" else _insert_events
     for chunk in _chunks(_valid_event_rows(run, file)):
         if run.failed:
             continue
-        stored = _stored_event_ids([row.event_id for row in chunk])
-        new = [row for row in chunk if row.event_id not in stored]
-        if new:
-            write(run, new)
-        file.already_imported += len(chunk) - len(new)
-        file.created += len(new)
-
-
-def _stored_event_ids(event_ids: list[str]) -> set[str]:
-    """Which of these event ids the database already holds."""
-    if connection.vendor == "postgresql":
-        # One array parameter instead of thousands of placeholders.
-        table = Interaction._meta.db_table
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT event_id FROM {table} WHERE event_id = ANY(%s)",  # noqa: S608
-                [event_ids],
-            )
-            return {event_id for (event_id,) in cursor.fetchall()}
-    stored: set[str] = set()
-    for batch in _in_batches(event_ids):
-        stored.update(
-            Interaction.objects.filter(event_id__in=batch).values_list("event_id", flat=True)
+        created = W.events_write(
+            chunk, customer_ids=run.customer_ids, sku_ids=run.sku_ids, now=run.now
         )
-    return stored
-
-
-def _event_values(run: _Run, row: R.EventRow) -> tuple[Any, ...]:
-    customer_id = run.customer_ids[row.customer_external_id]
-    item_id = run.sku_ids[row.sku]
-    return (
-        row.event_id,
-        customer_id,
-        item_id,
-        row.kind,
-        INTERACTION_KIND_CATEGORY[row.kind],
-        row.quantity,
-        row.value,
-        row.occurred_at,
-    )
-
-
-def _insert_events(run: _Run, new: list[R.EventRow]) -> None:
-    """One parameterized INSERT executed for many rows: the fastest path without COPY."""
-    ops = connection.ops
-    table = Interaction._meta.db_table
-    now = ops.adapt_datetimefield_value(run.now)
-    sql = (
-        f"INSERT INTO {table} (event_id, customer_id, item_id, kind, data_category, "  # noqa: S608
-        "quantity, value, occurred_at, imported_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-    )
-    rows = []
-    for row in new:
-        event_id, customer_id, item_id, kind, category, quantity, value, occurred_at = (
-            _event_values(run, row)
-        )
-        rows.append(
-            (
-                event_id,
-                customer_id,
-                item_id,
-                kind,
-                category,
-                quantity,
-                ops.adapt_decimalfield_value(value, 12, 2),
-                ops.adapt_datetimefield_value(occurred_at),
-                now,
-            )
-        )
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-
-
-def _copy_events(run: _Run, new: list[R.EventRow]) -> None:
-    """PostgreSQL's COPY: several times faster than INSERT for large event files."""
-    table = Interaction._meta.db_table
-    columns = (
-        "event_id",
-        "customer_id",
-        "item_id",
-        "kind",
-        "data_category",
-        "quantity",
-        "value",
-        "occurred_at",
-        "imported_at",
-    )
-    sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"  # noqa: S608 - fixed names
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(sql) as copy:
-            for row in new:
-                copy.write_row((*_event_values(run, row), run.now))
+        file.already_imported += len(chunk) - created
+        file.created += created

@@ -210,7 +210,7 @@ def test_brand_new_customer_gets_an_empty_profile_and_the_customer_role(client):
     assert not profile.interactions.exists()
     assert list(user.groups.values_list("name", flat=True)) == [Role.CUSTOMER.value]
     assert user_role(user=user) is Role.CUSTOMER
-    assert "Nothing yet." in client.get(reverse("me:dashboard")).content.decode()
+    assert "Nothing yet: we hold no history" in client.get(reverse("me:dashboard")).content.decode()
 
 
 def test_staff_signing_in_is_not_given_a_customer_profile(client, make_user, verified_user):

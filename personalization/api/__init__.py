@@ -1,0 +1,1 @@
+"""The REST API for the shop's systems (`/api/v1/`)."""

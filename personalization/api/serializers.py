@@ -1,0 +1,108 @@
+"""Request and response shapes, for validation of small bodies and for the schema."""
+
+from rest_framework import serializers
+
+from accounts.models import ApiScope  # noqa: F401 - referenced in docs
+from personalization import registry
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine code, e.g. 'invalid', 'not_found'.")
+    message = serializers.CharField(help_text="What went wrong, for a person.")
+    field = serializers.CharField(required=False, help_text="The input at fault, if any.")
+    details = serializers.JSONField(required=False)
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+class EventSerializer(serializers.Serializer):
+    event_id = serializers.CharField(max_length=100)
+    customer_external_id = serializers.CharField(max_length=100)
+    sku = serializers.CharField(max_length=64)
+    kind = serializers.ChoiceField(choices=["purchase", "view", "cart", "rating"])
+    occurred_at = serializers.DateTimeField(help_text="ISO 8601 with a UTC offset.")
+    quantity = serializers.IntegerField(min_value=1, default=1)
+    value = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, default=0)
+
+
+class EventBatchSerializer(serializers.Serializer):
+    events = EventSerializer(many=True, help_text="Up to 10,000 events.")
+    all_or_nothing = serializers.BooleanField(
+        default=False, help_text="Refuse the whole batch if any event is invalid."
+    )
+
+
+class ItemSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    name = serializers.CharField(max_length=200)
+    category = serializers.CharField(max_length=100)
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+    attributes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="e.g. ['contains:gluten', 'vegan']; 'contains:none' when it has no allergens.",
+    )
+    active = serializers.BooleanField()
+    consumable = serializers.BooleanField(required=False, default=True)
+
+
+class ItemBatchSerializer(serializers.Serializer):
+    items = ItemSerializer(many=True)
+    all_or_nothing = serializers.BooleanField(default=False)
+
+
+class CustomerSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=100)
+    email = serializers.EmailField(allow_blank=True)
+    name = serializers.CharField(max_length=150, allow_blank=True)
+
+
+class CustomerBatchSerializer(serializers.Serializer):
+    customers = CustomerSerializer(
+        many=True,
+        help_text="Objects may add 'audit:<attribute>' keys for declared audit attributes.",
+    )
+    all_or_nothing = serializers.BooleanField(default=False)
+
+
+class RejectedSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    field = serializers.CharField(required=False)
+    message = serializers.CharField()
+
+
+class BatchResultSerializer(serializers.Serializer):
+    received = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    already_stored = serializers.IntegerField()
+    rejected = RejectedSerializer(many=True)
+    stored = serializers.BooleanField(help_text="False when all_or_nothing refused the batch.")
+
+
+class ConsentSerializer(serializers.Serializer):
+    purpose = serializers.ChoiceField(choices=[p.code for p in registry.PURPOSES])
+    data_category = serializers.ChoiceField(choices=[c.code for c in registry.DATA_CATEGORIES])
+    granted = serializers.BooleanField()
+
+
+class ConsentStateSerializer(ConsentSerializer):
+    updated_at = serializers.DateTimeField(read_only=True)
+    method = serializers.CharField(read_only=True)
+    notice_version = serializers.IntegerField(read_only=True, allow_null=True)
+
+
+class ConsentsSerializer(serializers.Serializer):
+    customer = serializers.CharField(read_only=True)
+    consents = ConsentStateSerializer(many=True, read_only=True)
+
+
+class ConsentsUpdateSerializer(serializers.Serializer):
+    consents = ConsentSerializer(many=True, allow_empty=False)
+    notice_version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="The privacy notice version the customer saw when deciding.",
+    )

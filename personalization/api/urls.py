@@ -1,0 +1,14 @@
+from django.urls import path
+
+from personalization.api import views
+
+urlpatterns = [
+    path("events/", views.EventsView.as_view(), name="api-events"),
+    path("items/", views.ItemsView.as_view(), name="api-items"),
+    path("customers/", views.CustomersView.as_view(), name="api-customers"),
+    path(
+        "customers/<str:external_id>/consents/",
+        views.ConsentsView.as_view(),
+        name="api-consents",
+    ),
+]

@@ -1,0 +1,203 @@
+"""Thin API views: parse, call a service or selector, render."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import ApiKey, ApiScope, CustomerProfile
+from core.api import error_body
+from personalization.api import serializers as S
+from personalization.consent.services import ConsentChange, RequestFingerprint, consent_set
+from personalization.importing.batches import customers_upsert, events_ingest, items_upsert
+from personalization.models import Consent
+
+ERRORS = {
+    400: OpenApiResponse(S.ErrorSerializer, description="Invalid input; `error.field` names it."),
+    401: OpenApiResponse(S.ErrorSerializer, description="No or unknown API key."),
+    403: OpenApiResponse(S.ErrorSerializer, description="The key lacks the scope."),
+    429: OpenApiResponse(S.ErrorSerializer, description="Too many requests for this key."),
+}
+NOT_FOUND = {404: OpenApiResponse(S.ErrorSerializer, description="Unknown customer.")}
+
+
+def _list_field(request: Request, name: str) -> list:
+    """The batch list of a body, or a 400 naming the field."""
+    body = request.data
+    if isinstance(body, list):
+        return body
+    if not isinstance(body, dict) or not isinstance(body.get(name), list):
+        from core.errors import ApplicationError
+
+        raise ApplicationError(f"The body must be an object with a list '{name}'.", field=name)
+    return body[name]
+
+
+def _flag(request: Request) -> bool:
+    body = request.data
+    return bool(isinstance(body, dict) and body.get("all_or_nothing") is True)
+
+
+def _batch_response(result) -> Response:
+    data = asdict(result)
+    if not result.stored:
+        return Response(
+            error_body(
+                "invalid_batch",
+                f"{len(result.rejected)} of {result.received} entries are invalid; "
+                "nothing was stored (all_or_nothing).",
+                details=result.rejected,
+            ),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    return Response(data)
+
+
+def _actor(request: Request) -> str:
+    if isinstance(request.auth, ApiKey):
+        return f"api:{request.auth.name}"
+    return f"staff:{request.user.pk}"
+
+
+class EventsView(APIView):
+    required_scope = ApiScope.EVENTS_WRITE
+
+    @extend_schema(
+        operation_id="events_ingest",
+        summary="Send a batch of events (idempotent on event_id)",
+        request=S.EventBatchSerializer,
+        responses={200: S.BatchResultSerializer, **ERRORS},
+        examples=[
+            OpenApiExample(
+                "Two events",
+                request_only=True,
+                value={
+                    "events": [
+                        {
+                            "event_id": "pos-2026-000123",
+                            "customer_external_id": "C0001",
+                            "sku": "BRD-WSD",
+                            "kind": "purchase",
+                            "occurred_at": "2026-11-14T08:05:00+00:00",
+                            "quantity": 1,
+                            "value": "4.20",
+                        },
+                        {
+                            "event_id": "web-88812",
+                            "customer_external_id": "C0042",
+                            "sku": "PST-CRO",
+                            "kind": "view",
+                            "occurred_at": "2026-11-14T19:22:10+01:00",
+                            "quantity": 1,
+                            "value": "0",
+                        },
+                    ],
+                    "all_or_nothing": False,
+                },
+            )
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        result = events_ingest(events=_list_field(request, "events"), all_or_nothing=_flag(request))
+        return _batch_response(result)
+
+
+class ItemsView(APIView):
+    required_scope = ApiScope.CATALOG_WRITE
+
+    @extend_schema(
+        operation_id="items_upsert",
+        summary="Create or update items by sku",
+        request=S.ItemBatchSerializer,
+        responses={200: S.BatchResultSerializer, **ERRORS},
+    )
+    def put(self, request: Request) -> Response:
+        result = items_upsert(items=_list_field(request, "items"), all_or_nothing=_flag(request))
+        return _batch_response(result)
+
+
+class CustomersView(APIView):
+    required_scope = ApiScope.CUSTOMERS_WRITE
+
+    @extend_schema(
+        operation_id="customers_upsert",
+        summary="Create or update customers by external_id",
+        request=S.CustomerBatchSerializer,
+        responses={200: S.BatchResultSerializer, **ERRORS},
+    )
+    def put(self, request: Request) -> Response:
+        result = customers_upsert(
+            customers=_list_field(request, "customers"), all_or_nothing=_flag(request)
+        )
+        return _batch_response(result)
+
+
+def _consents_body(customer: CustomerProfile) -> dict:
+    rows = (
+        Consent.objects.filter(customer=customer)
+        .select_related("event")
+        .order_by("purpose", "data_category")
+    )
+    return {
+        "customer": customer.external_id,
+        "consents": [
+            {
+                "purpose": row.purpose,
+                "data_category": row.data_category,
+                "granted": row.granted,
+                "updated_at": row.updated_at,
+                "method": row.event.method,
+                "notice_version": row.event.notice_version,
+            }
+            for row in rows
+        ],
+    }
+
+
+class ConsentsView(APIView):
+    required_scopes = {
+        "GET": ApiScope.CONSENTS_READ,
+        "PUT": ApiScope.CONSENTS_WRITE,
+    }
+
+    def _customer(self, external_id: str) -> CustomerProfile:
+        return get_object_or_404(CustomerProfile, external_id=external_id)
+
+    @extend_schema(
+        operation_id="consents_read",
+        summary="A customer's current consent per purpose and data category",
+        description="Cells the customer never decided are absent and mean no (opt-in).",
+        responses={200: S.ConsentsSerializer, **ERRORS, **NOT_FOUND},
+    )
+    def get(self, request: Request, external_id: str) -> Response:
+        return Response(_consents_body(self._customer(external_id)))
+
+    @extend_schema(
+        operation_id="consents_write",
+        summary="Record consent decisions the customer made in the shop's systems",
+        description="Each change becomes a consent-ledger event with method 'api'.",
+        request=S.ConsentsUpdateSerializer,
+        responses={200: S.ConsentsSerializer, **ERRORS, **NOT_FOUND},
+    )
+    def put(self, request: Request, external_id: str) -> Response:
+        customer = self._customer(external_id)
+        body = S.ConsentsUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        consent_set(
+            customer=customer,
+            changes=[
+                ConsentChange(c["purpose"], c["data_category"], c["granted"])
+                for c in body.validated_data["consents"]
+            ],
+            method="api",
+            actor=_actor(request),
+            notice_version=body.validated_data.get("notice_version"),
+            fingerprint=RequestFingerprint.from_request(request._request),
+        )
+        return Response(_consents_body(customer))
