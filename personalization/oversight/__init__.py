@@ -1,0 +1,1 @@
+"""Human oversight: guardrail rules, the review queue, campaigns, the kill switch."""
