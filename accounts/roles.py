@@ -36,5 +36,11 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "personalization.view_datacategory",
         "personalization.view_purpose",
         "personalization.import_data",
+        "personalization.view_privacynotice",
+        "personalization.change_privacynotice",
+        "personalization.view_consentevent",
+        "personalization.view_consent",
+        "personalization.view_webhook",
+        "personalization.view_webhookdelivery",
     ),
 }

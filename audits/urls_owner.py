@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.owner_dashboard, name="dashboard"),
     path("", include("personalization.consent.urls_owner")),
     path("", include("personalization.datarights.urls_owner")),
+    path("", include("personalization.webhooks.urls_owner")),
 ]

@@ -8,7 +8,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("fairshare")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+# Every package with a tasks.py, so workers register them all at start-up (Celery only
+# looks for <app>.tasks by itself, and sub-packages keep their own).
+app.autodiscover_tasks(
+    [
+        "core",
+        "accounts",
+        "personalization",
+        "personalization.datarights",
+        "personalization.recommending",
+        "personalization.webhooks",
+        "audits",
+    ]
+)
 
 
 @app.on_after_configure.connect

@@ -1,11 +1,11 @@
 from django.urls import include, path
 
-from personalization import views
+from personalization.dashboard import views as dashboard_views
 
 app_name = "me"
 
 urlpatterns = [
-    path("", views.me_dashboard, name="dashboard"),
+    path("", dashboard_views.overview, name="dashboard"),
     path("", include("personalization.dashboard.urls_me")),
     path("", include("personalization.consent.urls_me")),
     path("", include("personalization.datarights.urls_me")),

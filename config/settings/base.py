@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Honours Global Privacy Control; asks customers to read a changed privacy notice.
+    "personalization.consent.middleware.ConsentMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -254,6 +256,8 @@ CONTENT_SECURITY_POLICY = {
 # --- Shop ---------------------------------------------------------------------------
 
 SHOP_NAME = env.str("SHOP_NAME", default="Crumb & Co.")
+# Minutes a customer can still cancel an erasure request before the erasure starts.
+ERASURE_CANCEL_WINDOW_MINUTES = env.int("ERASURE_CANCEL_WINDOW_MINUTES", default=10)
 
 # --- Logging ------------------------------------------------------------------------
 

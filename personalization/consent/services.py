@@ -15,7 +15,10 @@ from accounts.models import CustomerProfile
 from core.errors import ApplicationError
 from personalization import registry
 from personalization.consent.ledger import GENESIS, event_hash
-from personalization.models import Consent, ConsentEvent
+from personalization.consent.notices import notice_current, notice_latest_asking_version
+from personalization.consent.selectors import gpc_pending_changes
+from personalization.models import Consent, ConsentEvent, ConsentMethod, WebhookEvent
+from personalization.webhooks.services import webhooks_emit
 
 _PURPOSES = {spec.code for spec in registry.PURPOSES}
 _CATEGORIES = {spec.code for spec in registry.DATA_CATEGORIES}
@@ -133,4 +136,51 @@ def consent_set(
         else:
             row.granted, row.event, row.updated_at = change.granted, event, now
             row.save(update_fields=["granted", "event", "updated_at"])
+    if events and customer.external_id:
+        # The shop's own systems keep a copy of consent: tell them (ids and codes only).
+        webhooks_emit(
+            event=WebhookEvent.CONSENT_CHANGED,
+            payload={
+                "customer_external_id": customer.external_id,
+                "changes": [
+                    {
+                        "purpose": e.purpose,
+                        "data_category": e.data_category,
+                        "granted": e.granted,
+                        "method": e.method,
+                        "at": e.created_at.isoformat(),
+                    }
+                    for e in events
+                ],
+            },
+        )
     return events
+
+
+@transaction.atomic
+def consent_apply_gpc(
+    *, customer: CustomerProfile, fingerprint: RequestFingerprint | None = None
+) -> list[ConsentEvent]:
+    """Honour a Global Privacy Control signal (`Sec-GPC: 1`) from the customer's browser.
+
+    Switches off marketing and every purpose flagged `honours_gpc`, for every data
+    category, recorded with method "gpc" and the notice version in force. A cell the
+    customer switched on on their own page after reading the notice is left on (the
+    signal is overridden by their explicit choice). Idempotent: once honoured, a repeated
+    signal adds nothing. Callers on a hot path check `gpc_pending_changes` first.
+    """
+    _lock_ledger()
+    pending = gpc_pending_changes(
+        customer=customer, asking_version=notice_latest_asking_version(), lock=True
+    )
+    if not pending:
+        return []
+    current = notice_current()
+    return consent_set(
+        customer=customer,
+        changes=[ConsentChange(purpose, category, False) for purpose, category in pending],
+        method=ConsentMethod.GPC,
+        actor="customer",
+        notice_version=current.version if current is not None else None,
+        fingerprint=fingerprint,
+    )

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from personalization.datarights import views
+
+urlpatterns = [
+    path("retention/", views.owner_retention, name="retention"),
+    path("retention/run/", views.owner_retention_run, name="retention_run"),
+]

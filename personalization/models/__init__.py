@@ -10,6 +10,15 @@ from personalization.models.catalog import (
     Purpose,
 )
 from personalization.models.consent import Consent, ConsentEvent, ConsentMethod, PrivacyNotice
+from personalization.models.engine import (
+    Channel,
+    Feedback,
+    FeedbackKind,
+    GenerationRun,
+    ModelVersion,
+    Recommendation,
+    RecommendationStatus,
+)
 from personalization.models.requests import (
     DataRequest,
     DataRequestEvent,
@@ -17,6 +26,7 @@ from personalization.models.requests import (
     DataRequestStatus,
     RetentionRun,
 )
+from personalization.models.webhooks import Webhook, WebhookDelivery, WebhookEvent
 
 __all__ = [
     "Attribute",
@@ -35,4 +45,14 @@ __all__ = [
     "PrivacyNotice",
     "Purpose",
     "RetentionRun",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "Channel",
+    "Feedback",
+    "FeedbackKind",
+    "GenerationRun",
+    "ModelVersion",
+    "Recommendation",
+    "RecommendationStatus",
 ]

@@ -1,3 +1,15 @@
-from django.urls import path  # noqa: F401
+"""Recommendations as customers see them: lists, "Why this?", feedback."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from personalization.recommendations import views
+
+# Included by personalization/urls_me.py under the "me" namespace.
+urlpatterns = [
+    path("recommendations/", views.recommendations, name="recommendations"),
+    path(
+        "recommendations/<int:pk>/feedback/",
+        views.recommendation_feedback,
+        name="recommendation_feedback",
+    ),
+]

@@ -20,6 +20,7 @@ from accounts.models import CustomerProfile
 from accounts.roles import Role
 from accounts.services import customer_profile_set_preferences, user_upsert_verified
 from personalization import demo
+from personalization.consent.notices import notice_ensure_initial
 from personalization.models import Interaction
 
 
@@ -75,6 +76,7 @@ class Command(BaseCommand):
                 self._import(paths)
                 self.stdout.write(_("Setting up the demo logins..."))
                 _seed_logins(shop)
+        notice_ensure_initial()
         self._print_logins(shop)
         self.stdout.write(
             self.style.SUCCESS(

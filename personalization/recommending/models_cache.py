@@ -1,0 +1,51 @@
+"""The active model, loaded once per process and swapped when a newer version is active."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from personalization import engine
+from personalization.engine.serialize import model_from_bytes
+from personalization.models import ModelVersion
+
+_lock = threading.Lock()
+# (version id, trained at) -> model: the time guards against a reused id (a test
+# database rolled back, a restored backup) serving another model.
+_cache: dict[tuple[int, datetime | None], engine.Model] = {}
+
+
+def active_version() -> tuple[int, datetime | None] | None:
+    """The newest active version's (id, trained at), one query; None before any training."""
+    row = (
+        ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
+        .order_by("-trained_at", "-pk")
+        .values_list("pk", "trained_at")
+        .first()
+    )
+    return (row[0], row[1]) if row else None
+
+
+def active_version_id() -> int | None:
+    version = active_version()
+    return version[0] if version else None
+
+
+def model_for(version_id: int, trained_at: datetime | None = None) -> engine.Model:
+    """The trained model of a version; its artifact is read at most once per process."""
+    if trained_at is None:
+        trained_at = ModelVersion.objects.values_list("trained_at", flat=True).get(pk=version_id)
+    key = (version_id, trained_at)
+    model = _cache.get(key)
+    if model is not None:
+        return model
+    artifact = ModelVersion.objects.values_list("artifact", flat=True).get(pk=version_id)
+    if artifact is None:
+        raise LookupError(f"model version {version_id} has no trained model")
+    model = model_from_bytes(artifact)
+    with _lock:
+        # Keep the newest two: the one serving and the one before it.
+        for stale in sorted(_cache, key=lambda k: k[0])[:-1]:
+            _cache.pop(stale, None)
+        _cache[key] = model
+    return model

@@ -1,0 +1,219 @@
+"""Reads: a customer's list as they see it, in a bounded number of queries.
+
+The customer's mode sits in front of delivery: off or paused gives the anonymous list,
+none gives nothing, whatever is stored. A stored list that no longer matches the
+customer's consent, restrictions, feedback or the catalog is regenerated before it is
+shown, so nothing shown ever cites a category they switched off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Max
+
+from accounts.models import CustomerProfile, PersonalizationMode
+from accounts.selectors import effective_mode
+from personalization import engine
+from personalization.models import (
+    Category,
+    Channel,
+    Consent,
+    Feedback,
+    Item,
+    Recommendation,
+    RecommendationStatus,
+)
+from personalization.recommending import sentences, services
+from personalization.recommending.models_cache import active_version_id
+from personalization.registry import PERSONALIZATION
+
+SHOWN = (
+    RecommendationStatus.PROPOSED,
+    RecommendationStatus.APPROVED,
+    RecommendationStatus.DELIVERED,
+)
+
+
+@dataclass(frozen=True)
+class ShownItem:
+    item_id: int
+    name: str
+    category: str
+    price: Decimal
+    rank: int
+    sentence: str
+    reasons: list[sentences.ReasonLine]
+    # (code, name) of the data categories the reasons came from.
+    data_categories: list[tuple[str, str]]
+    # None for the anonymous list (nothing stored, no feedback buttons).
+    recommendation_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RecommendationsPage:
+    mode: PersonalizationMode
+    personalized: bool
+    model_ready: bool
+    items: list[ShownItem] = field(default_factory=list)
+
+
+def recommendations_page(*, customer: CustomerProfile) -> RecommendationsPage:
+    """The customer's own list, ready to show; marks what is shown as delivered."""
+    mode = effective_mode(profile=customer)
+    if mode is PersonalizationMode.NONE:
+        return RecommendationsPage(mode=mode, personalized=False, model_ready=True)
+    version_id = active_version_id()
+    if version_id is None:
+        return RecommendationsPage(mode=mode, personalized=False, model_ready=False)
+    if mode is not PersonalizationMode.ON:
+        return RecommendationsPage(
+            mode=mode,
+            personalized=False,
+            model_ready=True,
+            items=_anonymous_items(services.anonymous_recommendations(customer=customer)),
+        )
+    rows = _current_rows(customer)
+    if not _still_valid(customer, rows, version_id):
+        services.recommendations_generate_for_customer(customer=customer)
+        rows = _current_rows(customer)
+    shown = [row for row in rows if row.status in SHOWN]
+    to_deliver = [row.pk for row in shown if row.status != RecommendationStatus.DELIVERED]
+    if to_deliver:
+        Recommendation.objects.filter(pk__in=to_deliver).update(
+            status=RecommendationStatus.DELIVERED
+        )
+    return RecommendationsPage(
+        mode=mode,
+        personalized=True,
+        model_ready=True,
+        items=[_shown(row) for row in shown],
+    )
+
+
+def recommendation_of_customer(*, customer: CustomerProfile, pk: int) -> Recommendation | None:
+    """One of the customer's own recommendations; None for anyone else's."""
+    return Recommendation.objects.filter(pk=pk, customer=customer).first()
+
+
+def _current_rows(customer: CustomerProfile) -> list[Recommendation]:
+    return list(
+        Recommendation.objects.filter(
+            customer=customer, channel=Channel.ONSITE, superseded_at__isnull=True
+        )
+        .select_related("item__category")
+        .prefetch_related("item__attributes")
+        .order_by("rank", "pk")
+    )
+
+
+def _still_valid(customer: CustomerProfile, rows: list[Recommendation], version_id: int) -> bool:
+    if not rows:
+        return False
+    made = min(row.created_at for row in rows)
+    if any(row.model_version_id != version_id for row in rows):
+        return False
+    consent = list(
+        Consent.objects.filter(customer=customer, purpose=PERSONALIZATION).values_list(
+            "data_category", "granted", "updated_at"
+        )
+    )
+    allowed = {code for code, granted, _ in consent if granted}
+    changed: list[datetime] = [customer.updated_at, *(at for _, _, at in consent)]
+    last_feedback = Feedback.objects.filter(customer=customer).aggregate(at=Max("created_at"))["at"]
+    if last_feedback is not None:
+        changed.append(last_feedback)
+    if max(changed) > made:
+        return False
+    restrictions = set(customer.restrictions or ())
+    allergen_rule = any(code.startswith(engine.data.ALLERGEN_PREFIX) for code in restrictions)
+    for row in rows:
+        if row.status not in SHOWN:
+            continue
+        item = row.item
+        codes = {attribute.code for attribute in item.attributes.all()}
+        if not item.active or codes & restrictions:
+            return False
+        if allergen_rule and not item.allergens_declared:
+            return False
+        cited = {r.get("data_category") for r in row.reasons if r.get("data_category")}
+        if not cited <= allowed:
+            return False
+    return True
+
+
+def _shown(row: Recommendation) -> ShownItem:
+    reasons = row.reasons
+    lines = sentences.reason_lines(reasons, item_id=row.item_id)
+    codes = list(dict.fromkeys(r["data_category"] for r in reasons if r.get("data_category")))
+    return ShownItem(
+        item_id=row.item_id,
+        name=row.item.name,
+        category=row.item.category.name,
+        price=row.item.price,
+        rank=row.rank,
+        sentence=sentences.sentence(reasons, item_id=row.item_id),
+        reasons=lines,
+        data_categories=[(code, sentences.data_category_name(code)) for code in codes],
+        recommendation_id=row.pk,
+    )
+
+
+def _anonymous_items(result: engine.CustomerList) -> list[ShownItem]:
+    return _items_of(result)
+
+
+def preview_items(
+    *, customer: CustomerProfile, without_data_category: str | None = None
+) -> list[ShownItem]:
+    """The list the customer would see now without one data category, ready to show
+    (nothing is stored): for "what changes if I switch this off?" on the consent page."""
+    return _items_of(
+        services.recommendations_preview(
+            customer=customer, without_data_category=without_data_category
+        )
+    )
+
+
+def _items_of(result: engine.CustomerList) -> list[ShownItem]:
+    """Display rows for a list the engine just computed (two queries)."""
+    wanted = {s.item for s in result.suggestions}
+    wanted |= {r.item for s in result.suggestions for r in s.reasons if r.item is not None}
+    items = Item.objects.select_related("category").in_bulk(list(wanted))
+    categories = {
+        r.category for s in result.suggestions for r in s.reasons if r.category is not None
+    }
+    category_names = (
+        dict(Category.objects.filter(slug__in=categories).values_list("slug", "name"))
+        if categories
+        else {}
+    )
+    shown = []
+    for suggestion in result.suggestions:
+        item = items.get(suggestion.item)
+        if item is None:
+            continue
+        reasons = []
+        for reason in suggestion.reasons:
+            data = reason.as_dict()
+            if reason.item is not None and reason.item in items:
+                data["name"] = items[reason.item].name
+            if reason.category is not None:
+                data["category_name"] = category_names.get(reason.category, reason.category)
+            reasons.append(data)
+        codes = list(dict.fromkeys(r["data_category"] for r in reasons if r.get("data_category")))
+        shown.append(
+            ShownItem(
+                item_id=item.pk,
+                name=item.name,
+                category=item.category.name,
+                price=item.price,
+                rank=suggestion.rank,
+                sentence=sentences.sentence(reasons, item_id=item.pk),
+                reasons=sentences.reason_lines(reasons, item_id=item.pk),
+                data_categories=[(code, sentences.data_category_name(code)) for code in codes],
+            )
+        )
+    return shown

@@ -1,0 +1,120 @@
+"""Reasons in words: the plain-language sentence and the "Why this?" lines.
+
+Rendered from the stored, structured reasons with Django's gettext, so every language
+gets its own words and the words can never say more than the numbers do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from personalization import engine, registry
+
+_CATEGORY_NAMES = {spec.code: spec.name for spec in registry.DATA_CATEGORIES}
+
+
+def data_category_name(code: str) -> str:
+    # The registry's names are translated where the registry rows are shown.
+    return _(_CATEGORY_NAMES.get(code, code))
+
+
+def _history_phrase(reason: dict, *, same_item: bool) -> str:
+    counts = reason.get("counts") or {}
+    name = reason.get("name") or _("an item")
+    if "purchase" in counts:
+        n = counts["purchase"]
+        if same_item:
+            return ngettext("you bought it before", "you bought it %(n)d times", n) % {"n": n}
+        return ngettext("you bought %(item)s", "you bought %(item)s %(n)d times", n) % {
+            "item": name,
+            "n": n,
+        }
+    if "rating" in counts:
+        if same_item:
+            return _("you rated it")
+        return _("you rated %(item)s") % {"item": name}
+    if "cart" in counts:
+        n = counts["cart"]
+        if same_item:
+            return ngettext(
+                "you put it in your basket", "you put it in your basket %(n)d times", n
+            ) % {"n": n}
+        return ngettext(
+            "you put %(item)s in your basket", "you put %(item)s in your basket %(n)d times", n
+        ) % {"item": name, "n": n}
+    n = counts.get("view", 1)
+    if same_item:
+        return ngettext("you looked at it", "you looked at it %(n)d times", n) % {"n": n}
+    return ngettext("you looked at %(item)s", "you looked at %(item)s %(n)d times", n) % {
+        "item": name,
+        "n": n,
+    }
+
+
+def reason_phrase(reason: dict, *, item_id: int) -> str:
+    """One reason as a phrase that fits after "Because"."""
+    kind = reason["kind"]
+    if kind == engine.HISTORY:
+        return _history_phrase(reason, same_item=reason.get("item") == item_id)
+    if kind == engine.OTHER_HISTORY:
+        n = reason.get("items", 1)
+        return ngettext(
+            "%(n)d more item in your %(data)s",
+            "%(n)d more items in your %(data)s",
+            n,
+        ) % {"n": n, "data": data_category_name(reason.get("data_category", "")).lower()}
+    if kind == engine.LIKED_CATEGORY:
+        return _("you like %(category)s") % {"category": reason.get("category_name", "")}
+    if kind == engine.FEWER_LIKE_THIS:
+        return _("you asked for fewer %(category)s") % {"category": reason.get("category_name", "")}
+    return _("it is popular with our customers")
+
+
+def sentence(reasons: list[dict], *, item_id: int) -> str:
+    """ "Because you bought Rye Sourdough 3 times and like Pastries" (or popularity)."""
+    history = [r for r in reasons if r["kind"] == engine.HISTORY]
+    liked = [r for r in reasons if r["kind"] == engine.LIKED_CATEGORY]
+    parts = []
+    if history:
+        parts.append(_history_phrase(history[0], same_item=history[0].get("item") == item_id))
+    if liked:
+        category = liked[0].get("category_name", "")
+        if parts:
+            parts.append(_("like %(category)s") % {"category": category})
+        else:
+            parts.append(_("you like %(category)s") % {"category": category})
+    if not parts:
+        return _("Popular with our customers")
+    if len(parts) == 1:
+        return _("Because %(reason)s") % {"reason": parts[0]}
+    return _("Because %(first)s and %(second)s") % {"first": parts[0], "second": parts[1]}
+
+
+@dataclass(frozen=True)
+class ReasonLine:
+    text: str
+    # The data category it was read from; None for popularity and the customer's feedback.
+    data_category: str | None
+    data_category_name: str | None
+    # Share of the suggestion's positive total, in percent (negative for feedback).
+    percent: int
+
+
+def reason_lines(reasons: list[dict], *, item_id: int) -> list[ReasonLine]:
+    positive = sum(r["contribution"] for r in reasons if r["contribution"] > 0) or 1.0
+    lines = []
+    for reason in reasons:
+        code = reason.get("data_category")
+        phrase = reason_phrase(reason, item_id=item_id)
+        lines.append(
+            ReasonLine(
+                text=phrase[:1].upper() + phrase[1:],
+                data_category=code,
+                data_category_name=data_category_name(code) if code else None,
+                percent=round(100 * reason["contribution"] / positive),
+            )
+        )
+    return lines

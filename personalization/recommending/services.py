@@ -1,0 +1,376 @@
+"""Writes: train a model version, generate and store lists, record feedback.
+
+Thin: load consented data (loading.py), call the pure engine, store the result.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts.models import CustomerProfile
+from core.errors import ApplicationError
+from personalization import engine
+from personalization.engine.evaluation import evaluate
+from personalization.engine.serialize import model_to_bytes
+from personalization.models import (
+    Category,
+    Channel,
+    Feedback,
+    FeedbackKind,
+    GenerationRun,
+    ModelVersion,
+    Recommendation,
+    RecommendationStatus,
+)
+from personalization.recommending import loading, sentences
+from personalization.recommending.models_cache import active_version, model_for
+
+logger = logging.getLogger(__name__)
+
+# Customers per generation task.
+CHUNK_SIZE = 1_000
+# Statuses of rows nobody has seen or decided on: a newer list simply replaces them.
+UNDECIDED = (RecommendationStatus.PROPOSED, RecommendationStatus.HELD)
+
+
+# --- training ---------------------------------------------------------------------------
+
+
+def model_version_create(*, parameters: dict | None = None) -> ModelVersion:
+    """A version waiting to be trained (serving keeps using the active one)."""
+    params = engine.Parameters.from_dict(parameters or {})
+    return ModelVersion.objects.create(parameters=params.to_dict())
+
+
+def model_version_train(
+    *, model_version: ModelVersion, with_metrics: bool = True, now: datetime | None = None
+) -> ModelVersion:
+    """Train on consented data and make the version active once it is complete.
+
+    Idempotent: a version that is no longer training is returned as it is. Until the
+    final swap, the previous active version keeps serving. Offline metrics (temporal
+    hold-out) are stored on the version when `with_metrics`. `now` anchors the time
+    decay (default: the current time).
+    """
+    if model_version.status != ModelVersion.Status.TRAINING:
+        return model_version
+    now = now or timezone.now()
+    params = engine.Parameters.from_dict(model_version.parameters)
+    catalog = loading.catalog_load()
+    events = loading.events_load(position=catalog.position)
+    model = engine.train(events, catalog, params=params, now=now.timestamp(), consent=None)
+    metrics = {}
+    if with_metrics and len(events):
+        shoppers = loading.shoppers_load(CustomerProfile.objects.order_by("pk"))
+        metrics = evaluate(events, catalog, shoppers, params=params)
+    artifact = model_to_bytes(model)
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().get(pk=model_version.pk)
+        if version.status != ModelVersion.Status.TRAINING:
+            return version
+        ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).update(
+            status=ModelVersion.Status.RETIRED
+        )
+        version.status = ModelVersion.Status.ACTIVE
+        version.artifact = artifact
+        version.training_counts = model.counts
+        version.metrics = metrics
+        version.trained_at = now
+        version.save(
+            update_fields=["status", "artifact", "training_counts", "metrics", "trained_at"]
+        )
+    logger.info("model version %s trained: %s", version.pk, model.counts)
+    return version
+
+
+def model_version_record_failure(*, model_version_id: int, message: str) -> None:
+    ModelVersion.objects.filter(pk=model_version_id, status=ModelVersion.Status.TRAINING).update(
+        status=ModelVersion.Status.FAILED, failure=message[:2000]
+    )
+
+
+def recommender_refresh() -> GenerationRun | None:
+    """Train a new version and then regenerate every customer's list (the schedule's job)."""
+    version = model_version_create()
+    try:
+        version = model_version_train(model_version=version)
+    except Exception as exc:
+        model_version_record_failure(
+            model_version_id=version.pk, message=f"{type(exc).__name__}: {exc}"
+        )
+        raise
+    if version.status != ModelVersion.Status.ACTIVE:
+        return None
+    return generation_run_start()
+
+
+# --- generation -------------------------------------------------------------------------
+
+
+def _active_model() -> tuple[int, engine.Model]:
+    version = active_version()
+    if version is None:
+        raise ApplicationError(_("No recommender has been trained yet."), code="no_model")
+    return version[0], model_for(*version)
+
+
+def _run_create(chunk_size: int) -> tuple[GenerationRun, list[list[int]]]:
+    version_id, _model = _active_model()
+    ids = list(CustomerProfile.objects.order_by("pk").values_list("pk", flat=True))
+    chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+    run = GenerationRun.objects.create(
+        model_version_id=version_id,
+        customers_total=len(ids),
+        chunks_total=len(chunks),
+        status=GenerationRun.Status.RUNNING if chunks else GenerationRun.Status.COMPLETED,
+        finished_at=None if chunks else timezone.now(),
+    )
+    return run, chunks
+
+
+def generation_run_start(*, chunk_size: int = CHUNK_SIZE) -> GenerationRun:
+    """Regenerate every customer's list with the active model: one Celery task per chunk,
+    queued once the current transaction commits. Progress is kept on the run."""
+    from personalization.recommending import tasks
+
+    run, chunks = _run_create(chunk_size)
+
+    def send() -> None:
+        for number, chunk in enumerate(chunks):
+            tasks.generate_chunk.delay(run.pk, number, chunk)
+
+    transaction.on_commit(send)
+    return run
+
+
+def recommendations_generate_all(
+    *,
+    chunk_size: int = CHUNK_SIZE,
+    on_progress: Callable[[GenerationRun], None] | None = None,
+) -> GenerationRun:
+    """The same as a run through Celery, chunk after chunk in this process (the CLI)."""
+    run, chunks = _run_create(chunk_size)
+    for number, chunk in enumerate(chunks):
+        run = recommendations_generate_chunk(run_id=run.pk, chunk=number, customer_ids=chunk)
+        if on_progress is not None:
+            on_progress(run)
+    return run
+
+
+def recommendations_generate_chunk(
+    *, run_id: int, chunk: int, customer_ids: Sequence[int]
+) -> GenerationRun:
+    """Generate and store the lists of one chunk of a run, then count it (once)."""
+    run = GenerationRun.objects.get(pk=run_id)
+    if run.status != GenerationRun.Status.RUNNING or chunk in run.chunks_done:
+        return run
+    model = model_for(run.model_version_id)
+    profiles = list(CustomerProfile.objects.filter(pk__in=list(customer_ids)).order_by("pk"))
+    _generate_and_store(model, run.model_version_id, profiles)
+    with transaction.atomic():
+        run = GenerationRun.objects.select_for_update().get(pk=run_id)
+        if chunk not in run.chunks_done:
+            run.chunks_done = [*run.chunks_done, chunk]
+            run.customers_done += len(profiles)
+            if len(run.chunks_done) >= run.chunks_total:
+                run.status = GenerationRun.Status.COMPLETED
+                run.finished_at = timezone.now()
+            run.save(update_fields=["chunks_done", "customers_done", "status", "finished_at"])
+    return run
+
+
+def generation_run_record_failure(*, run_id: int, message: str) -> None:
+    GenerationRun.objects.filter(pk=run_id, status=GenerationRun.Status.RUNNING).update(
+        status=GenerationRun.Status.FAILED, failure=message[:2000], finished_at=timezone.now()
+    )
+
+
+def recommendations_generate_for_customer(
+    *, customer: CustomerProfile, now: datetime | None = None
+) -> list[Recommendation]:
+    """Regenerate one customer's list now, with the active model; returns the stored rows."""
+    version_id, model = _active_model()
+    return _generate_and_store(model, version_id, [customer], now=now)[customer.pk]
+
+
+def _generate_and_store(
+    model: engine.Model,
+    version_id: int,
+    profiles: list[CustomerProfile],
+    *,
+    now: datetime | None = None,
+) -> dict[int, list[Recommendation]]:
+    catalog = loading.catalog_load().aligned(model.item_keys)
+    lists = _compute(model, profiles, now=now, catalog=catalog)
+    names = _names(lists, catalog)
+    now = timezone.now()
+    rows: list[Recommendation] = []
+    by_customer: dict[int, list[Recommendation]] = {p.pk: [] for p in profiles}
+    with translation.override(settings.LANGUAGE_CODE):
+        for result in lists:
+            # Only personalized lists are stored: the anonymous list (modes off and
+            # paused) is the same for everyone and served as it is.
+            if result.mode != "on":
+                continue
+            for suggestion, held in [(s, False) for s in result.suggestions] + [
+                (s, True) for s in result.needs_review
+            ]:
+                reasons = _reasons_json(suggestion, names)
+                flags = list(suggestion.flags)
+                row = Recommendation(
+                    customer_id=result.customer,
+                    item_id=suggestion.item,
+                    score=suggestion.score,
+                    rank=suggestion.rank,
+                    model_version_id=version_id,
+                    channel=Channel.ONSITE,
+                    reasons=reasons,
+                    sentence=sentences.sentence(reasons, item_id=suggestion.item)[:300],
+                    # Until the oversight rules land, every flagged suggestion waits for
+                    # a person; an item without allergen data is never shown unreviewed.
+                    status=RecommendationStatus.HELD
+                    if held or flags
+                    else RecommendationStatus.PROPOSED,
+                    flags=flags,
+                )
+                rows.append(row)
+                by_customer[result.customer].append(row)
+    ids = [p.pk for p in profiles]
+    with transaction.atomic():
+        current = Recommendation.objects.filter(
+            customer_id__in=ids, channel=Channel.ONSITE, superseded_at__isnull=True
+        )
+        # Rows nobody saw or decided on go; only their ids are fetched (feedback keeps a
+        # link to a recommendation, so Django has to look before deleting).
+        current.filter(status__in=UNDECIDED).only("pk").delete()
+        current.update(superseded_at=now)
+        Recommendation.objects.bulk_create(rows, batch_size=2_000)
+    for customer_rows in by_customer.values():
+        customer_rows.sort(key=lambda r: (r.status == RecommendationStatus.HELD, r.rank))
+    return by_customer
+
+
+def _compute(
+    model: engine.Model,
+    profiles: list[CustomerProfile],
+    *,
+    without: str | None = None,
+    now: datetime | None = None,
+    catalog: engine.Catalog | None = None,
+) -> list[engine.CustomerList]:
+    if catalog is None:
+        catalog = loading.catalog_load().aligned(model.item_keys)
+    shoppers = loading.shoppers_load(profiles)
+    if without is not None:
+        shoppers = [replace(s, consented=s.consented - {without}) for s in shoppers]
+    personal = [s.key for s in shoppers if s.mode == "on"]
+    position = {int(key): i for i, key in enumerate(model.item_keys)}
+    events = loading.events_load(position=position, customer_ids=personal) if personal else None
+    histories = engine.build_histories(
+        events if events is not None else engine.Events.empty(),
+        n_items=len(model.item_keys),
+        params=model.params,
+        now=(now or timezone.now()).timestamp(),
+        consent={s.key: s.consented for s in shoppers},
+        customers=personal,
+    )
+    return engine.recommend(model, catalog, histories, shoppers)
+
+
+def _names(lists: list[engine.CustomerList], catalog: engine.Catalog) -> dict[str, dict]:
+    """Item and category names the reasons mention (items from the catalog, one query)."""
+    categories = {
+        reason.category
+        for result in lists
+        for suggestion in (*result.suggestions, *result.needs_review)
+        for reason in suggestion.reasons
+        if reason.category is not None
+    }
+    items = dict(zip(catalog.keys.tolist(), catalog.names, strict=True))
+    found = {}
+    if categories:
+        found = dict(Category.objects.filter(slug__in=categories).values_list("slug", "name"))
+    return {"items": items, "categories": found}
+
+
+def _reasons_json(suggestion: engine.Suggestion, names: dict[str, dict]) -> list[dict]:
+    out = []
+    for reason in suggestion.reasons:
+        data = reason.as_dict()
+        if reason.item is not None:
+            data["name"] = names["items"].get(reason.item, "")
+        if reason.category is not None:
+            data["category_name"] = names["categories"].get(reason.category, reason.category)
+        out.append(data)
+    return out
+
+
+# --- feedback and previews --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    feedback: Feedback
+    recommendations: list[Recommendation]
+
+
+def feedback_record(
+    *, customer: CustomerProfile, recommendation_id: int, kind: str
+) -> FeedbackResult:
+    """Store the customer's feedback on one of their suggestions and regenerate their list.
+
+    "Not for me" and "I can't have this" keep the item away; "fewer like this" also
+    tones down its category. The new list is ready when this returns.
+    """
+    if kind not in FeedbackKind.values:
+        raise ApplicationError(
+            _("Choose one of the feedback buttons."), code="invalid", field="kind"
+        )
+    recommendation = (
+        Recommendation.objects.filter(pk=recommendation_id, customer=customer)
+        .select_related("item")
+        .first()
+    )
+    if recommendation is None:
+        raise ApplicationError(
+            _("That suggestion is not on your list."), code="not_found", field="recommendation"
+        )
+    with transaction.atomic():
+        feedback = Feedback.objects.create(
+            customer=customer, item=recommendation.item, recommendation=recommendation, kind=kind
+        )
+    rows = recommendations_generate_for_customer(customer=customer)
+    return FeedbackResult(feedback=feedback, recommendations=rows)
+
+
+def recommendations_preview(
+    *, customer: CustomerProfile, without_data_category: str | None = None
+) -> engine.CustomerList:
+    """The list the customer would get now, optionally without one data category.
+
+    Nothing is stored: this answers "what changes if I switch this off?" before the
+    customer decides.
+    """
+    _version_id, model = _active_model()
+    return _compute(model, [customer], without=without_data_category)[0]
+
+
+def anonymous_recommendations(*, customer: CustomerProfile | None = None) -> engine.CustomerList:
+    """What a visitor sees (and a customer whose personalization is off or paused).
+
+    For a customer, the items they must never be offered are left out (restrictions,
+    missing allergen data under an allergen restriction, "I can't have this").
+    """
+    _version_id, model = _active_model()
+    catalog = loading.catalog_load().aligned(model.item_keys)
+    if customer is None:
+        return engine.anonymous_list(model, catalog)
+    return engine.anonymous_list(model, catalog, shopper=loading.shoppers_load([customer])[0])

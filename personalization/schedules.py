@@ -1,0 +1,43 @@
+"""Periodic work of the personalization app (see core/schedules.py for the format)."""
+
+SCHEDULES = [
+    (
+        "Start data erasures and re-queue stuck data requests",
+        "datarights.requests_dispatch",
+        {"every_seconds": 60},
+        "Starts each erasure once its cancel window has ended, and queues again any "
+        "export or erasure whose worker stopped without finishing it.",
+    ),
+    (
+        "Delete expired data exports",
+        "datarights.exports_purge",
+        {"every_seconds": 3600},
+        "Deletes customers' export files once their download period has ended.",
+    ),
+    (
+        "Enforce retention periods",
+        "datarights.retention_enforce",
+        {
+            "minute": "30",
+            "hour": "3",
+            "day_of_week": "*",
+            "day_of_month": "*",
+            "month_of_year": "*",
+        },
+        "Daily: deletes interactions and declared attributes older than their data "
+        "category's retention period and records how many went.",
+    ),
+    (
+        "Train the recommender and refresh every customer's list",
+        "recommending.refresh",
+        {
+            "minute": "15",
+            "hour": "4",
+            "day_of_week": "*",
+            "day_of_month": "*",
+            "month_of_year": "*",
+        },
+        "Daily: trains a new model version on consented data (the previous one keeps "
+        "serving until it is ready), then regenerates every customer's list in chunks.",
+    ),
+]

@@ -1,0 +1,1 @@
+"""Outbound webhooks: signed, retried, logged."""

@@ -1,0 +1,60 @@
+"""/me/recommendations/ in real Chromium: "Why this?", feedback, phone width, axe."""
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import CustomerProfile
+from accounts.roles import Role
+from personalization.models import Feedback
+from personalization.recommending import services
+from tests.browser.conftest import ROLE_START_PAGE, sign_in
+from tests.browser.test_accessibility import blocking_violations
+from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def customer(page, person):
+    """A signed-in customer who buys wheat bread and croissants, in a small bakery."""
+    shop = Shop()
+    user = person(Role.CUSTOMER, email="reader@example.com")
+    profile = CustomerProfile.objects.get(user=user)
+    grant(profile, *ALL)
+    bought(profile, shop.wheat, times=5)
+    bought(profile, shop.croissant, times=3)
+    services.model_version_train(model_version=services.model_version_create(), with_metrics=False)
+    sign_in(page, "reader@example.com")
+    expect(page).to_have_url(ROLE_START_PAGE[Role.CUSTOMER])
+    return profile
+
+
+def test_why_this_then_not_for_me(page, customer):
+    page.goto("/me/recommendations/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Suggestions for you")
+    first = page.locator("li.recommendation").first
+    expect(first.get_by_role("heading", level=2)).to_have_text("Wheat Sourdough")
+    expect(first).to_contain_text("Because you bought it 5 times")
+
+    # "Why this?" opens the reasons, their data categories and the way to change them.
+    first.get_by_text("Why this?").click()
+    expect(first.locator(".why-reasons")).to_contain_text("from your Purchase history")
+    expect(first.get_by_role("link", name="Change what we may use")).to_have_attribute(
+        "href", "/me/consent/"
+    )
+
+    page.get_by_role("button", name="Not for me: Croissant").click()
+    expect(page.get_by_role("status")).to_contain_text("Croissant is not for you")
+    expect(page.locator("h2.recommendation-name", has_text="Croissant")).to_have_count(0)
+    assert Feedback.objects.get().kind == "not_for_me"
+    assert blocking_violations(page) == []
+
+
+def test_the_list_fits_a_phone(page, customer):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/me/recommendations/")
+    overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    assert not overflow
+    button = page.get_by_role("button", name="I can't have this: Wheat Sourdough")
+    box = button.bounding_box()
+    assert box is not None and box["height"] >= 44

@@ -1,0 +1,403 @@
+"""The pure engine's promises on small random shops: exact reasons, hard rules, modes,
+diversity, feedback, premium prices. No database, no Django."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from personalization import engine
+from personalization.engine.data import EVIDENCE_CATEGORIES, KINDS
+
+NOW = 1_800_000_000.0
+DAY = 86_400.0
+EVERYTHING = frozenset(EVIDENCE_CATEGORIES)
+ATTRIBUTES = ("contains:gluten", "contains:nuts", "contains:milk", "vegan", "alcohol")
+CATEGORIES = ("breads", "pastries", "cakes", "drinks")
+FAST = settings(max_examples=40, deadline=None)
+
+
+def catalog_of(rows: list[dict]) -> engine.Catalog:
+    return engine.Catalog.build(
+        keys=[100 + i for i in range(len(rows))],
+        names=[f"Item {i}" for i in range(len(rows))],
+        categories=[r["category"] for r in rows],
+        attributes=[r["attributes"] for r in rows],
+        prices=[r["price"] for r in rows],
+        active=[r["active"] for r in rows],
+        allergens_declared=[r["declared"] for r in rows],
+        consumable=[r["consumable"] for r in rows],
+    )
+
+
+items_strategy = st.lists(
+    st.fixed_dictionaries(
+        {
+            "category": st.sampled_from(CATEGORIES),
+            "attributes": st.frozensets(st.sampled_from(ATTRIBUTES), max_size=3),
+            "price": st.sampled_from([2.0, 3.5, 4.2, 25.0]),
+            "active": st.booleans().map(lambda b: b or False) | st.just(True),
+            "declared": st.just(True) | st.booleans(),
+            "consumable": st.just(True) | st.booleans(),
+        }
+    ),
+    min_size=2,
+    max_size=12,
+)
+
+event_strategy = st.tuples(
+    st.integers(1, 6),  # customer key
+    st.integers(0, 11),  # item position (mod the catalog size)
+    st.integers(0, len(KINDS) - 1),
+    st.integers(0, 400),  # days ago
+    st.integers(1, 3),  # quantity
+    st.integers(1, 5),  # stars for ratings
+)
+
+shopper_strategy = st.fixed_dictionaries(
+    {
+        "consented": st.frozensets(st.sampled_from(EVIDENCE_CATEGORIES)),
+        "restrictions": st.frozensets(st.sampled_from(ATTRIBUTES), max_size=2),
+        "liked": st.frozensets(st.sampled_from(CATEGORIES), max_size=2),
+        "mode": st.sampled_from(["on", "on", "on", "off", "paused", "none"]),
+    }
+)
+
+
+def events_of(raw: list[tuple], n_items: int) -> engine.Events:
+    return engine.Events.build(
+        customer=[e[0] for e in raw],
+        item=[e[1] % n_items for e in raw],
+        kind=[e[2] for e in raw],
+        at=[NOW - e[3] * DAY for e in raw],
+        quantity=[e[4] for e in raw],
+        value=[float(e[5]) if e[2] == 3 else 3.5 * e[4] for e in raw],
+    )
+
+
+def shoppers_of(specs: list[dict]) -> list[engine.Shopper]:
+    return [
+        engine.Shopper(
+            key=key,
+            mode=spec["mode"],
+            consented=spec["consented"],
+            restrictions=spec["restrictions"],
+            liked_categories=spec["liked"],
+        )
+        for key, spec in enumerate(specs, start=1)
+    ]
+
+
+def run(catalog, events, shoppers, params=None, k=5):
+    params = params or engine.Parameters(top_k=k)
+    consent = {s.key: s.consented for s in shoppers}
+    model = engine.train(events, catalog, params=params, now=NOW, consent=consent)
+    histories = engine.build_histories(
+        events,
+        n_items=len(catalog),
+        params=params,
+        now=NOW,
+        consent=consent,
+        customers=[s.key for s in shoppers],
+    )
+    return model, engine.recommend(model, catalog, histories, shoppers, k=k)
+
+
+shop = st.tuples(
+    items_strategy,
+    st.lists(event_strategy, max_size=60),
+    st.lists(shopper_strategy, min_size=6, max_size=6),
+)
+
+
+@FAST
+@given(shop)
+def test_every_score_is_exactly_the_sum_of_its_reasons(data):
+    rows, raw, specs = data
+    catalog = catalog_of(rows)
+    _, lists = run(catalog, events_of(raw, len(rows)), shoppers_of(specs))
+    for result in lists:
+        for suggestion in (*result.suggestions, *result.needs_review):
+            assert suggestion.reasons
+            total = math.fsum(r.contribution for r in suggestion.reasons)
+            assert total == pytest.approx(suggestion.score, rel=1e-12, abs=1e-12)
+
+
+@FAST
+@given(shop)
+def test_restrictions_inactive_items_and_missing_allergen_data_are_never_recommended(data):
+    rows, raw, specs = data
+    catalog = catalog_of(rows)
+    shoppers = shoppers_of(specs)
+    _, lists = run(catalog, events_of(raw, len(rows)), shoppers)
+    for shopper, result in zip(shoppers, lists, strict=True):
+        for suggestion in result.suggestions:
+            pos = catalog.position[suggestion.item]
+            assert catalog.active[pos]
+            assert not (catalog.attributes[pos] & shopper.restrictions)
+            if shopper.has_allergen_restriction:
+                assert catalog.allergens_declared[pos]
+        for held in result.needs_review:
+            pos = catalog.position[held.item]
+            # Held back only for missing allergen data, never for a restricted attribute.
+            assert shopper.has_allergen_restriction and not catalog.allergens_declared[pos]
+            assert not (catalog.attributes[pos] & shopper.restrictions)
+            assert catalog.active[pos]
+            assert held.flags == (engine.MISSING_ALLERGEN_DATA,)
+
+
+@FAST
+@given(shop)
+def test_reasons_cite_only_consented_categories_and_only_the_customers_own_history(data):
+    rows, raw, specs = data
+    catalog = catalog_of(rows)
+    shoppers = shoppers_of(specs)
+    events = events_of(raw, len(rows))
+    _, lists = run(catalog, events, shoppers)
+    for shopper, result in zip(shoppers, lists, strict=True):
+        own = {int(catalog.keys[i]) for i in events.item[events.customer == shopper.key].tolist()}
+        for suggestion in result.suggestions:
+            assert suggestion.data_categories <= shopper.consented
+            for reason in suggestion.reasons:
+                if reason.kind == engine.HISTORY:
+                    assert reason.item in own
+                    assert sum(n for _, n in reason.counts) >= 1
+
+
+@FAST
+@given(shop)
+def test_modes_off_and_paused_give_the_anonymous_list_and_none_gives_nothing(data):
+    rows, raw, specs = data
+    catalog = catalog_of(rows)
+    # No restrictions here: then "off" is exactly what a visitor sees.
+    shoppers = [replace(s, restrictions=frozenset()) for s in shoppers_of(specs)]
+    model, lists = run(catalog, events_of(raw, len(rows)), shoppers)
+    visitor = engine.anonymous_list(model, catalog, k=5)
+    for shopper, result in zip(shoppers, lists, strict=True):
+        if shopper.mode == "none":
+            assert result.suggestions == () and result.needs_review == ()
+        elif shopper.mode in ("off", "paused"):
+            assert not result.personalized
+            assert [s.item for s in result.suggestions] == [s.item for s in visitor.suggestions]
+            assert [s.score for s in result.suggestions] == [s.score for s in visitor.suggestions]
+
+
+# --- hand-made shops ------------------------------------------------------------------
+
+
+def bakery() -> engine.Catalog:
+    rows = [
+        # 0-5 breads with gluten, 6 gluten-free bread, 7 bread without allergen data
+        *[
+            dict(category="breads", attributes={"contains:gluten", "vegan"}, price=4.0)
+            for _ in range(6)
+        ],
+        dict(category="breads", attributes={"contains:none", "vegan"}, price=5.0),
+        dict(category="breads", attributes=set(), price=3.8, declared=False),
+        # 8-11 pastries, 12-13 drinks, 14 a premium cake, 15 a durable, 16 off sale
+        *[
+            dict(category="pastries", attributes={"contains:gluten", "contains:milk"})
+            for _ in range(4)
+        ],
+        dict(category="drinks", attributes={"contains:milk"}),
+        dict(category="drinks", attributes={"contains:none", "vegan"}),
+        dict(category="cakes", attributes={"contains:gluten"}, price=32.0),
+        dict(category="gifts", attributes={"contains:none"}, price=12.0, consumable=False),
+        dict(category="pastries", attributes={"contains:gluten"}, active=False),
+    ]
+    return catalog_of(
+        [
+            {
+                "price": 3.0,
+                "active": True,
+                "declared": True,
+                "consumable": True,
+                **row,
+            }
+            for row in rows
+        ]
+    )
+
+
+def purchases(customer: int, items: list[int], times: int = 3, days: int = 5) -> list[tuple]:
+    return [(customer, i, 0, days + 7 * n, 1, 0) for i in items for n in range(times)]
+
+
+def crowd_events(catalog: engine.Catalog) -> list[tuple]:
+    """Twenty customers who buy breads together, and twenty who buy pastries and drinks."""
+    raw = []
+    for c in range(10, 30):
+        raw += purchases(c, [0, 1, 2, 3, 4, 5, 7][c % 3 :: 2], times=2)
+    for c in range(30, 50):
+        raw += purchases(c, [8, 9, 10, 11, 12, 13, 14, 16][c % 2 :: 2], times=2)
+    return raw
+
+
+def one(catalog, raw, shopper, k=5, params=None):
+    everyone = {e[0] for e in raw} | {shopper.key}
+    others = [engine.Shopper(key=c, consented=EVERYTHING) for c in sorted(everyone - {shopper.key})]
+    events = events_of(raw, len(catalog))
+    _, lists = run(catalog, events, [*others, shopper], params=params, k=k)
+    return lists[-1]
+
+
+def names(catalog, result):
+    return [int(catalog.position[s.item]) for s in result.suggestions]
+
+
+def test_an_item_without_allergen_data_goes_to_review_not_to_a_customer_with_an_allergen_rule():
+    catalog = bakery()
+    raw = crowd_events(catalog) + purchases(1, [7, 0, 1], times=6)
+    careful = engine.Shopper(key=1, consented=EVERYTHING, restrictions=frozenset({"contains:nuts"}))
+    result = one(catalog, raw, careful)
+    assert 7 not in names(catalog, result)
+    assert [catalog.position[s.item] for s in result.needs_review] == [7]
+    # Without an allergen restriction the same item is an ordinary suggestion.
+    relaxed = one(catalog, raw, replace(careful, restrictions=frozenset({"alcohol"})))
+    assert 7 in names(catalog, relaxed)
+
+
+def test_inactive_items_and_durables_already_bought_are_never_offered():
+    catalog = bakery()
+    raw = crowd_events(catalog) + purchases(1, [16, 15, 8], times=4)
+    result = one(catalog, raw, engine.Shopper(key=1, consented=EVERYTHING), k=10)
+    assert 16 not in names(catalog, result)
+    assert 15 not in names(catalog, result)
+    assert 8 in names(catalog, result)
+
+
+def test_a_list_holds_at_most_the_set_share_of_one_category():
+    catalog = bakery()
+    params = engine.Parameters(top_k=5, max_category_share=0.4)
+    # A third each of breads, pastries and drinks: at most ceil(0.4 * 5) = 2 per category
+    # (a history's own share would raise that cap only above 40%).
+    spread = crowd_events(catalog) + purchases(1, [0, 8, 12], times=3)
+    result = one(catalog, spread, engine.Shopper(key=1, consented=EVERYTHING), params=params)
+    counts = np.bincount(catalog.category[names(catalog, result)], minlength=5)
+    assert len(names(catalog, result)) == 5
+    assert counts.max() <= 2
+
+
+def test_unless_the_history_is_that_narrow():
+    catalog = bakery()
+    params = engine.Parameters(top_k=5, max_category_share=0.4)
+    raw = crowd_events(catalog) + purchases(1, [0], times=40)
+    result = one(catalog, raw, engine.Shopper(key=1, consented=EVERYTHING), params=params)
+    top = names(catalog, result)
+    assert top[0] == 0
+    assert all(catalog.category_codes[catalog.category[i]] == "breads" for i in top[:4])
+
+
+def test_an_item_priced_far_above_the_customers_usual_spend_is_flagged_and_prices_are_untouched():
+    catalog = bakery()
+    before = catalog.price.copy()
+    raw = crowd_events(catalog) + purchases(1, [8, 9, 14], times=3)
+    result = one(catalog, raw, engine.Shopper(key=1, consented=EVERYTHING), k=8)
+    flagged = {
+        catalog.position[s.item] for s in result.suggestions if engine.PREMIUM_PRICE in s.flags
+    }
+    assert 14 in names(catalog, result)
+    assert flagged == {14}
+    assert np.array_equal(catalog.price, before)
+    # Suggestions carry no price: the engine only reads prices, it never sets one.
+    assert "price" not in engine.Suggestion._fields
+
+
+def test_liked_categories_count_only_with_consent_to_stated_preferences():
+    catalog = bakery()
+    raw = crowd_events(catalog)
+    likes = engine.Shopper(key=1, consented=EVERYTHING, liked_categories=frozenset({"drinks"}))
+    result = one(catalog, raw, likes)
+    assert any(r.kind == engine.LIKED_CATEGORY for s in result.suggestions for r in s.reasons)
+    assert catalog.category_codes[catalog.category[names(catalog, result)[0]]] == "drinks"
+    without = replace(likes, consented=frozenset({"purchase_history"}))
+    result = one(catalog, raw, without)
+    assert not any(r.kind == engine.LIKED_CATEGORY for s in result.suggestions for r in s.reasons)
+
+
+def test_feedback_changes_the_next_list():
+    catalog = bakery()
+    raw = crowd_events(catalog) + purchases(1, [0, 1, 8], times=4)
+    shopper = engine.Shopper(key=1, consented=EVERYTHING)
+    before = one(catalog, raw, shopper, k=6)
+    first = before.suggestions[0].item
+    assert first not in [
+        s.item
+        for s in one(catalog, raw, replace(shopper, not_for_me=frozenset({first})), k=6).suggestions
+    ]
+    assert first not in [
+        s.item
+        for s in one(catalog, raw, replace(shopper, cant_have=frozenset({first})), k=6).suggestions
+    ]
+    breads_before = sum(
+        catalog.category_codes[catalog.category[i]] == "breads" for i in names(catalog, before)
+    )
+    fewer = one(catalog, raw, replace(shopper, fewer_like_this={"breads": 1}), k=6)
+    breads_after = sum(
+        catalog.category_codes[catalog.category[i]] == "breads" for i in names(catalog, fewer)
+    )
+    assert breads_after < breads_before
+    penalties = [
+        r for s in fewer.suggestions for r in s.reasons if r.kind == engine.FEWER_LIKE_THIS
+    ]
+    assert penalties and all(r.contribution < 0 for r in penalties)
+
+
+def crowd_model(catalog: engine.Catalog) -> engine.Model:
+    raw = crowd_events(catalog)
+    shoppers = [engine.Shopper(key=c, consented=EVERYTHING) for c in sorted({e[0] for e in raw})]
+    model, _ = run(catalog, events_of(raw, len(catalog)), shoppers)
+    return model
+
+
+def test_cant_have_is_kept_even_when_personalization_is_off():
+    catalog = bakery()
+    model = crowd_model(catalog)
+    visitor = engine.anonymous_list(model, catalog, k=5)
+    banned = visitor.suggestions[0].item
+    off = engine.Shopper(key=1, mode="off", cant_have=frozenset({banned}))
+    result = engine.anonymous_list(model, catalog, shopper=off, k=5)
+    shown = [s.item for s in result.suggestions]
+    assert banned not in shown
+    # Everything else the visitor sees stays; one more popular item fills the gap.
+    assert set(shown) >= {s.item for s in visitor.suggestions} - {banned}
+    assert len(shown) == len(visitor.suggestions)
+
+
+def test_a_newcomer_gets_the_popular_items_with_popularity_as_the_only_reason():
+    catalog = bakery()
+    result = one(catalog, crowd_events(catalog), engine.Shopper(key=1, consented=EVERYTHING))
+    assert result.suggestions
+    assert not result.personalized
+    assert {r.kind for s in result.suggestions for r in s.reasons} == {engine.POPULARITY}
+
+
+def test_the_engine_imports_nothing_from_django():
+    code = (
+        "import sys\n"
+        "import personalization.engine, personalization.engine.evaluation, "
+        "personalization.engine.synthetic, personalization.engine.serialize\n"
+        "assert not [m for m in sys.modules if m == 'django' or m.startswith('django.')], "
+        "sorted(m for m in sys.modules if m.startswith('django'))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_model_survives_a_round_trip_through_bytes():
+    from personalization.engine.serialize import model_from_bytes, model_to_bytes
+
+    catalog = bakery()
+    model = crowd_model(catalog)
+    assert model.neighbourhood.nnz
+    again = model_from_bytes(model_to_bytes(model))
+    assert np.array_equal(again.item_keys, model.item_keys)
+    assert (again.neighbourhood != model.neighbourhood).nnz == 0
+    assert np.array_equal(again.popularity, model.popularity)
+    assert again.params == model.params
