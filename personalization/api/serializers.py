@@ -106,3 +106,45 @@ class ConsentsUpdateSerializer(serializers.Serializer):
         min_value=1,
         help_text="The privacy notice version the customer saw when deciding.",
     )
+
+
+class ReasonSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="history, liked_category, popularity, feedback...")
+    contribution = serializers.FloatField(help_text="Contributions of one item sum to its score.")
+    data_category = serializers.CharField(required=False, allow_null=True)
+    item_sku = serializers.CharField(required=False, allow_null=True)
+    category = serializers.CharField(required=False, allow_null=True)
+
+
+class RecommendedItemSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    category = serializers.CharField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    score = serializers.FloatField(allow_null=True, help_text="Null on the non-personalized list.")
+    model_version = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField(help_text="The plain-language sentence shown to the customer.")
+    reasons = serializers.ListField(child=serializers.DictField())
+
+
+class RecommendationsSerializer(serializers.Serializer):
+    customer = serializers.CharField()
+    mode = serializers.CharField(help_text="on, paused, off or none (the customer's choice).")
+    personalized = serializers.BooleanField(
+        help_text="False when the customer's mode (or no model yet) gives the anonymous list."
+    )
+    items = RecommendedItemSerializer(many=True)
+
+
+class DataRequestCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["export", "erasure", "objection"])
+
+
+class DataRequestSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField()
+    not_before = serializers.DateTimeField(allow_null=True)

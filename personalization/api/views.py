@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,7 +16,7 @@ from core.api import error_body
 from personalization.api import serializers as S
 from personalization.consent.services import ConsentChange, RequestFingerprint, consent_set
 from personalization.importing.batches import customers_upsert, events_ingest, items_upsert
-from personalization.models import Consent
+from personalization.models import Consent, Item
 
 ERRORS = {
     400: OpenApiResponse(S.ErrorSerializer, description="Invalid input; `error.field` names it."),
@@ -201,3 +201,100 @@ class ConsentsView(APIView):
             fingerprint=RequestFingerprint.from_request(request._request),
         )
         return Response(_consents_body(customer))
+
+
+class RecommendationsView(APIView):
+    required_scope = ApiScope.RECOMMENDATIONS_READ
+
+    @extend_schema(
+        operation_id="recommendations_read",
+        summary="A customer's recommendations with their explanations",
+        description=(
+            "Respects the customer's mode (off and paused give the non-personalized list, "
+            "none gives nothing), consent, restrictions and review holds. Each item's "
+            "structured reasons sum to its score."
+        ),
+        parameters=[
+            OpenApiParameter("limit", int, description="At most this many items (1-50)."),
+        ],
+        responses={200: S.RecommendationsSerializer, **ERRORS, **NOT_FOUND},
+    )
+    def get(self, request: Request, external_id: str) -> Response:
+        from personalization.models import Recommendation
+        from personalization.recommending.selectors import recommendations_page
+
+        customer = get_object_or_404(CustomerProfile, external_id=external_id)
+        try:
+            limit = int(request.query_params.get("limit", 10))
+        except ValueError:
+            limit = -1
+        if not 1 <= limit <= 50:
+            from core.errors import ApplicationError
+
+            raise ApplicationError("limit must be a whole number from 1 to 50.", field="limit")
+        page = recommendations_page(customer=customer)
+        shown = page.items[:limit]
+        stored = Recommendation.objects.in_bulk(
+            [item.recommendation_id for item in shown if item.recommendation_id]
+        )
+        items = Item.objects.select_related("category").in_bulk([i.item_id for i in shown])
+        body = []
+        for entry in shown:
+            row = stored.get(entry.recommendation_id)
+            item = items[entry.item_id]
+            body.append(
+                {
+                    "rank": entry.rank,
+                    "sku": item.sku,
+                    "name": item.name,
+                    "category": item.category.slug,
+                    "price": item.price,
+                    "score": row.score if row else None,
+                    "model_version": row.model_version_id if row else None,
+                    "reason": entry.sentence,
+                    "reasons": row.reasons if row else [],
+                }
+            )
+        return Response(
+            {
+                "customer": customer.external_id,
+                "mode": page.mode.value,
+                "personalized": page.personalized,
+                "items": body,
+            }
+        )
+
+
+class DataRequestsView(APIView):
+    required_scope = ApiScope.REQUESTS_WRITE
+
+    @extend_schema(
+        operation_id="data_requests_create",
+        summary="File a customer's data request received by the shop (export, erasure, objection)",
+        request=S.DataRequestCreateSerializer,
+        responses={201: S.DataRequestSerializer, **ERRORS, **NOT_FOUND},
+    )
+    def post(self, request: Request, external_id: str) -> Response:
+        from personalization.datarights.services import data_request_create
+
+        customer = get_object_or_404(CustomerProfile, external_id=external_id)
+        body = S.DataRequestCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        created = data_request_create(
+            customer=customer,
+            kind=body.validated_data["kind"],
+            method="api",
+            ledger_actor=_actor(request),
+            fingerprint=RequestFingerprint.from_request(request._request),
+        )
+        return Response(
+            {
+                "id": created.pk,
+                "kind": created.kind,
+                "status": created.status,
+                "requested_at": created.requested_at,
+                "due_at": created.due_at,
+                "not_before": created.not_before,
+            },
+            status=status.HTTP_201_CREATED,
+        )
