@@ -11,6 +11,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -137,6 +138,7 @@ def consent(request, profile: CustomerProfile):
         "rows": rows,
         "purposes": [cell.purpose for cell in rows[0].cells] if rows else [],
         "has_limited_rows": any(row.limited_to for row in rows),
+        "preview_categories": _ENGINE_CATEGORIES,
         "gpc": selectors.gpc_status(
             customer=profile,
             signal=gpc_signal(request),
@@ -325,3 +327,35 @@ def notice_publish(request, version: int):
         "owner/notice_publish.html",
         {"notice": notice, "changes": notices.notice_changes(notice=notice)},
     )
+
+
+# Data categories the recommender can read (with consent for on-site recommendations).
+_ENGINE_CATEGORIES = ("purchase_history", "browsing_history", "stated_preferences")
+
+
+@customer_only
+def consent_preview(request, profile: CustomerProfile, data_category: str):
+    """What changes if I switch this off: the list now next to the list without it."""
+    from personalization.consent.selectors import consent_granted
+    from personalization.models import DataCategory
+    from personalization.recommending.selectors import preview_items
+
+    if data_category not in _ENGINE_CATEGORIES:
+        raise Http404
+    category = DataCategory.objects.get(code=data_category)
+    used = consent_granted(customer=profile, purpose="personalization", data_category=data_category)
+    now, without = [], []
+    if used:
+        now = preview_items(customer=profile)
+        without = preview_items(customer=profile, without_data_category=data_category)
+    names_now = {item.name for item in now}
+    names_without = {item.name for item in without}
+    context = {
+        "category": category,
+        "used": used,
+        "now": now,
+        "without": without,
+        "dropped": [item for item in now if item.name not in names_without],
+        "added": [item for item in without if item.name not in names_now],
+    }
+    return render(request, "me/consent_preview.html", context)

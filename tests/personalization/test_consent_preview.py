@@ -1,0 +1,64 @@
+"""'What changes if I switch this off?': the same engine, on demand, nothing stored."""
+
+import pytest
+
+from accounts.roles import Role
+from personalization.models import ConsentEvent, Recommendation
+from personalization.recommending import services
+from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def customer(make_user, client):
+    shop = Shop()
+    user = make_user(Role.CUSTOMER)
+    profile = user.customer_profile
+    grant(profile, *ALL)
+    bought(profile, shop.wheat, times=5)
+    bought(profile, shop.croissant, times=2, kind="view")
+    services.model_version_train(model_version=services.model_version_create(), with_metrics=False)
+    client.force_login(user)
+    return profile
+
+
+def test_preview_shows_both_lists_and_changes_nothing(client, customer):
+    events_before = ConsentEvent.objects.count()
+    response = client.get("/me/consent/preview/purchase_history/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "What changes if I switch off Purchase history?" in html
+    assert "Wheat" in html
+    assert ConsentEvent.objects.count() == events_before
+    assert not Recommendation.objects.filter(customer=customer).exists()
+
+
+def test_preview_matches_the_engine_without_that_category(client, customer):
+    from personalization.recommending.selectors import preview_items
+
+    without = [
+        i.name for i in preview_items(customer=customer, without_data_category="purchase_history")
+    ]
+    now = [i.name for i in preview_items(customer=customer)]
+    html = client.get("/me/consent/preview/purchase_history/").content.decode()
+    assert set(now) - set(without), "purchases drive this customer's list"
+    for name in set(now) - set(without):
+        assert f"{name} <em>(would go)</em>" in html
+
+
+def test_consent_page_links_to_the_preview(client, customer):
+    html = client.get("/me/consent/").content.decode()
+    assert "/me/consent/preview/purchase_history/" in html
+    assert "/me/consent/preview/audit_attributes/" not in html
+
+
+def test_unused_category_says_nothing_changes(client, customer):
+    grant(customer, "browsing_history", granted=False)
+    html = client.get("/me/consent/preview/browsing_history/").content.decode()
+    assert "so switching it off changes nothing" in html
+
+
+def test_unknown_or_audit_category_is_404(client, customer):
+    assert client.get("/me/consent/preview/audit_attributes/").status_code == 404
+    assert client.get("/me/consent/preview/nope/").status_code == 404
