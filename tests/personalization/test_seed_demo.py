@@ -13,7 +13,14 @@ from django.urls import reverse
 from accounts.models import AuditAttribute, CustomerProfile, User
 from accounts.roles import Role
 from accounts.selectors import user_role
-from personalization.models import Category, Interaction, Item
+from personalization.models import (
+    Category,
+    ConsentEvent,
+    Interaction,
+    Item,
+    ModelVersion,
+    Recommendation,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +67,9 @@ def snapshot() -> dict[str, object]:
             EmailAddress.objects.order_by("email").values_list("email", "verified", "primary")
         ),
         "groups": list(User.groups.through.objects.values_list("user__email", "group__name")),
+        "consent_events": ConsentEvent.objects.count(),
+        "model_versions": ModelVersion.objects.count(),
+        "recommendations": Recommendation.objects.count(),
     }
 
 
@@ -153,3 +163,26 @@ def test_an_as_of_date_in_the_future_is_refused_before_anything_is_written():
 def test_an_as_of_that_is_not_a_date_is_refused():
     with pytest.raises(CommandError, match="'20-11-2026' is not a date like 2026-11-20"):
         seed("--as-of", "20-11-2026")
+
+
+@pytest.mark.slow
+def test_the_demo_shows_recommendations_at_once_and_keeps_its_promises():
+    seed()
+    gable = CustomerProfile.objects.get(email="gable@example.com")
+    coeliac = CustomerProfile.objects.get(email="coeliac@example.com")
+    # consent was recorded on the ledger, and a first model made lists
+    assert gable.consents.filter(purpose="personalization", granted=True).count() == 3
+    assert ConsentEvent.objects.filter(method="import").exists()
+    assert call_command("verify_consent_ledger", stdout=StringIO()) is None
+    top = list(
+        Recommendation.objects.filter(customer=gable, status="proposed")
+        .order_by("rank")
+        .values_list("item__name", flat=True)[:3]
+    )
+    assert top[0] == "Wheat Sourdough Loaf", top
+    assert not any("gluten-free" in name.lower() for name in top)
+    offered_to_coeliac = Item.objects.filter(
+        recommendations__customer=coeliac, recommendations__status="proposed"
+    )
+    assert offered_to_coeliac.exists()
+    assert not offered_to_coeliac.filter(attributes__code="contains:gluten").exists()

@@ -76,13 +76,33 @@ class Command(BaseCommand):
                 self._import(paths)
                 self.stdout.write(_("Setting up the demo logins..."))
                 _seed_logins(shop)
-        notice_ensure_initial()
+        notice = notice_ensure_initial()
+        granted = _seed_consents(notice_version=notice.version)
+        if granted:
+            self.stdout.write(
+                _("Recorded the demo customers' consent choices (%(n)d customers).")
+                % {"n": granted}
+            )
+        self._train_and_generate()
         self._print_logins(shop)
         self.stdout.write(
             self.style.SUCCESS(
                 _("Demo shop ready in %(seconds).1f s.") % {"seconds": time.monotonic() - started}
             )
         )
+
+    def _train_and_generate(self) -> None:
+        """A first model and lists, so the demo shows recommendations at once."""
+        from personalization.recommending import services as recommending
+        from personalization.recommending.models_cache import active_version_id
+
+        if active_version_id() is not None:
+            return
+        self.stdout.write(_("Training the recommender and generating lists..."))
+        recommending.model_version_train(
+            model_version=recommending.model_version_create(), with_metrics=False
+        )
+        recommending.recommendations_generate_all()
 
     def _import(self, paths: dict[str, Path]) -> None:
         try:
@@ -188,3 +208,48 @@ def _seed_logins(shop: demo.DemoShop) -> None:
             restrictions=list(customer.restrictions),
             liked_categories=list(customer.liked_categories),
         )
+
+
+def _seed_consents(*, notice_version: int) -> int:
+    """Deterministic demo choices for customers who have made none yet (idempotent).
+
+    Most customers allow on-site recommendations from their history, fewer allow offer
+    emails, and those who declared audit attributes allow fairness audits (the import
+    contract: declared attributes count as consented for that purpose).
+    """
+    import zlib
+
+    from accounts.models import CustomerProfile
+    from personalization.consent.services import ConsentChange, consent_set
+    from personalization.models import Consent
+
+    engine_categories = ("purchase_history", "browsing_history", "stated_preferences")
+    decided = set(Consent.objects.values_list("customer_id", flat=True).distinct())
+    customers = (
+        CustomerProfile.objects.exclude(pk__in=decided)
+        .exclude(external_id=None)
+        .prefetch_related("audit_attributes")
+        .order_by("external_id")
+    )
+    count = 0
+    for customer in customers:
+        # A stable number from the id (hash() varies between processes).
+        dice = zlib.crc32(customer.external_id.encode()) % 10
+        story = customer.email in ("gable@example.com", "coeliac@example.com")
+        changes = []
+        if story or dice < 8:
+            changes += [ConsentChange("personalization", c, True) for c in engine_categories]
+        if dice < 4:
+            changes += [ConsentChange("marketing", "purchase_history", True)]
+        if customer.audit_attributes.all():
+            changes += [ConsentChange("fairness_audit", "audit_attributes", True)]
+        if changes:
+            consent_set(
+                customer=customer,
+                changes=changes,
+                method="import",
+                actor="system:seed_demo",
+                notice_version=notice_version,
+            )
+            count += 1
+    return count
