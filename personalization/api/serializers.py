@@ -104,6 +104,7 @@ class ConsentsUpdateSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         min_value=1,
+        max_value=2_147_483_647,
         help_text="The privacy notice version the customer saw when deciding.",
     )
 

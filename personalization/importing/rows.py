@@ -99,6 +99,20 @@ def header_problems(
     return problems
 
 
+def _reject_nul(row: dict[str, str]) -> None:
+    """A NUL character is never meaningful here, and PostgreSQL refuses to store one."""
+    for column, value in row.items():
+        if "\x00" in column or "\x00" in value:
+            raise RowError(f"{column.replace(chr(0), '')} contains a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate from JSON such as "\ud83d": not text any database stores.
+            raise RowError(
+                f"{column.encode('utf-8', 'replace').decode()} is not valid text"
+            ) from None
+
+
 def _text(row: dict[str, str], column: str, *, max_length: int, required: bool = True) -> str:
     value = row[column].strip()
     if required and not value:
@@ -145,6 +159,7 @@ def slugify_category(value: str) -> str:
 
 
 def parse_catalog(row: dict[str, str]) -> CatalogRow:
+    _reject_nul(row)
     sku = _text(row, "sku", max_length=64)
     name = _text(row, "name", max_length=200)
     category = _text(row, "category", max_length=100)
@@ -181,6 +196,7 @@ def parse_catalog(row: dict[str, str]) -> CatalogRow:
 
 
 def parse_customer(row: dict[str, str]) -> CustomerRow:
+    _reject_nul(row)
     external_id = _text(row, "external_id", max_length=100)
     email = _text(row, "email", max_length=254, required=False).lower()
     if email and not _EMAIL.match(email):
@@ -202,6 +218,7 @@ def parse_customer(row: dict[str, str]) -> CustomerRow:
 
 
 def parse_event(row: dict[str, str], *, now: datetime) -> EventRow:
+    _reject_nul(row)
     event_id = _text(row, "event_id", max_length=100)
     customer = _text(row, "customer_external_id", max_length=100)
     sku = _text(row, "sku", max_length=64)

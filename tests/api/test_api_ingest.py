@@ -172,3 +172,28 @@ def test_customers_are_upserted_with_declared_attributes(api):
     nine = CustomerProfile.objects.get(external_id="C9")
     assert nine.email == "nine@example.com"
     assert AuditAttribute.objects.get(customer=nine).value == "55+"
+
+
+def test_a_nul_character_is_refused_not_a_server_error(api):
+    rows = [
+        {"external_id": "C\x001", "email": "", "name": "x"},
+        {"external_id": "C2", "email": "", "name": "ok\x00"},
+    ]
+    response = api("customers:write").put("/api/v1/customers/", {"customers": rows}, format="json")
+    assert response.status_code == 200
+    assert [r["message"] for r in response.json()["rejected"]] == [
+        "external_id contains a NUL character",
+        "name contains a NUL character",
+    ]
+    assert not CustomerProfile.objects.exists()
+
+
+def test_a_lone_surrogate_is_refused_not_a_server_error(api):
+    body = '{"customers": [{"external_id": "C1", "email": "", "name": "\\ud83d"}]}'
+    response = api("customers:write").put(
+        "/api/v1/customers/", body, content_type="application/json"
+    )
+    assert response.status_code == 200
+    assert response.json()["rejected"] == [
+        {"index": 0, "field": "name", "message": "name is not valid text"}
+    ]

@@ -40,7 +40,8 @@ def key(db):
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+# derandomize: CI runs the same examples every time; change the code, not the luck.
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case, key):
     # Random ids only ever reach the 404 branch (covered elsewhere); aim at a real one.
     if case.path_parameters and "external_id" in case.path_parameters:
