@@ -13,10 +13,13 @@ from rest_framework.views import APIView
 
 from accounts.models import ApiKey, ApiScope, CustomerProfile
 from core.api import error_body
+from core.errors import ApplicationError
 from personalization.api import serializers as S
 from personalization.consent.services import ConsentChange, RequestFingerprint, consent_set
+from personalization.datarights.services import data_request_create
 from personalization.importing.batches import customers_upsert, events_ingest, items_upsert
-from personalization.models import Consent, Item
+from personalization.models import Consent, Item, Recommendation
+from personalization.recommending.selectors import recommendations_page
 
 ERRORS = {
     400: OpenApiResponse(S.ErrorSerializer, description="Invalid input; `error.field` names it."),
@@ -33,8 +36,6 @@ def _list_field(request: Request, name: str) -> list:
     if isinstance(body, list):
         return body
     if not isinstance(body, dict) or not isinstance(body.get(name), list):
-        from core.errors import ApplicationError
-
         raise ApplicationError(f"The body must be an object with a list '{name}'.", field=name)
     return body[name]
 
@@ -220,17 +221,12 @@ class RecommendationsView(APIView):
         responses={200: S.RecommendationsSerializer, **ERRORS, **NOT_FOUND},
     )
     def get(self, request: Request, external_id: str) -> Response:
-        from personalization.models import Recommendation
-        from personalization.recommending.selectors import recommendations_page
-
         customer = get_object_or_404(CustomerProfile, external_id=external_id)
         try:
             limit = int(request.query_params.get("limit", 10))
         except ValueError:
             limit = -1
         if not 1 <= limit <= 50:
-            from core.errors import ApplicationError
-
             raise ApplicationError("limit must be a whole number from 1 to 50.", field="limit")
         page = recommendations_page(customer=customer)
         shown = page.items[:limit]
@@ -275,8 +271,6 @@ class DataRequestsView(APIView):
         responses={201: S.DataRequestSerializer, **ERRORS, **NOT_FOUND},
     )
     def post(self, request: Request, external_id: str) -> Response:
-        from personalization.datarights.services import data_request_create
-
         customer = get_object_or_404(CustomerProfile, external_id=external_id)
         body = S.DataRequestCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)

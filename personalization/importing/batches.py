@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import CustomerProfile
+from core.errors import ApplicationError
 from personalization.importing import rows as R
 from personalization.importing import writers as W
 from personalization.models import Item
@@ -87,8 +88,6 @@ def _parse_all(
 
 
 def _too_large(items: list[Any]) -> None:
-    from core.errors import ApplicationError
-
     if len(items) > MAX_BATCH:
         raise ApplicationError(
             f"A batch holds at most {MAX_BATCH:,} entries; this one has {len(items):,}.",
