@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "core",
     "accounts",
+    "governance",
     "personalization",
     "audits",
 ]

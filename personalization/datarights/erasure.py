@@ -71,6 +71,10 @@ ERASURE_POLICY: dict[str, Action] = {
     "personalization.DataRequestEvent.actor": Action.KEEP_AS_PROOF,
     "personalization.PrivacyNotice.created_by": Action.ANONYMIZE,
     "accounts.ApiKey.created_by": Action.ANONYMIZE,
+    "governance.KillSwitchEvent.actor": Action.ANONYMIZE,
+    "governance.AIPolicy.created_by": Action.ANONYMIZE,
+    # Staff acknowledgements; a customer login has none, so nothing is lost.
+    "governance.PolicyAcknowledgement.user": Action.DELETE,
 }
 
 
