@@ -201,12 +201,24 @@ def recommendations_generate_for_customer(
     return _generate_and_store(model, version_id, [customer], now=now)[customer.pk]
 
 
+def recommendations_generate_for_channel(
+    *, customers: Sequence[CustomerProfile], channel: str
+) -> dict[int, list[Recommendation]]:
+    """Regenerate the lists of these customers for one channel (e.g. an offer email),
+    replacing their undecided rows on that channel only; customer pk -> stored rows.
+
+    Only customers whose personalization is on get rows."""
+    version_id, model = _active_model()
+    return _generate_and_store(model, version_id, list(customers), channel=channel)
+
+
 def _generate_and_store(
     model: engine.Model,
     version_id: int,
     profiles: list[CustomerProfile],
     *,
     now: datetime | None = None,
+    channel: str = Channel.ONSITE,
 ) -> dict[int, list[Recommendation]]:
     catalog = loading.catalog_load().aligned(model.item_keys)
     lists = _compute(model, profiles, now=now, catalog=catalog)
@@ -231,7 +243,7 @@ def _generate_and_store(
                     score=suggestion.score,
                     rank=suggestion.rank,
                     model_version_id=version_id,
-                    channel=Channel.ONSITE,
+                    channel=channel,
                     reasons=reasons,
                     sentence=sentences.sentence(reasons, item_id=suggestion.item)[:300],
                     # Until the oversight rules land, every flagged suggestion waits for
@@ -246,7 +258,7 @@ def _generate_and_store(
     ids = [p.pk for p in profiles]
     with transaction.atomic():
         current = Recommendation.objects.filter(
-            customer_id__in=ids, channel=Channel.ONSITE, superseded_at__isnull=True
+            customer_id__in=ids, channel=channel, superseded_at__isnull=True
         )
         # Rows nobody saw or decided on go; only their ids are fetched (feedback keeps a
         # link to a recommendation, so Django has to look before deleting).
