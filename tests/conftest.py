@@ -1,9 +1,10 @@
 import pytest
 from django.core.cache import cache
+from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import ApiScope, User
 from accounts.roles import Role
-from accounts.services import customer_profile_claim, user_set_role
+from accounts.services import api_key_create, customer_profile_claim, user_set_role
 from tests.factories import CustomerProfileFactory, UserFactory
 
 
@@ -29,3 +30,16 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def api(db):
+    """An API client holding a key with the given scopes (all by default)."""
+
+    def make(*scopes: str, name: str = "till") -> APIClient:
+        _api_key, key = api_key_create(name=name, scopes=scopes or ApiScope.values)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+        return client
+
+    return make

@@ -133,7 +133,13 @@ class RecommendationsSerializer(serializers.Serializer):
     customer = serializers.CharField()
     mode = serializers.CharField(help_text="on, paused, off or none (the customer's choice).")
     personalized = serializers.BooleanField(
-        help_text="False when the customer's mode (or no model yet) gives the anonymous list."
+        help_text=(
+            "False when the customer's mode, the shop's kill switch or no model yet gives "
+            "the non-personalized list."
+        )
+    )
+    shop_paused = serializers.BooleanField(
+        help_text="True while the shop has paused all AI personalization (its kill switch)."
     )
     items = RecommendedItemSerializer(many=True)
 

@@ -212,7 +212,8 @@ class RecommendationsView(APIView):
         summary="A customer's recommendations with their explanations",
         description=(
             "Respects the customer's mode (off and paused give the non-personalized list, "
-            "none gives nothing), consent, restrictions and review holds. Each item's "
+            "none gives nothing), the shop's kill switch (the non-personalized list for "
+            "everyone), consent, restrictions and review holds. Each item's "
             "structured reasons sum to its score."
         ),
         parameters=[
@@ -256,6 +257,7 @@ class RecommendationsView(APIView):
                 "customer": customer.external_id,
                 "mode": page.mode.value,
                 "personalized": page.personalized,
+                "shop_paused": page.shop_paused,
                 "items": body,
             }
         )

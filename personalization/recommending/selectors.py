@@ -16,6 +16,7 @@ from django.db.models import Max
 
 from accounts.models import CustomerProfile, PersonalizationMode
 from accounts.selectors import effective_mode
+from governance.selectors import kill_switch_engaged
 from personalization import engine
 from personalization.models import (
     Category,
@@ -58,22 +59,30 @@ class RecommendationsPage:
     personalized: bool
     model_ready: bool
     items: list[ShownItem] = field(default_factory=list)
+    # The owner's kill switch is on: everyone gets the non-personalized list.
+    shop_paused: bool = False
 
 
 def recommendations_page(*, customer: CustomerProfile) -> RecommendationsPage:
-    """The customer's own list, ready to show; marks what is shown as delivered."""
+    """The customer's own list, ready to show; marks what is shown as delivered.
+
+    Every channel serves this: the customer's mode and the owner's kill switch sit in
+    front of whatever is stored, read on each request.
+    """
     mode = effective_mode(profile=customer)
     if mode is PersonalizationMode.NONE:
         return RecommendationsPage(mode=mode, personalized=False, model_ready=True)
     version_id = active_version_id()
     if version_id is None:
         return RecommendationsPage(mode=mode, personalized=False, model_ready=False)
-    if mode is not PersonalizationMode.ON:
+    shop_paused = kill_switch_engaged()
+    if mode is not PersonalizationMode.ON or shop_paused:
         return RecommendationsPage(
             mode=mode,
             personalized=False,
             model_ready=True,
             items=_anonymous_items(services.anonymous_recommendations(customer=customer)),
+            shop_paused=shop_paused,
         )
     rows = _current_rows(customer)
     if not _still_valid(customer, rows, version_id):
