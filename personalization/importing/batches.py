@@ -210,6 +210,8 @@ def customers_upsert(*, customers: list[Any], all_or_nothing: bool = False) -> B
         result.stored = False
         return result
     if good:
-        written = W.customers_write([row for _, row in good], now=timezone.now())
+        written = W.customers_write(
+            [row for _, row in good], now=timezone.now(), consent_method="api"
+        )
         result.created, result.updated = written.created, written.updated
     return result

@@ -120,8 +120,17 @@ def customer_email_conflicts(rows: list[R.CustomerRow]) -> list[tuple[R.Customer
     ]
 
 
-def customers_write(rows: list[R.CustomerRow], *, now: datetime) -> Written:
-    """Upsert customers by external_id, with the audit attributes they declared."""
+def customers_write(
+    rows: list[R.CustomerRow], *, now: datetime, consent_method: str = "import"
+) -> Written:
+    """Upsert customers by external_id, with the audit attributes they declared.
+
+    Per the import contract, declared `audit:` columns count as given with
+    fairness_audit consent: that consent is recorded in the ledger (method `import`, or
+    `api` for the REST API) for customers who have not decided yet. A customer who
+    refused fairness_audit consent keeps that refusal and their declared values are not
+    stored.
+    """
     external_ids = [row.external_id for row in rows]
     existing = set(
         CustomerProfile.objects.filter(external_id__in=external_ids).values_list(
@@ -139,6 +148,8 @@ def customers_write(rows: list[R.CustomerRow], *, now: datetime) -> Written:
             "external_id", "id"
         )
     )
+    declaring = {ids[row.external_id] for row in rows if row.audit}
+    answered = _audit_consent_answers(declaring)
     AuditAttribute.objects.bulk_create(
         [
             AuditAttribute(
@@ -149,13 +160,54 @@ def customers_write(rows: list[R.CustomerRow], *, now: datetime) -> Written:
                 declared_at=now,
             )
             for row in rows
+            if answered.get(ids[row.external_id]) is not False
             for name, value in row.audit
         ],
         update_conflicts=True,
         unique_fields=["customer", "name"],
         update_fields=["value", "source"],
     )
+    _audit_consent_record(
+        [pk for pk in sorted(declaring) if pk not in answered], method=consent_method
+    )
     return Written(created=len(rows) - len(existing), updated=len(existing), ids=ids)
+
+
+def _audit_consent_answers(customer_ids: set[int]) -> dict[int, bool]:
+    """The current fairness_audit answer of the customers who have one."""
+    from personalization.models import Consent
+    from personalization.registry import AUDIT_ATTRIBUTES, FAIRNESS_AUDIT
+
+    answers: dict[int, bool] = {}
+    for batch in in_batches(sorted(customer_ids)):
+        answers.update(
+            Consent.objects.filter(
+                customer_id__in=batch, purpose=FAIRNESS_AUDIT, data_category=AUDIT_ATTRIBUTES
+            ).values_list("customer_id", "granted")
+        )
+    return answers
+
+
+def _audit_consent_record(customer_ids: list[int], *, method: str) -> None:
+    """Ledger events granting fairness_audit for customers who declared audit attributes."""
+    if not customer_ids:
+        return
+    # Imported here: the consent services import the webhooks, which import models only.
+    from personalization.consent.notices import notice_current
+    from personalization.consent.services import ConsentChange, consent_set
+    from personalization.registry import AUDIT_ATTRIBUTES, FAIRNESS_AUDIT
+
+    notice = notice_current()
+    change = ConsentChange(FAIRNESS_AUDIT, AUDIT_ATTRIBUTES, True)
+    for batch in in_batches(customer_ids):
+        for customer in CustomerProfile.objects.filter(pk__in=batch).order_by("pk"):
+            consent_set(
+                customer=customer,
+                changes=[change],
+                method=method,
+                actor=f"system:{method}",
+                notice_version=notice.version if notice else None,
+            )
 
 
 def stored_event_ids(event_ids: list[str]) -> set[str]:

@@ -224,7 +224,12 @@ def _seed_consents(*, notice_version: int) -> int:
     from personalization.models import Consent
 
     engine_categories = ("purchase_history", "browsing_history", "stated_preferences")
-    decided = set(Consent.objects.values_list("customer_id", flat=True).distinct())
+    # The import already recorded fairness_audit for declared attributes (its contract).
+    decided = set(
+        Consent.objects.exclude(purpose="fairness_audit")
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
     customers = (
         CustomerProfile.objects.exclude(pk__in=decided)
         .exclude(external_id=None)
