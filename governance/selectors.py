@@ -1,11 +1,27 @@
-"""Reads other apps obey: is personalization paused, has this person read the policy."""
+"""Reads other apps obey (is personalization paused, is a feature on, has this person read
+the policy) and the reads of the owner's governance pages."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from governance.models import AIPolicy, KillSwitchEvent, PolicyAcknowledgement
+from django.db.models import Avg, Count, Prefetch, Q
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role
+from governance.features import BUILTIN_CODES
+from governance.models import (
+    AIPolicy,
+    FeatureEvent,
+    KillSwitchEvent,
+    PersonalizationFeature,
+    PolicyAcknowledgement,
+    RiskAssessment,
+    TrustSurveyAnswer,
+    Vendor,
+)
 
 
 @dataclass(frozen=True)
@@ -47,3 +63,187 @@ def ai_policy_unacknowledged(*, user) -> AIPolicy | None:
     if PolicyAcknowledgement.objects.filter(policy=policy, user=user).exists():
         return None
     return policy
+
+
+def kill_switch_log(*, limit: int = 50) -> list[KillSwitchEvent]:
+    return list(KillSwitchEvent.objects.select_related("actor").order_by("-at", "-pk")[:limit])
+
+
+# --- AI policy ----------------------------------------------------------------------
+
+
+def ai_policy_versions() -> list[AIPolicy]:
+    """Published versions, newest first, each with its acknowledgements (by whom, when)."""
+    return list(
+        AIPolicy.objects.filter(published_at__isnull=False)
+        .select_related("created_by")
+        .prefetch_related(
+            Prefetch(
+                "acknowledgements",
+                queryset=PolicyAcknowledgement.objects.select_related("user").order_by("at"),
+            )
+        )
+        .order_by("-version")
+    )
+
+
+def staff_members() -> list[User]:
+    """Everyone who can decide review items: staff and owners."""
+    return list(
+        User.objects.filter(is_active=True, groups__name__in=[Role.STAFF.value, Role.OWNER.value])
+        .distinct()
+        .order_by("email")
+    )
+
+
+def ai_policy_not_acknowledged_by() -> list[User]:
+    """Staff and owners who have not acknowledged the current version yet."""
+    policy = ai_policy_current()
+    if policy is None:
+        return []
+    done = set(policy.acknowledgements.values_list("user_id", flat=True))
+    return [user for user in staff_members() if user.pk not in done]
+
+
+# --- Risk gate ----------------------------------------------------------------------
+
+
+def feature_enabled(code: str) -> bool:
+    """May this personalization feature run now? One query.
+
+    Built-in features without a row count as on (see governance/features.py); any
+    other unknown code is off. The kill switch is a separate check.
+    """
+    enabled = (
+        PersonalizationFeature.objects.filter(code=code).values_list("enabled", flat=True).first()
+    )
+    if enabled is None:
+        return code in BUILTIN_CODES
+    return enabled
+
+
+def assessment_approved(*, feature: PersonalizationFeature) -> RiskAssessment | None:
+    return feature.assessments.filter(status=RiskAssessment.Status.APPROVED).first()
+
+
+def assessment_covers(
+    *, assessment: RiskAssessment | None, feature: PersonalizationFeature
+) -> bool:
+    """Does this assessment cover what the feature uses now (categories, model type)?"""
+    if assessment is None:
+        return False
+    return (
+        set(feature.data_categories) <= set(assessment.data_categories)
+        and feature.model_type == assessment.model_type
+    )
+
+
+@dataclass(frozen=True)
+class FeatureRow:
+    feature: PersonalizationFeature
+    approved: RiskAssessment | None
+    draft: RiskAssessment | None
+    # May it be switched on: an approved assessment covering what it uses.
+    can_enable: bool
+
+
+def features_overview() -> list[FeatureRow]:
+    features = PersonalizationFeature.objects.prefetch_related(
+        Prefetch(
+            "assessments",
+            queryset=RiskAssessment.objects.exclude(status=RiskAssessment.Status.SUPERSEDED)
+            .select_related("approved_by", "created_by")
+            .order_by("-version"),
+        )
+    ).order_by("pk")
+    rows = []
+    for feature in features:
+        live = list(feature.assessments.all())
+        approved = next((a for a in live if a.status == RiskAssessment.Status.APPROVED), None)
+        draft = next((a for a in live if a.status == RiskAssessment.Status.DRAFT), None)
+        rows.append(
+            FeatureRow(
+                feature=feature,
+                approved=approved,
+                draft=draft,
+                can_enable=assessment_covers(assessment=approved, feature=feature),
+            )
+        )
+    return rows
+
+
+def feature_by_code(code: str) -> PersonalizationFeature | None:
+    return PersonalizationFeature.objects.filter(code=code).first()
+
+
+def feature_assessments(*, feature: PersonalizationFeature) -> list[RiskAssessment]:
+    return list(
+        feature.assessments.select_related("created_by", "approved_by").order_by("-version")
+    )
+
+
+def feature_log(*, feature: PersonalizationFeature | None = None, limit: int = 100):
+    events = FeatureEvent.objects.select_related("feature", "assessment", "actor")
+    if feature is not None:
+        events = events.filter(feature=feature)
+    return list(events.order_by("-at", "-pk")[:limit])
+
+
+# --- Vendors ------------------------------------------------------------------------
+
+
+def vendors() -> list[Vendor]:
+    return list(Vendor.objects.order_by("next_review", "name"))
+
+
+def vendors_review_overdue(*, today: date | None = None) -> list[Vendor]:
+    today = today or timezone.localdate()
+    return list(Vendor.objects.filter(next_review__lt=today).order_by("next_review", "name"))
+
+
+# --- Trust survey -------------------------------------------------------------------
+
+
+def survey_period(day: date) -> date:
+    """The calendar quarter `day` falls in, as its first day."""
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def trust_answer_current(*, customer, today: date | None = None) -> TrustSurveyAnswer | None:
+    period = survey_period(today or timezone.localdate())
+    return TrustSurveyAnswer.objects.filter(customer=customer, period=period).first()
+
+
+@dataclass(frozen=True)
+class SurveyPeriod:
+    period: date
+    answers: int
+    average: float | None
+    # Answers per score 1..5.
+    distribution: tuple[int, ...]
+
+
+def trust_survey_results() -> list[SurveyPeriod]:
+    """Per quarter, oldest first: how many answered, the average, the spread 1-5."""
+    rows = (
+        TrustSurveyAnswer.objects.values("period")
+        .annotate(
+            answers=Count("pk"),
+            average=Avg("score"),
+            **{f"s{n}": Count("pk", filter=Q(score=n)) for n in range(1, 6)},
+        )
+        .order_by("period")
+    )
+    return [
+        SurveyPeriod(
+            period=row["period"],
+            answers=row["answers"],
+            average=float(row["average"]) if row["average"] is not None else None,
+            distribution=tuple(row[f"s{n}"] for n in range(1, 6)),
+        )
+        for row in rows
+    ]
+
+
+def trust_survey_comments() -> list[str]:
+    return list(TrustSurveyAnswer.objects.exclude(comment="").values_list("comment", flat=True))

@@ -64,6 +64,9 @@ ERASURE_POLICY: dict[str, Action] = {
     "personalization.DataRequest.customer": Action.KEEP_AS_PROOF,
     "personalization.Recommendation.customer": Action.DELETE,
     "personalization.Feedback.customer": Action.DELETE,
+    # Queue items about the customer's recommendations go with them; the review trail
+    # (ReviewAction) keeps only the customer's bare number, as proof of the decisions.
+    "personalization.ReviewItem.customer": Action.DELETE,
     # Pointing at the login.
     "accounts.CustomerProfile.user": Action.DELETE,
     "account.EmailAddress.user": Action.DELETE,
@@ -71,10 +74,27 @@ ERASURE_POLICY: dict[str, Action] = {
     "personalization.DataRequestEvent.actor": Action.KEEP_AS_PROOF,
     "personalization.PrivacyNotice.created_by": Action.ANONYMIZE,
     "accounts.ApiKey.created_by": Action.ANONYMIZE,
+    # Reviewers (staff logins): the queue and its trail stay, the link to the person goes.
+    # The trail is proof of who decided what; a customer login has no entries in it.
+    "personalization.ReviewItem.claimed_by": Action.ANONYMIZE,
+    "personalization.ReviewItem.decided_by": Action.ANONYMIZE,
+    "personalization.ReviewItem.confirmed_by": Action.ANONYMIZE,
+    "personalization.ReviewAction.actor": Action.KEEP_AS_PROOF,
     "governance.KillSwitchEvent.actor": Action.ANONYMIZE,
     "governance.AIPolicy.created_by": Action.ANONYMIZE,
     # Staff acknowledgements; a customer login has none, so nothing is lost.
     "governance.PolicyAcknowledgement.user": Action.DELETE,
+    # Offer campaigns: who got which offer goes with the customer; the campaign stays.
+    "campaigns.CampaignRecipient.customer": Action.DELETE,
+    "campaigns.Campaign.created_by": Action.ANONYMIZE,
+    "campaigns.Campaign.send_started_by": Action.ANONYMIZE,
+    "campaigns.Campaign.stopped_by": Action.ANONYMIZE,
+    # Risk gate records keep what was decided; the link to the person goes.
+    "governance.RiskAssessment.created_by": Action.ANONYMIZE,
+    "governance.RiskAssessment.approved_by": Action.ANONYMIZE,
+    "governance.FeatureEvent.actor": Action.ANONYMIZE,
+    # The customer's trust-survey answers (score and comment) are theirs: they go.
+    "governance.TrustSurveyAnswer.customer": Action.DELETE,
 }
 
 

@@ -120,7 +120,19 @@ BUILDERS = {
     "personalization.DataRequestEvent.actor": lambda c, u: DataRequestEvent.objects.create(
         request=_finished_export(c), at=timezone.now(), actor=u, action="note", note="hi"
     ),
+    # Assessments are numbered per feature: each gets a feature of its own.
+    "governance.RiskAssessment.created_by": lambda c, u: _assessment(created_by=u),
+    "governance.RiskAssessment.approved_by": lambda c, u: _assessment(approved_by=u),
 }
+
+
+def _assessment(**people):
+    from governance.models import PersonalizationFeature, RiskAssessment
+
+    feature = PersonalizationFeature.objects.create(code=f"erasure_{next(_serial)}", name="x")
+    texts = {name: "x" for name in ("people_affected", "harm_bias", "harm_manipulation")}
+    texts |= {name: "x" for name in ("harm_filter_bubble", "harm_privacy", "mitigations")}
+    return RiskAssessment.objects.create(feature=feature, version=1, **texts, **people)
 
 
 def _finished_export(customer) -> DataRequest:
