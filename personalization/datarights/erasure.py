@@ -95,6 +95,12 @@ ERASURE_POLICY: dict[str, Action] = {
     "governance.FeatureEvent.actor": Action.ANONYMIZE,
     # The customer's trust-survey answers (score and comment) are theirs: they go.
     "governance.TrustSurveyAnswer.customer": Action.DELETE,
+    # Bias audits hold aggregates only; who ran an audit or handled a finding (owner
+    # logins) is unlinked, the runs, findings and their history stay.
+    "audits.AuditRun.requested_by": Action.ANONYMIZE,
+    "audits.AuditFinding.acknowledged_by": Action.ANONYMIZE,
+    "audits.AuditFinding.resolved_by": Action.ANONYMIZE,
+    "audits.AuditFindingEvent.actor": Action.ANONYMIZE,
 }
 
 

@@ -19,6 +19,16 @@ from personalization.models.engine import (
     Recommendation,
     RecommendationStatus,
 )
+from personalization.models.oversight import (
+    OversightSettings,
+    ReasonCode,
+    ReviewAction,
+    ReviewActionKind,
+    ReviewDecision,
+    ReviewItem,
+    ReviewSource,
+    ReviewStatus,
+)
 from personalization.models.requests import (
     DataRequest,
     DataRequestEvent,
@@ -55,4 +65,12 @@ __all__ = [
     "ModelVersion",
     "Recommendation",
     "RecommendationStatus",
+    "OversightSettings",
+    "ReasonCode",
+    "ReviewAction",
+    "ReviewActionKind",
+    "ReviewDecision",
+    "ReviewItem",
+    "ReviewSource",
+    "ReviewStatus",
 ]
