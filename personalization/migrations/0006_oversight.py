@@ -73,8 +73,8 @@ class Migration(migrations.Migration):
                 (
                     "new_model_sample",
                     models.PositiveIntegerField(
-                        default=20,
-                        help_text="Hold the first this many recommendations of each new model version.",
+                        default=0,
+                        help_text="Hold the first this many recommendations of each new model version (0: none).",
                         validators=[django.core.validators.MaxValueValidator(100000)],
                         verbose_name="new-model sample",
                     ),

@@ -273,11 +273,15 @@ class OversightSettings(models.Model):
         _("sensitive attributes"), default=default_sensitive_attributes, blank=True
     )
     sensitive_categories = models.JSONField(_("sensitive categories"), default=list, blank=True)
+    # Off until the owner picks a size: a fresh shop's first model would otherwise hold
+    # its first customers' whole lists until someone works the queue.
     new_model_sample = models.PositiveIntegerField(
         _("new-model sample"),
-        default=20,
+        default=0,
         validators=[MaxValueValidator(100_000)],
-        help_text=_("Hold the first this many recommendations of each new model version."),
+        help_text=_(
+            "Hold the first this many recommendations of each new model version (0: none)."
+        ),
     )
     complaint_window_days = models.PositiveIntegerField(
         _("recent-complaint window (days)"),

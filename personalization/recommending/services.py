@@ -30,6 +30,7 @@ from personalization.models import (
     Recommendation,
     RecommendationStatus,
 )
+from personalization.oversight import services as oversight
 from personalization.recommending import loading, sentences
 from personalization.recommending.models_cache import active_version, model_for
 
@@ -232,9 +233,7 @@ def _generate_and_store(
             # paused) is the same for everyone and served as it is.
             if result.mode != "on":
                 continue
-            for suggestion, held in [(s, False) for s in result.suggestions] + [
-                (s, True) for s in result.needs_review
-            ]:
+            for suggestion in (*result.suggestions, *result.needs_review):
                 reasons = _reasons_json(suggestion, names)
                 flags = list(suggestion.flags)
                 row = Recommendation(
@@ -246,11 +245,9 @@ def _generate_and_store(
                     channel=channel,
                     reasons=reasons,
                     sentence=sentences.sentence(reasons, item_id=suggestion.item)[:300],
-                    # Until the oversight rules land, every flagged suggestion waits for
-                    # a person; an item without allergen data is never shown unreviewed.
-                    status=RecommendationStatus.HELD
-                    if held or flags
-                    else RecommendationStatus.PROPOSED,
+                    # The guardrail rules decide below which rows wait for a person (the
+                    # engine's needs_review rows always do: missing_attribute_data).
+                    status=RecommendationStatus.PROPOSED,
                     flags=flags,
                 )
                 rows.append(row)
@@ -265,6 +262,12 @@ def _generate_and_store(
         current.filter(status__in=UNDECIDED).only("pk").delete()
         current.update(superseded_at=now)
         Recommendation.objects.bulk_create(rows, batch_size=2_000)
+        # Screened in the same transaction: no flagged row is ever visible unheld.
+        oversight.recommendations_screen(
+            recommendations=rows,
+            is_campaign=channel == Channel.EMAIL,
+            usual_spend={r.customer: r.usual_unit_price for r in lists if r.mode == "on"},
+        )
     for customer_rows in by_customer.values():
         customer_rows.sort(key=lambda r: (r.status == RecommendationStatus.HELD, r.rank))
     return by_customer
