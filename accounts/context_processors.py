@@ -20,12 +20,14 @@ SECTIONS = {
     "/staff/": (
         (_lazy("Overview"), "staff:dashboard"),
         (_lazy("Data requests"), "staff:data_requests"),
+        (_lazy("Campaigns"), "staff:campaign_list"),
     ),
     "/owner/": (
         (_lazy("Overview"), "owner:dashboard"),
         (_lazy("Privacy notice"), "owner:notice_list"),
         (_lazy("Retention"), "owner:retention"),
         (_lazy("Webhooks"), "owner:webhooks"),
+        (_lazy("Campaigns"), "owner:campaign_list"),
     ),
 }
 

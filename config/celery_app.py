@@ -15,6 +15,7 @@ app.autodiscover_tasks(
         "core",
         "accounts",
         "personalization",
+        "personalization.campaigns",
         "personalization.datarights",
         "personalization.recommending",
         "personalization.webhooks",

@@ -15,6 +15,8 @@ urlpatterns = [
     path("me/", include("personalization.urls_me")),
     path("staff/", include("personalization.urls_staff")),
     path("owner/", include("audits.urls_owner")),
+    # The signed links in offer emails (no sign-in needed).
+    path("offers/", include("personalization.campaigns.urls_public")),
     path("api/v1/", include("personalization.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -7,4 +7,5 @@ app_name = "staff"
 urlpatterns = [
     path("", views.staff_dashboard, name="dashboard"),
     path("", include("personalization.datarights.urls_staff")),
+    path("", include("personalization.campaigns.urls")),
 ]

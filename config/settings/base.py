@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "accounts",
     "governance",
     "personalization",
+    "personalization.campaigns",
     "audits",
 ]
 
@@ -259,6 +260,13 @@ CONTENT_SECURITY_POLICY = {
 SHOP_NAME = env.str("SHOP_NAME", default="Crumb & Co.")
 # Minutes a customer can still cancel an erasure request before the erasure starts.
 ERASURE_CANCEL_WINDOW_MINUTES = env.int("ERASURE_CANCEL_WINDOW_MINUTES", default=10)
+# Offer campaigns: emails sent per minute at most (all campaigns together).
+CAMPAIGN_EMAILS_PER_MINUTE = env.int("CAMPAIGN_EMAILS_PER_MINUTE", default=60)
+# Days the "unsubscribe" and "stop personalizing" links in an offer email keep working.
+CAMPAIGN_LINK_MAX_AGE_DAYS = env.int("CAMPAIGN_LINK_MAX_AGE_DAYS", default=90)
+# The site address those links use, e.g. https://shop.example.com; empty = the address
+# the person who pressed "send" was using.
+CAMPAIGN_LINK_BASE_URL = env.str("CAMPAIGN_LINK_BASE_URL", default="")
 
 # --- Logging ------------------------------------------------------------------------
 

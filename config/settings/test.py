@@ -19,3 +19,7 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Generated API tests send many requests per key; throttling has its own test.
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": "100000/min"}}  # noqa: F405
+# The campaign worker test points a real worker's email at files in a temporary folder.
+if env.str("FAIRSHARE_TEST_EMAIL_FILE_PATH", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = env.str("FAIRSHARE_TEST_EMAIL_FILE_PATH")

@@ -1,0 +1,301 @@
+"""Reads for offer campaigns: who is in the audience, what may be emailed, counts.
+
+"Marketing consent" in this product (docs: decision in the lead's log):
+- a customer is in a campaign's audience when their personalization mode is on today
+  (not paused, off or none) AND they allow the marketing purpose for at least one data
+  category (audit attributes can never be used for marketing, so they do not count);
+- the offer put in their email may only rest on data they allow for marketing: every
+  data category the recommendation's reasons read from must be granted for marketing
+  (the engine already requires personalization consent for it). Popularity and the
+  customer's own instructions read no data category.
+Both are checked when offers are chosen and again for each email at send time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import CustomerProfile, PersonalizationMode
+from personalization import registry
+from personalization.campaigns.models import (
+    Campaign,
+    CampaignRecipient,
+    CampaignStatus,
+    RecipientStatus,
+)
+from personalization.consent.selectors import cell_applies
+from personalization.models import Consent, Recommendation, RecommendationStatus
+
+# Data categories a customer can allow the marketing purpose to use.
+MARKETING_CATEGORIES: tuple[str, ...] = tuple(
+    spec.code
+    for spec in registry.DATA_CATEGORIES
+    if cell_applies(purpose=registry.MARKETING, data_category=spec.code)
+)
+
+
+def _mode_on_today() -> Q:
+    today = timezone.localdate()
+    # A pause whose date has passed has ended by itself (accounts.selectors.effective_mode).
+    return Q(personalization_mode=PersonalizationMode.ON) | Q(
+        Q(personalization_mode=PersonalizationMode.PAUSED),
+        Q(paused_until__isnull=True) | Q(paused_until__lt=today),
+    )
+
+
+def audience_queryset() -> QuerySet[CustomerProfile]:
+    """Customers an offer email may go to now: mode on and marketing consent."""
+    marketing = Consent.objects.filter(
+        customer_id=OuterRef("pk"),
+        purpose=registry.MARKETING,
+        data_category__in=MARKETING_CATEGORIES,
+        granted=True,
+    )
+    return CustomerProfile.objects.filter(_mode_on_today()).filter(Exists(marketing))
+
+
+def audience_count() -> int:
+    return audience_queryset().count()
+
+
+def marketing_categories(*, customer_ids: Iterable[int]) -> dict[int, set[str]]:
+    """For each customer, the data categories they allow for marketing (one query)."""
+    allowed: dict[int, set[str]] = defaultdict(set)
+    rows = Consent.objects.filter(
+        customer_id__in=list(customer_ids),
+        purpose=registry.MARKETING,
+        data_category__in=MARKETING_CATEGORIES,
+        granted=True,
+    ).values_list("customer_id", "data_category")
+    for customer_id, category in rows:
+        allowed[customer_id].add(category)
+    return dict(allowed)
+
+
+def cited_categories(reasons: list[dict]) -> set[str]:
+    """The data categories a recommendation's reasons read from."""
+    return {r["data_category"] for r in reasons or () if r.get("data_category")}
+
+
+def offer_fits_marketing_consent(*, reasons: list[dict], allowed: set[str]) -> bool:
+    """A customer with no marketing consent at all gets no email, whatever the offer."""
+    return bool(allowed) and cited_categories(reasons) <= allowed
+
+
+# --- the console --------------------------------------------------------------------
+
+
+def campaign_list() -> QuerySet[Campaign]:
+    return Campaign.objects.annotate(
+        recipients_total=Count("recipients"),
+        recipients_sent=Count("recipients", filter=Q(recipients__status=RecipientStatus.SENT)),
+    ).order_by("-created_at", "-pk")
+
+
+def campaign_busy(*, exclude_pk: int | None = None) -> Campaign | None:
+    """A campaign whose offers are being chosen, reviewed or sent.
+
+    Offer emails share one channel's recommendation rows: while one campaign's offers
+    wait for review or sending, another generation would replace them.
+    """
+    busy = Campaign.objects.filter(
+        status__in=(CampaignStatus.GENERATING, CampaignStatus.IN_REVIEW, CampaignStatus.SENDING)
+    )
+    if exclude_pk is not None:
+        busy = busy.exclude(pk=exclude_pk)
+    return busy.order_by("pk").first()
+
+
+@dataclass(frozen=True)
+class ReviewCounts:
+    held: int
+    approved: int
+    rejected: int
+    without_offer: int
+
+    @property
+    def total(self) -> int:
+        return self.held + self.approved + self.rejected
+
+
+def review_counts(*, campaign: Campaign) -> ReviewCounts:
+    """How the reviewers decided on this campaign's offers (one query)."""
+    rows = CampaignRecipient.objects.filter(campaign=campaign).aggregate(
+        held=Count(
+            "pk",
+            filter=Q(
+                recommendation__status__in=(
+                    RecommendationStatus.HELD,
+                    RecommendationStatus.PROPOSED,
+                )
+            ),
+        ),
+        approved=Count(
+            "pk",
+            filter=Q(
+                recommendation__status__in=(
+                    RecommendationStatus.APPROVED,
+                    RecommendationStatus.DELIVERED,
+                )
+            ),
+        ),
+        rejected=Count("pk", filter=Q(recommendation__status=RecommendationStatus.REJECTED)),
+        without_offer=Count("pk", filter=Q(recommendation__isnull=True)),
+    )
+    return ReviewCounts(**rows)
+
+
+@dataclass(frozen=True)
+class Progress:
+    status: str
+    status_label: str
+    total: int
+    done: int
+    sent: int
+    skipped: int
+    failed: int
+    unconfirmed: int
+    stop_reason: str
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 100 if self.status in (CampaignStatus.SENT, CampaignStatus.STOPPED) else 0
+        return min(100, round(100 * self.done / self.total))
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in (CampaignStatus.GENERATING, CampaignStatus.SENDING)
+
+    @property
+    def text(self) -> str:
+        """The progress line, in words (the page's and the JSON poll's)."""
+        values = {
+            "done": intcomma(self.done),
+            "total": intcomma(self.total),
+            "percent": self.percent,
+            "sent": intcomma(self.sent),
+        }
+        if self.status in (CampaignStatus.DRAFT, CampaignStatus.GENERATING):
+            return _("Offers chosen for %(done)s of %(total)s customers (%(percent)s%%).") % values
+        return _("%(done)s of %(total)s emails handled (%(percent)s%%), %(sent)s sent.") % values
+
+    def as_json(self) -> dict:
+        return {
+            "text": self.text,
+            "status": self.status,
+            "status_label": self.status_label,
+            "total": self.total,
+            "done": self.done,
+            "sent": self.sent,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "unconfirmed": self.unconfirmed,
+            "percent": self.percent,
+            "finished": self.finished,
+            "stop_reason": self.stop_reason,
+        }
+
+
+def campaign_progress(*, campaign: Campaign) -> Progress:
+    """While offers are chosen: customers done of the audience. Otherwise: emails handled
+    (sent, not sent, failed) of the recipients sending started with."""
+    counts = CampaignRecipient.objects.filter(campaign=campaign).aggregate(
+        **{
+            status: Count("pk", filter=Q(status=status))
+            for status in (
+                RecipientStatus.QUEUED,
+                RecipientStatus.SENDING,
+                RecipientStatus.SENT,
+                RecipientStatus.SKIPPED,
+                RecipientStatus.FAILED,
+            )
+        }
+    )
+    sent, skipped, failed = counts["sent"], counts["skipped"], counts["failed"]
+    unconfirmed = counts["sending"]
+    if campaign.status in (CampaignStatus.DRAFT, CampaignStatus.GENERATING):
+        total, done = campaign.audience_total, campaign.generated_count
+    else:
+        # Rows in review are not part of sending yet.
+        total = sent + skipped + failed + unconfirmed + counts["queued"]
+        done = sent + skipped + failed + unconfirmed
+    return Progress(
+        status=campaign.status,
+        status_label=str(CampaignStatus(campaign.status).label),
+        total=total,
+        done=done,
+        sent=sent,
+        skipped=skipped,
+        failed=failed,
+        unconfirmed=unconfirmed,
+        stop_reason=campaign.stop_reason,
+    )
+
+
+def skip_counts(*, campaign: Campaign) -> list[tuple[str, int]]:
+    """Why recipients were not sent the email: (reason label, count), largest first."""
+    from personalization.campaigns.models import SkipReason
+
+    rows = (
+        CampaignRecipient.objects.filter(campaign=campaign, status=RecipientStatus.SKIPPED)
+        .values("skip_reason")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "skip_reason")
+    )
+    labels = dict(SkipReason.choices)
+    return [(str(labels.get(r["skip_reason"], r["skip_reason"])), r["n"]) for r in rows]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Recipients whose offer is from one catalog category, with one sample recipient."""
+
+    slug: str
+    name: str
+    count: int
+    sample: CampaignRecipient
+
+
+def campaign_segments(*, campaign: Campaign) -> list[Segment]:
+    """One segment per offer category (largest first), each with its first recipient as
+    the sample whose real email the preview shows."""
+    groups = (
+        CampaignRecipient.objects.filter(campaign=campaign, recommendation__isnull=False)
+        .exclude(status=RecipientStatus.SKIPPED)
+        .values("segment", "segment_name")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "segment")
+    )
+    segments = []
+    for group in groups:
+        sample = (
+            CampaignRecipient.objects.filter(
+                campaign=campaign, segment=group["segment"], recommendation__isnull=False
+            )
+            .exclude(status=RecipientStatus.SKIPPED)
+            .select_related("customer", "customer__user", "recommendation__item")
+            .order_by("pk")
+            .first()
+        )
+        if sample is not None:
+            segments.append(
+                Segment(
+                    slug=group["segment"],
+                    name=group["segment_name"] or group["segment"],
+                    count=group["n"],
+                    sample=sample,
+                )
+            )
+    return segments
+
+
+def recommendation_sendable(recommendation: Recommendation | None) -> bool:
+    return recommendation is not None and recommendation.status == RecommendationStatus.APPROVED

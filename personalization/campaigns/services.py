@@ -1,0 +1,641 @@
+"""Writes for offer campaigns: compose, choose offers, send, stop; the email links.
+
+Sending is at most once per customer and campaign: each recipient row is claimed with
+one conditional UPDATE (queued -> sending) that only one task can win, committed before
+the email goes out, and marked sent afterwards. A worker that dies between the two
+leaves the row "sending (unconfirmed)" and nothing ever sends it again, so a retried or
+duplicated task can never email a customer twice; the price is that such a customer
+may get no email (shown on the campaign's page).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.core import mail
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import CustomerProfile, PersonalizationMode, User
+from accounts.selectors import effective_mode
+from accounts.services import customer_profile_set_mode
+from core.errors import ApplicationError
+from governance.selectors import kill_switch_engaged, kill_switch_state
+from personalization import registry
+from personalization.campaigns import selectors
+from personalization.campaigns.emails import offer_email
+from personalization.campaigns.links import LinkAction, link_read
+from personalization.campaigns.models import (
+    Campaign,
+    CampaignRecipient,
+    CampaignStatus,
+    RecipientStatus,
+    SkipReason,
+)
+from personalization.consent.notices import notice_current
+from personalization.consent.services import ConsentChange, RequestFingerprint, consent_set
+from personalization.datarights.emails import customer_address
+from personalization.models import (
+    Channel,
+    ConsentMethod,
+    Feedback,
+    FeedbackKind,
+    Recommendation,
+    RecommendationStatus,
+)
+from personalization.recommending.models_cache import active_version
+
+logger = logging.getLogger(__name__)
+
+# Customers whose offers are chosen per step (progress is saved after each).
+GENERATE_CHUNK = 200
+# Test-only hook (tests/personalization/test_campaigns_worker.py): when this environment
+# variable names a folder, the sender stops right after the first email went out (before
+# it is marked sent), writes `<folder>/paused` and waits for `<folder>/resume`, so a test
+# can kill the worker at the worst moment. Read at run time; never set outside that test.
+PAUSE_DIR_ENV = "FAIRSHARE_CAMPAIGN_TEST_PAUSE_DIR"
+_UNDECIDED = (RecommendationStatus.PROPOSED, RecommendationStatus.HELD)
+
+
+# --- compose ------------------------------------------------------------------------
+
+
+def _clean(*, name: str, subject: str, message: str) -> tuple[str, str, str]:
+    name, subject, message = (name or "").strip(), (subject or "").strip(), (message or "").strip()
+    if not name:
+        raise ApplicationError(_("Give the campaign a name."), code="required", field="name")
+    if not subject:
+        raise ApplicationError(_("Write a subject line."), code="required", field="subject")
+    if "\n" in subject or "\r" in subject:
+        raise ApplicationError(
+            _("The subject must be a single line."), code="invalid", field="subject"
+        )
+    if not message:
+        raise ApplicationError(_("Write the message."), code="required", field="message")
+    for field, value in (("name", name), ("subject", subject), ("message", message)):
+        if "\x00" in value:
+            raise ApplicationError(
+                _("Remove the invisible control characters."), code="invalid", field=field
+            )
+    return name, subject, message
+
+
+@transaction.atomic
+def campaign_create(*, name: str, subject: str, message: str, created_by: User) -> Campaign:
+    """A draft campaign; nothing is chosen or sent yet."""
+    name, subject, message = _clean(name=name, subject=subject, message=message)
+    return Campaign.objects.create(
+        name=name, subject=subject, message=message, created_by=created_by
+    )
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, name: str, subject: str, message: str) -> Campaign:
+    """Edit a draft, or the wording of a campaign in review (the offers stay)."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.IN_REVIEW):
+        raise ApplicationError(
+            _("Only a draft or a campaign in review can be changed."), code="not_editable"
+        )
+    campaign.name, campaign.subject, campaign.message = _clean(
+        name=name, subject=subject, message=message
+    )
+    campaign.save(update_fields=["name", "subject", "message", "updated_at"])
+    return campaign
+
+
+# --- choose offers ------------------------------------------------------------------
+
+
+def _refuse_when_paused() -> None:
+    if kill_switch_engaged():
+        raise ApplicationError(
+            _("AI personalization is paused with the kill switch: no campaign can run."),
+            code="kill_switch",
+        )
+
+
+def campaign_generate_start(*, campaign: Campaign) -> Campaign:
+    """Choose an offer for every customer in the audience, in a Celery task (queued when
+    this transaction commits); the offers then wait for staff review."""
+    from personalization.campaigns import tasks
+
+    _refuse_when_paused()
+    if active_version() is None:
+        raise ApplicationError(
+            _("No recommender has been trained yet, so there are no offers to choose."),
+            code="no_model",
+        )
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status != CampaignStatus.DRAFT:
+            raise ApplicationError(
+                _("Offers for this campaign were already chosen."), code="not_draft"
+            )
+        busy = selectors.campaign_busy(exclude_pk=campaign.pk)
+        if busy is not None:
+            raise ApplicationError(
+                _(
+                    "Campaign “%(name)s” is still being reviewed or sent. Finish or stop it "
+                    "first: both would use the same offer emails."
+                )
+                % {"name": busy.name},
+                code="busy",
+            )
+        total = selectors.audience_count()
+        if total == 0:
+            raise ApplicationError(
+                _(
+                    "Nobody can receive this campaign: no customer has personalization on "
+                    "and allows offer emails."
+                ),
+                code="empty_audience",
+            )
+        campaign.status = CampaignStatus.GENERATING
+        campaign.audience_total = total
+        campaign.generated_count = 0
+        campaign.save(update_fields=["status", "audience_total", "generated_count", "updated_at"])
+        pk = campaign.pk
+        transaction.on_commit(lambda: tasks.campaign_generate.delay(pk))
+    return campaign
+
+
+def _choose(rows: list[Recommendation], allowed: set[str]) -> Recommendation | None:
+    """The customer's best offer that rests only on data allowed for marketing; offers
+    the engine itself flagged (e.g. missing allergen data) only if nothing else fits."""
+    fitting = [
+        r
+        for r in rows
+        if r.status in _UNDECIDED
+        and selectors.offer_fits_marketing_consent(reasons=r.reasons, allowed=allowed)
+    ]
+    fitting.sort(key=lambda r: (bool(r.flags), r.rank))
+    return fitting[0] if fitting else None
+
+
+def _screen(rows: list[Recommendation]) -> None:
+    """Every campaign offer waits for a person (the "campaign" rule)."""
+    from personalization.oversight.services import recommendations_screen
+
+    recommendations_screen(recommendations=rows, is_campaign=True)
+
+
+def campaign_generate_run(*, campaign_id: int, chunk_size: int = GENERATE_CHUNK) -> Campaign:
+    """The task's work: customers already given an offer are skipped, so a retried task
+    carries on where the last one stopped."""
+    from personalization.recommending.services import recommendations_generate_for_channel
+
+    campaign = Campaign.objects.get(pk=campaign_id)
+    if campaign.status != CampaignStatus.GENERATING:
+        return campaign
+    done = set(
+        CampaignRecipient.objects.filter(campaign=campaign).values_list("customer_id", flat=True)
+    )
+    ids = [pk for pk in selectors.audience_queryset().order_by("pk").values_list("pk", flat=True)]
+    todo = [pk for pk in ids if pk not in done]
+    for start in range(0, len(todo), chunk_size):
+        if kill_switch_engaged():
+            return campaign_stop_for_kill_switch(campaign_id=campaign_id)
+        campaign.refresh_from_db(fields=["status"])
+        if campaign.status != CampaignStatus.GENERATING:
+            return campaign
+        profiles = list(CustomerProfile.objects.filter(pk__in=todo[start : start + chunk_size]))
+        _generate_chunk(campaign, profiles, recommendations_generate_for_channel)
+        Campaign.objects.filter(pk=campaign_id).update(
+            generated_count=CampaignRecipient.objects.filter(campaign_id=campaign_id).count(),
+            updated_at=timezone.now(),
+        )
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if campaign.status == CampaignStatus.GENERATING:
+            total = CampaignRecipient.objects.filter(campaign=campaign).count()
+            campaign.status = CampaignStatus.IN_REVIEW
+            campaign.audience_total = total
+            campaign.generated_count = total
+            campaign.generated_at = timezone.now()
+            campaign.save(
+                update_fields=[
+                    "status",
+                    "audience_total",
+                    "generated_count",
+                    "generated_at",
+                    "updated_at",
+                ]
+            )
+    logger.info("campaign %s: offers chosen for %s customers", campaign_id, campaign.audience_total)
+    return campaign
+
+
+def _generate_chunk(campaign: Campaign, profiles: list[CustomerProfile], generate) -> None:
+    lists = generate(customers=profiles, channel=Channel.EMAIL)
+    allowed = selectors.marketing_categories(customer_ids=[p.pk for p in profiles])
+    chosen: list[Recommendation] = []
+    recipients: list[CampaignRecipient] = []
+    leftovers: list[int] = []
+    for profile in profiles:
+        rows = lists.get(profile.pk, [])
+        offer = _choose(rows, allowed.get(profile.pk, set()))
+        leftovers += [r.pk for r in rows if offer is None or r.pk != offer.pk]
+        if offer is None:
+            recipients.append(
+                CampaignRecipient(
+                    campaign=campaign,
+                    customer=profile,
+                    status=RecipientStatus.SKIPPED,
+                    skip_reason=SkipReason.NO_OFFER,
+                )
+            )
+            continue
+        chosen.append(offer)
+        recipients.append(
+            CampaignRecipient(campaign=campaign, customer=profile, recommendation=offer)
+        )
+    items = {
+        r.pk: (r.item.category.slug, r.item.category.name)
+        for r in Recommendation.objects.filter(pk__in=[o.pk for o in chosen]).select_related(
+            "item__category"
+        )
+    }
+    for recipient in recipients:
+        if recipient.recommendation is not None:
+            recipient.segment, recipient.segment_name = items.get(
+                recipient.recommendation.pk, ("", "")
+            )
+    with transaction.atomic():
+        # One offer per email: the other candidates nobody saw or decided on go (with
+        # any queue items opened for them).
+        Recommendation.objects.filter(pk__in=leftovers, status__in=_UNDECIDED).delete()
+        CampaignRecipient.objects.bulk_create(recipients, ignore_conflicts=True)
+        _screen(chosen)
+
+
+# --- send ---------------------------------------------------------------------------
+
+
+def _replacement(recommendation: Recommendation | None) -> Recommendation | None:
+    """The approved row a reviewer put in place of this one, if any."""
+    if recommendation is None:
+        return None
+    try:
+        review_item = apps.get_model("personalization", "ReviewItem")
+    except LookupError:
+        return None
+    replacement_id = (
+        review_item.objects.filter(recommendation=recommendation, replacement__isnull=False)
+        .values_list("replacement_id", flat=True)
+        .first()
+    )
+    if replacement_id is None:
+        return None
+    return Recommendation.objects.filter(
+        pk=replacement_id, status=RecommendationStatus.APPROVED
+    ).first()
+
+
+def campaign_send_start(*, campaign: Campaign, user: User, base_url: str) -> Campaign:
+    """Send the approved offers (owner only, checked by the view).
+
+    Offers still held or rejected are not sent (they leave the review queue); the emails
+    go out from a Celery task at CAMPAIGN_EMAILS_PER_MINUTE. Pressing it again while
+    sending re-queues the task, which is safe: every recipient is claimed once.
+    """
+    from personalization.campaigns import tasks
+
+    _refuse_when_paused()
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status == CampaignStatus.SENDING:
+            pk = campaign.pk
+            transaction.on_commit(lambda: tasks.campaign_send.delay(pk))
+            return campaign
+        if campaign.status != CampaignStatus.IN_REVIEW:
+            raise ApplicationError(
+                _("Only a campaign whose offers were reviewed can be sent."), code="not_ready"
+            )
+        waiting = list(
+            CampaignRecipient.objects.filter(
+                campaign=campaign, status=RecipientStatus.IN_REVIEW
+            ).select_related("recommendation")
+        )
+        queued, rejected, unapproved, withdraw = [], [], [], []
+        for recipient in waiting:
+            rec = recipient.recommendation
+            if rec is not None and rec.status != RecommendationStatus.APPROVED:
+                replacement = _replacement(rec)
+                if replacement is not None:
+                    recipient.recommendation = replacement
+                    recipient.save(update_fields=["recommendation"])
+                    rec = replacement
+            if selectors.recommendation_sendable(rec):
+                queued.append(recipient.pk)
+            elif rec is not None and rec.status == RecommendationStatus.REJECTED:
+                rejected.append(recipient.pk)
+            else:
+                unapproved.append(recipient.pk)
+                if rec is not None and rec.status in _UNDECIDED:
+                    withdraw.append(rec.pk)
+        if not queued:
+            raise ApplicationError(
+                _("No offer has been approved yet, so nothing would be sent."),
+                code="nothing_approved",
+            )
+        recipients = CampaignRecipient.objects.filter(campaign=campaign)
+        recipients.filter(pk__in=queued).update(status=RecipientStatus.QUEUED)
+        recipients.filter(pk__in=rejected).update(
+            status=RecipientStatus.SKIPPED, skip_reason=SkipReason.REJECTED
+        )
+        recipients.filter(pk__in=unapproved).update(
+            status=RecipientStatus.SKIPPED, skip_reason=SkipReason.NOT_APPROVED
+        )
+        # Offers nobody decided on leave the staff queue: they will never be sent.
+        Recommendation.objects.filter(pk__in=withdraw, status__in=_UNDECIDED).delete()
+        campaign.status = CampaignStatus.SENDING
+        campaign.send_started_by = user
+        campaign.send_started_at = timezone.now()
+        campaign.link_base_url = (settings.CAMPAIGN_LINK_BASE_URL or base_url).rstrip("/")
+        campaign.save(
+            update_fields=[
+                "status",
+                "send_started_by",
+                "send_started_at",
+                "link_base_url",
+                "updated_at",
+            ]
+        )
+        pk = campaign.pk
+        transaction.on_commit(lambda: tasks.campaign_send.delay(pk))
+    return campaign
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    # Nothing left to do for this campaign (sent, stopped, or not sending).
+    done: bool
+    # Seconds until the rate limit allows the next email (0 when not waiting).
+    wait_seconds: float = 0.0
+    sent: int = 0
+
+
+def _budget(now: datetime) -> tuple[int, float]:
+    """Emails the rate limit still allows this minute, and when the next one frees up.
+
+    Counted in the database over every campaign, so duplicated tasks share one budget."""
+    window_start = now - timedelta(seconds=60)
+    recent = CampaignRecipient.objects.filter(claimed_at__gt=window_start)
+    used = recent.count()
+    left = settings.CAMPAIGN_EMAILS_PER_MINUTE - used
+    if left > 0:
+        return left, 0.0
+    oldest = recent.aggregate(oldest=Min("claimed_at"))["oldest"] or now
+    return 0, max(0.5, (oldest - window_start).total_seconds())
+
+
+def _skip(recipient_id: int, reason: str) -> None:
+    CampaignRecipient.objects.filter(pk=recipient_id, status=RecipientStatus.SENDING).update(
+        status=RecipientStatus.SKIPPED, skip_reason=reason
+    )
+
+
+def _send_check(recipient: CampaignRecipient) -> tuple[str | None, Recommendation | None]:
+    """Re-checked for every email just before it goes: (skip reason or None, offer)."""
+    customer = recipient.customer
+    if effective_mode(profile=customer) is not PersonalizationMode.ON:
+        return SkipReason.MODE_OFF, None
+    allowed = selectors.marketing_categories(customer_ids=[customer.pk]).get(customer.pk, set())
+    if not allowed:
+        return SkipReason.NO_CONSENT, None
+    rec = recipient.recommendation
+    if rec is None:
+        return SkipReason.OFFER_UNAVAILABLE, None
+    rec = Recommendation.objects.select_related("item__category").get(pk=rec.pk)
+    if rec.status != RecommendationStatus.APPROVED:
+        # Held or rejected offers never go out, whatever happened since sending started.
+        return (
+            SkipReason.REJECTED
+            if rec.status == RecommendationStatus.REJECTED
+            else SkipReason.NOT_APPROVED
+        ), None
+    if not selectors.offer_fits_marketing_consent(reasons=rec.reasons, allowed=allowed):
+        return SkipReason.NO_CONSENT, None
+    item = rec.item
+    codes = set(item.attributes.values_list("code", flat=True))
+    refused = Feedback.objects.filter(
+        customer=customer,
+        item=item,
+        kind__in=(FeedbackKind.CANT_HAVE, FeedbackKind.NOT_FOR_ME),
+    ).exists()
+    if not item.active or codes & set(customer.restrictions or ()) or refused:
+        return SkipReason.OFFER_UNAVAILABLE, None
+    if not customer_address(customer):
+        return SkipReason.NO_ADDRESS, None
+    return None, rec
+
+
+def _pause_point() -> None:
+    folder = os.environ.get(PAUSE_DIR_ENV)
+    if not folder:
+        return
+    Path(folder, "paused").touch()
+    resume = Path(folder, "resume")
+    give_up = time.monotonic() + 600
+    while not resume.exists() and time.monotonic() < give_up:
+        time.sleep(0.05)
+
+
+def campaign_send_batch(*, campaign_id: int, now: datetime | None = None) -> SendOutcome:
+    """Send emails until the campaign is done, stopped, or the rate limit says wait.
+
+    Before each email: the kill switch and the campaign's own status, then the customer's
+    mode, marketing consent and the offer's approval. Safe to run several at once.
+    """
+    sent = 0
+    connection = mail.get_connection()
+    while True:
+        moment = now or timezone.now()
+        status = Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).first()
+        if status != CampaignStatus.SENDING:
+            return SendOutcome(done=True, sent=sent)
+        if kill_switch_engaged():
+            campaign_stop_for_kill_switch(campaign_id=campaign_id)
+            return SendOutcome(done=True, sent=sent)
+        left, wait = _budget(moment)
+        if left <= 0:
+            return SendOutcome(done=False, wait_seconds=wait, sent=sent)
+        next_pk = (
+            CampaignRecipient.objects.filter(campaign_id=campaign_id, status=RecipientStatus.QUEUED)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if next_pk is None:
+            _finish(campaign_id)
+            return SendOutcome(done=True, sent=sent)
+        # The claim: only one task can move this row out of "queued" (autocommitted).
+        claimed = CampaignRecipient.objects.filter(
+            pk=next_pk, status=RecipientStatus.QUEUED
+        ).update(status=RecipientStatus.SENDING, claimed_at=moment)
+        if not claimed:
+            continue
+        recipient = CampaignRecipient.objects.select_related(
+            "campaign", "customer", "customer__user", "recommendation"
+        ).get(pk=next_pk)
+        reason, offer = _send_check(recipient)
+        if reason is not None:
+            _skip(next_pk, reason)
+            continue
+        message = offer_email(
+            campaign=recipient.campaign,
+            recipient=recipient,
+            recommendation=offer,
+            base_url=recipient.campaign.link_base_url,
+        )
+        message.connection = connection
+        try:
+            message.send()
+        except Exception as exc:  # noqa: BLE001 - a refused message must not stop the rest
+            CampaignRecipient.objects.filter(pk=next_pk, status=RecipientStatus.SENDING).update(
+                status=RecipientStatus.FAILED, failure=type(exc).__name__[:300]
+            )
+            logger.warning("campaign %s: email to recipient %s failed", campaign_id, next_pk)
+            continue
+        _pause_point()
+        CampaignRecipient.objects.filter(pk=next_pk, status=RecipientStatus.SENDING).update(
+            status=RecipientStatus.SENT, sent_at=timezone.now()
+        )
+        Recommendation.objects.filter(pk=offer.pk, status=RecommendationStatus.APPROVED).update(
+            status=RecommendationStatus.DELIVERED
+        )
+        sent += 1
+
+
+def _finish(campaign_id: int) -> None:
+    Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.SENDING).update(
+        status=CampaignStatus.SENT, finished_at=timezone.now(), updated_at=timezone.now()
+    )
+    logger.info("campaign %s sent", campaign_id)
+
+
+# --- stop ---------------------------------------------------------------------------
+
+
+def _stop(campaign_id: int, *, reason: str, user: User | None) -> Campaign:
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if campaign.status not in (
+            CampaignStatus.GENERATING,
+            CampaignStatus.IN_REVIEW,
+            CampaignStatus.SENDING,
+        ):
+            return campaign
+        waiting = CampaignRecipient.objects.filter(
+            campaign=campaign, status__in=(RecipientStatus.IN_REVIEW, RecipientStatus.QUEUED)
+        )
+        undecided = list(
+            waiting.filter(recommendation__status__in=_UNDECIDED).values_list(
+                "recommendation_id", flat=True
+            )
+        )
+        waiting.update(status=RecipientStatus.SKIPPED, skip_reason=SkipReason.STOPPED)
+        # Their offers leave the staff queue: nobody needs to review them any more.
+        Recommendation.objects.filter(pk__in=undecided, status__in=_UNDECIDED).delete()
+        campaign.status = CampaignStatus.STOPPED
+        campaign.stop_reason = reason
+        campaign.stopped_by = user
+        campaign.finished_at = timezone.now()
+        campaign.save(
+            update_fields=["status", "stop_reason", "stopped_by", "finished_at", "updated_at"]
+        )
+    logger.info("campaign %s stopped", campaign_id)
+    return campaign
+
+
+def campaign_stop(*, campaign: Campaign, user: User, reason: str = "") -> Campaign:
+    """Stop choosing, reviewing or sending; emails already sent stay sent. Final."""
+    reason = (reason or "").strip()[:500]
+    if campaign.status not in (
+        CampaignStatus.GENERATING,
+        CampaignStatus.IN_REVIEW,
+        CampaignStatus.SENDING,
+    ):
+        raise ApplicationError(_("This campaign is not running."), code="not_running")
+    return _stop(campaign.pk, reason=reason or _("Stopped by a person at the shop."), user=user)
+
+
+def campaign_stop_for_kill_switch(*, campaign_id: int) -> Campaign:
+    state = kill_switch_state()
+    reason = _("AI personalization was paused with the kill switch.")
+    if state.reason:
+        reason = _("AI personalization was paused with the kill switch: %(reason)s") % {
+            "reason": state.reason
+        }
+    return _stop(campaign_id, reason=reason, user=None)
+
+
+def campaigns_stop_all_for_kill_switch() -> list[int]:
+    """For the kill switch: stop every running campaign now (senders also check it
+    before every email)."""
+    ids = list(
+        Campaign.objects.filter(
+            status__in=(
+                CampaignStatus.GENERATING,
+                CampaignStatus.IN_REVIEW,
+                CampaignStatus.SENDING,
+            )
+        ).values_list("pk", flat=True)
+    )
+    for pk in ids:
+        campaign_stop_for_kill_switch(campaign_id=pk)
+    return ids
+
+
+# --- the links in the email ---------------------------------------------------------
+
+
+def _customer_of(action: LinkAction, token: str) -> CustomerProfile | None:
+    """The customer a link names (None once erased); raises LinkInvalid / LinkExpired."""
+    target = link_read(action=action, token=token)
+    return CustomerProfile.objects.filter(pk=target.customer_id).first()
+
+
+def offers_unsubscribe(
+    *, token: str, fingerprint: RequestFingerprint | None = None
+) -> CustomerProfile | None:
+    """Withdraw marketing consent for every data category, through the consent ledger.
+
+    Idempotent: a second click adds nothing to the ledger."""
+    customer = _customer_of(LinkAction.UNSUBSCRIBE, token)
+    if customer is None:
+        return None
+    notice = notice_current()
+    consent_set(
+        customer=customer,
+        changes=[
+            ConsentChange(registry.MARKETING, category, False)
+            for category in selectors.MARKETING_CATEGORIES
+        ],
+        # The customer's own click on the link in their email (a page of this site).
+        method=ConsentMethod.UI,
+        actor="customer",
+        notice_version=notice.version if notice is not None else None,
+        fingerprint=fingerprint,
+    )
+    return customer
+
+
+def offers_stop_personalizing(*, token: str) -> CustomerProfile | None:
+    """Switch the customer's personalization off (the same list as any visitor)."""
+    customer = _customer_of(LinkAction.STOP_PERSONALIZING, token)
+    if customer is None:
+        return None
+    if customer.personalization_mode in (PersonalizationMode.OFF, PersonalizationMode.NONE):
+        return customer
+    return customer_profile_set_mode(profile=customer, mode=PersonalizationMode.OFF)
