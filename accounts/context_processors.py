@@ -21,13 +21,21 @@ SECTIONS = {
         (_lazy("Overview"), "staff:dashboard"),
         (_lazy("Data requests"), "staff:data_requests"),
         (_lazy("Campaigns"), "staff:campaign_list"),
+        (_lazy("AI policy"), "staff:ai_policy"),
     ),
     "/owner/": (
         (_lazy("Overview"), "owner:dashboard"),
         (_lazy("Privacy notice"), "owner:notice_list"),
         (_lazy("Retention"), "owner:retention"),
         (_lazy("Webhooks"), "owner:webhooks"),
+        (_lazy("Bias audits"), "owner:audit_list"),
+        (_lazy("Audit policy"), "owner:audit_policy"),
         (_lazy("Campaigns"), "owner:campaign_list"),
+        (_lazy("Kill switch"), "owner:kill_switch"),
+        (_lazy("AI policy"), "owner:ai_policy"),
+        (_lazy("Features & risk"), "owner:features"),
+        (_lazy("Vendors"), "owner:vendors"),
+        (_lazy("Trust survey"), "owner:trust_survey"),
     ),
 }
 

@@ -5,12 +5,12 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
 from core import views as core_views
-from personalization import views as personalization_views
+from governance import views as governance_views
 
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("healthz/", core_views.healthz, name="healthz"),
-    path("transparency/", personalization_views.transparency, name="transparency"),
+    path("transparency/", governance_views.transparency, name="transparency"),
     path("accounts/", include("allauth.urls")),
     path("me/", include("personalization.urls_me")),
     path("staff/", include("personalization.urls_staff")),

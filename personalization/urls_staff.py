@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.staff_dashboard, name="dashboard"),
     path("", include("personalization.datarights.urls_staff")),
     path("", include("personalization.campaigns.urls")),
+    path("", include("governance.urls_staff")),
 ]

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from governance import views as governance_views
 from personalization.dashboard import views
 
 # Included by personalization/urls_me.py under the "me" namespace; "" (me:dashboard)
@@ -9,4 +10,5 @@ urlpatterns = [
     path("history/<int:interaction_id>/remove/", views.history_remove, name="history_remove"),
     path("history/<int:interaction_id>/undo/", views.history_restore, name="history_restore"),
     path("preferences/", views.preferences, name="preferences"),
+    path("trust/", governance_views.trust_survey_answer, name="trust_survey"),
 ]

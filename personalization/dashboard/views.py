@@ -23,6 +23,7 @@ from accounts.models import CustomerProfile, PersonalizationMode
 from accounts.selectors import customer_profile_for_user, effective_mode
 from accounts.services import customer_profile_set_mode
 from core.errors import ApplicationError
+from governance.survey import trust_card
 from personalization.dashboard import selectors, services, wording
 from personalization.dashboard.forms import ModeForm, PreferencesForm
 from personalization.models import Category, Interaction
@@ -49,7 +50,11 @@ def customer_page(view):
 @customer_page
 def overview(request, profile: CustomerProfile):
     """What the shop knows about the customer, what it is used for, for how long."""
-    context = {"profile": profile, "overview": selectors.customer_overview(customer=profile)}
+    context = {
+        "profile": profile,
+        "overview": selectors.customer_overview(customer=profile),
+        "trust": trust_card(customer=profile),
+    }
     return render(request, "me/dashboard.html", context)
 
 

@@ -1,0 +1,111 @@
+"""What the public transparency page says, read from the live configuration.
+
+Reads across apps (personalization, oversight, audits) and lives above them, like the
+owner's dashboard; nothing here is written by hand except the fixed promises the code
+itself keeps (see `NEVER`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import PersonalizationMode
+from governance import selectors as governance
+from personalization.consent.selectors import cell_applies, retention_words
+from personalization.models import DataCategory, Purpose
+
+# Days of review decisions the page's "how fast" figures cover.
+REVIEW_WINDOW_DAYS = 30
+
+# What the code guarantees whatever the configuration (each is enforced and tested
+# elsewhere: engine consent filter, audit attributes, guardrails, restrictions).
+NEVER = (
+    _("It never reads data you did not allow, for a purpose you did not allow."),
+    _(
+        "It never uses the details you declared for fairness checks (such as an age band) "
+        "to choose what you are shown."
+    ),
+    _("It never recommends anything you told us never to recommend."),
+    _("It never sets prices, and never decides anything about you on its own."),
+)
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    name: str
+    description: str
+    purposes: tuple[str, ...]
+    retention: str
+
+
+def transparency_facts() -> dict[str, object]:
+    now = timezone.now()
+    purposes = list(Purpose.objects.order_by("pk"))
+    categories = [
+        CategoryRow(
+            name=category.name,
+            description=category.description,
+            purposes=tuple(
+                p.name
+                for p in purposes
+                if cell_applies(purpose=p.code, data_category=category.code)
+            ),
+            retention=retention_words(category.retention_days),
+        )
+        for category in DataCategory.objects.order_by("pk")
+    ]
+    features = governance.features_overview()
+    return {
+        "kill_switch": governance.kill_switch_state(),
+        "features_on": [row.feature for row in features if row.feature.enabled],
+        "features_off": [row.feature for row in features if not row.feature.enabled],
+        "never": NEVER,
+        "purposes": purposes,
+        "categories": categories,
+        "review": _review(now),
+        "review_window_days": REVIEW_WINDOW_DAYS,
+        "audit": _audit(),
+        "policy": governance.ai_policy_current(),
+        "vendors": governance.vendors(),
+        "contact_email": getattr(settings, "SHOP_CONTACT_EMAIL", "") or settings.DEFAULT_FROM_EMAIL,
+        "contact_address": getattr(settings, "SHOP_CONTACT_ADDRESS", ""),
+        "modes": [
+            (mode.label, _mode_words(mode))
+            for mode in (
+                PersonalizationMode.PAUSED,
+                PersonalizationMode.OFF,
+                PersonalizationMode.NONE,
+            )
+        ],
+    }
+
+
+def _mode_words(mode: PersonalizationMode) -> str:
+    return {
+        PersonalizationMode.PAUSED: _(
+            "No personalization until a date you choose; then it resumes."
+        ),
+        PersonalizationMode.OFF: _("You see the same suggestions as any visitor."),
+        PersonalizationMode.NONE: _("You see no suggestions at all."),
+    }[mode]
+
+
+def _review(now):
+    try:
+        from personalization.oversight.selectors import review_sla
+    except ImportError:  # the review queue is not installed yet
+        return None
+    return review_sla(since=now - timedelta(days=REVIEW_WINDOW_DAYS), now=now)
+
+
+def _audit():
+    try:
+        from audits.reports.selectors import audit_latest_summary
+    except ImportError:  # audit reports are not installed yet
+        return None
+    return audit_latest_summary()
