@@ -1,0 +1,368 @@
+"""What the audit pages show: tables, charts and trends built from stored results."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Count, Min, Q
+from django.utils import formats
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from audits import wording
+from audits.models import AuditFinding, AuditResult, AuditRun, Metric
+from audits.reports.selectors import summary_sentences
+from core.charts import Bar, Series, bar_chart, line_chart
+
+# Past runs shown in trends.
+TREND_RUNS = 12
+# Bar charts on one report (the tables have everything).
+MAX_CHARTS = 12
+
+
+def step_label(run: AuditRun) -> str:
+    if run.status == AuditRun.Status.QUEUED:
+        return _("Waiting for a worker")
+    if run.step.startswith("measure:"):
+        return _("Measuring: %(metric)s") % {
+            "metric": wording.metric_label(run.step.split(":", 1)[1])
+        }
+    if run.step == "compare":
+        return _("Comparing with the reference groups and earlier runs")
+    if run.status == AuditRun.Status.COMPLETED:
+        return _("Completed")
+    if run.status == AuditRun.Status.FAILED:
+        return _("Failed")
+    return run.get_status_display()
+
+
+def progress_dict(run: AuditRun) -> dict[str, Any]:
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "step": run.step,
+        "step_label": step_label(run),
+        "percent": run.percent,
+        "done": not run.is_active,
+    }
+
+
+def _fmt(metric: str):
+    if wording.is_rate(metric):
+        return lambda v: formats.number_format(v * 100, 0) + "%"
+    return lambda v: formats.number_format(v, 2)
+
+
+@dataclass
+class Row:
+    group: str
+    order: int
+    suppressed: bool
+    suppression: str
+    value: str
+    interval: str
+    customers: int | None
+    difference: str
+    ratio: str
+    is_reference: bool
+    fails_four_fifths_rule: bool
+    finding: bool
+
+
+@dataclass
+class Table:
+    key: str
+    segment: str
+    attributes: str
+    rows: list[Row]
+    has_finding: bool
+
+
+@dataclass
+class Section:
+    metric: str
+    label: str
+    tables: list[Table] = field(default_factory=list)
+
+    @property
+    def has_finding(self) -> bool:
+        return any(t.has_finding for t in self.tables)
+
+
+def _row(result: AuditResult) -> Row:
+    fmt = wording.figure
+    hidden = result.suppressed or result.value is None
+    interval = ""
+    if not hidden and result.low is not None and result.high is not None:
+        interval = f"{fmt(result.metric, result.low)} – {fmt(result.metric, result.high)}"
+    difference = ""
+    if not hidden and result.difference is not None and not result.is_reference:
+        sign = "+" if result.difference > 0 else "−" if result.difference < 0 else ""
+        size = abs(result.difference)
+        difference = sign + (
+            formats.number_format(size * 100, 1) + " " + _("pts")
+            if wording.is_rate(result.metric)
+            else formats.number_format(size, 2)
+        )
+    return Row(
+        group=wording.group_words(result.attributes, result.group),
+        order=result.order,
+        suppressed=hidden,
+        suppression=result.suppression,
+        value="" if hidden else fmt(result.metric, result.value),
+        interval=interval,
+        customers=None if hidden else result.customers,
+        difference=difference,
+        ratio=""
+        if hidden or result.ratio is None or result.is_reference
+        else formats.number_format(result.ratio, 2),
+        is_reference=result.is_reference,
+        fails_four_fifths_rule=result.fails_four_fifths_rule,
+        finding=result.finding,
+    )
+
+
+def report_sections(run: AuditRun) -> list[Section]:
+    """Results as tables: one section per measure, one table per segment and attributes."""
+    sections: dict[str, Section] = {}
+    tables: dict[tuple, Table] = {}
+    for result in run.results.order_by("pk"):
+        section = sections.get(result.metric)
+        if section is None:
+            section = sections[result.metric] = Section(
+                metric=result.metric, label=wording.metric_label(result.metric)
+            )
+        key = (result.metric, result.segment, result.attributes_key)
+        table = tables.get(key)
+        if table is None:
+            table = tables[key] = Table(
+                key=f"{result.metric}-{len(tables)}",
+                segment=result.segment,
+                attributes=" × ".join(wording.attribute_label(a) for a in result.attributes),
+                rows=[],
+                has_finding=False,
+            )
+            section.tables.append(table)
+        table.rows.append(_row(result))
+        table.has_finding |= result.finding
+    order = {m.value: i for i, m in enumerate(Metric)}
+    return sorted(sections.values(), key=lambda s: order.get(s.metric, 99))
+
+
+def _bar_chart(results: list[AuditResult], title: str, run: AuditRun) -> SafeString:
+    metric = results[0].metric
+    reference = next((r for r in results if r.is_reference and r.value is not None), None)
+    ratio_threshold = float(run.policy.get("ratio_threshold", 0.8))
+    bars = [
+        Bar(
+            label=wording.group_words(r.attributes, r.group),
+            value=None if r.suppressed else r.value,
+            low=r.low,
+            high=r.high,
+            note=_("too few to measure") if r.suppressed else "",
+            highlight=r.finding,
+            reference=r.is_reference,
+        )
+        for r in results
+    ]
+    rule, rule_label = None, ""
+    if reference is not None and reference.value:
+        if reference.higher_is_better:
+            rule = ratio_threshold * reference.value
+            rule_label = _("%(pct)s of the reference") % {
+                "pct": formats.number_format(ratio_threshold * 100, 0) + "%"
+            }
+        else:
+            rule = reference.value / ratio_threshold
+            rule_label = _("reference ÷ %(t)s") % {"t": formats.number_format(ratio_threshold, 2)}
+    description = _(
+        "Bars: each group's value, lines: its 95%% interval; dashed line: the ratio threshold. "
+        "The same figures are in the table below."
+    )
+    return mark_safe(  # noqa: S308 (core.charts escapes every text it draws)
+        bar_chart(
+            bars,
+            title=title,
+            description=description,
+            fmt=_fmt(metric),
+            rule=rule,
+            rule_label=rule_label,
+        )
+    )
+
+
+def report_charts(run: AuditRun) -> list[dict[str, Any]]:
+    """Per-group bars with intervals: every table with a finding first, then each
+    single-attribute table of the measures without segments, up to MAX_CHARTS."""
+    by_table: dict[tuple, list[AuditResult]] = defaultdict(list)
+    for result in run.results.filter(order=1).order_by("pk"):
+        by_table[(result.metric, result.segment, result.attributes_key)].append(result)
+    finding_tables = set(
+        run.results.filter(finding=True).values_list("metric", "segment", "attributes_key")
+    )
+    chosen: list[tuple] = []
+    for key in by_table:
+        if key in finding_tables:
+            chosen.append(key)
+    for key, results in by_table.items():
+        if key not in chosen and not key[1] and any(not r.suppressed for r in results):
+            chosen.append(key)
+    # Findings in intersections: chart the intersection table.
+    for key in sorted(finding_tables):
+        if key not in by_table:
+            rows = list(
+                run.results.filter(
+                    metric=key[0], segment=key[1], attributes_key=key[2], suppressed=False
+                ).order_by("pk")
+            )
+            if rows:
+                by_table[key] = rows
+                chosen.insert(0, key)
+    charts = []
+    for key in chosen[:MAX_CHARTS]:
+        results = by_table[key]
+        metric, segment, attributes_key = key
+        title = wording.metric_label(metric)
+        if segment:
+            title += f" — {segment}"
+        title += " " + _("by %(attributes)s") % {
+            "attributes": " × ".join(wording.attribute_label(a) for a in attributes_key.split("|"))
+        }
+        charts.append({"title": title, "svg": _bar_chart(results, title, run)})
+    return charts
+
+
+def finding_trends(run: AuditRun, findings: list[AuditFinding]) -> dict[int, SafeString]:
+    """For each breach (up to 6): the group's and the reference's value over past runs."""
+    past = list(
+        AuditRun.objects.filter(status=AuditRun.Status.COMPLETED, pk__lte=run.pk).order_by("-pk")[
+            :TREND_RUNS
+        ]
+    )[::-1]
+    if len(past) < 2:
+        return {}
+    run_ids = [r.pk for r in past]
+    labels = [formats.date_format(r.finished_at or r.created_at, "SHORT_DATE_FORMAT") for r in past]
+    out: dict[int, SafeString] = {}
+    for finding in [f for f in findings if f.kind == AuditFinding.Kind.BREACH][:6]:
+        wanted = [finding.group_key, finding.reference_key]
+        values = {
+            (r.run_id, r.group_key): r
+            for r in AuditResult.objects.filter(
+                run_id__in=run_ids,
+                metric=finding.metric,
+                segment=finding.segment,
+                attributes_key=finding.attributes_key,
+                group_key__in=wanted,
+                suppressed=False,
+            )
+        }
+        series = []
+        for key, name in (
+            (finding.group_key, wording.group_words(finding.attributes, finding.group)),
+            (
+                finding.reference_key,
+                _("reference: %(group)s")
+                % {
+                    "group": wording.group_words(
+                        finding.attributes, finding.reference_key.split("|")
+                    )
+                },
+            ),
+        ):
+            rows = [values.get((rid, key)) for rid in run_ids]
+            series.append(
+                Series(
+                    name=name,
+                    values=[r.value if r else None for r in rows],
+                    low=[r.low if r else None for r in rows],
+                    high=[r.high if r else None for r in rows],
+                )
+            )
+        title = _("Trend: %(metric)s") % {"metric": wording.metric_label(finding.metric)}
+        out[finding.pk] = mark_safe(  # noqa: S308 (escaped by core.charts)
+            line_chart(
+                labels,
+                series,
+                title=title,
+                description=_("The group's value and the reference group's, per audit run."),
+                fmt=_fmt(finding.metric),
+            )
+        )
+    return out
+
+
+def runs_trend() -> SafeString | None:
+    """Findings per completed run and the lowest exposure ratio, oldest first."""
+    runs = list(
+        AuditRun.objects.filter(status=AuditRun.Status.COMPLETED)
+        .annotate(
+            breaches=Count("findings", filter=Q(findings__kind="breach"), distinct=True),
+            drifts=Count("findings", filter=Q(findings__kind="drift"), distinct=True),
+        )
+        .order_by("-pk")[:TREND_RUNS]
+    )[::-1]
+    if not runs:
+        return None
+    lowest = dict(
+        AuditResult.objects.filter(
+            run__in=[r.pk for r in runs],
+            suppressed=False,
+            is_reference=False,
+            higher_is_better=True,
+            ratio__isnull=False,
+        )
+        .values("run_id")
+        .annotate(low=Min("ratio"))
+        .values_list("run_id", "low")
+    )
+    labels = [formats.date_format(r.finished_at or r.created_at, "SHORT_DATE_FORMAT") for r in runs]
+    findings_chart = line_chart(
+        labels,
+        [
+            Series(_("Threshold findings"), [r.breaches for r in runs]),
+            Series(_("Drift findings"), [r.drifts for r in runs]),
+        ],
+        title=_("Findings per audit"),
+        description=_("How many findings each audit run had, oldest first."),
+        fmt=lambda v: formats.number_format(v, 0),
+    )
+    ratio_chart = line_chart(
+        labels,
+        [Series(_("Lowest ratio to the reference group"), [lowest.get(r.pk) for r in runs])],
+        title=_("Lowest ratio to the reference group"),
+        description=_(
+            "The smallest group's value divided by its reference group's, per run; below "
+            "the dashed line is below the 80% rule."
+        ),
+        fmt=lambda v: formats.number_format(v, 2),
+        max_value=1.0,
+        rule=0.8,
+        rule_label=_("80% rule"),
+    )
+    return mark_safe(findings_chart + ratio_chart)  # noqa: S308 (escaped by core.charts)
+
+
+def report_context(run: AuditRun) -> dict[str, Any]:
+    findings = list(
+        run.findings.select_related("acknowledged_by", "resolved_by")
+        .prefetch_related("events__actor")
+        .order_by("kind", "pk")
+    )
+    completed = run.status == AuditRun.Status.COMPLETED
+    trends = finding_trends(run, findings) if completed else {}
+    for finding in findings:
+        finding.trend = trends.get(finding.pk)  # type: ignore[attr-defined]
+    return {
+        "run": run,
+        "progress": progress_dict(run),
+        "summary": summary_sentences(run, findings) if completed else [],
+        "findings": findings,
+        "open_findings": [f for f in findings if f.status == AuditFinding.Status.OPEN],
+        "charts": report_charts(run) if completed else [],
+        "sections": report_sections(run) if completed else [],
+        "policy": run.policy,
+        "metric_labels": {m.value: m.label for m in Metric},
+    }

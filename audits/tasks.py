@@ -1,0 +1,46 @@
+"""Celery tasks for bias audits: thin, take ids, call one service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from audits import services
+
+
+def _record_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ARG001
+    if args:
+        services.audit_run_fail(run_id=int(args[0]), message=f"{type(exc).__name__}: {exc}")
+
+
+@shared_task(
+    name="audits.run_step",
+    bind=True,
+    acks_late=True,
+    ignore_result=True,
+    on_failure=_record_failure,
+)
+def audit_run_step(self, run_id: int) -> None:
+    """One step of a run (a chunk or the comparison); queues the next step itself, so a
+    large audit is spread over task messages and a killed worker loses one chunk at most."""
+    if services.audit_run_advance(run_id=run_id):
+        audit_run_step.delay(run_id)
+    else:
+        services.audit_run_notify(run_id=run_id)
+
+
+@shared_task(name="audits.run_scheduled", acks_late=True, ignore_result=True)
+def audit_run_scheduled() -> None:
+    """Beat's weekly audit (the schedule the owner edits on the policy page)."""
+    from core.errors import ApplicationError
+
+    try:
+        services.audit_run_start(trigger="schedule")
+    except ApplicationError:
+        # An audit is still running: this week's is that one.
+        return
+
+
+@shared_task(name="audits.requeue_stuck", acks_late=True, ignore_result=True)
+def audit_runs_requeue_stuck() -> None:
+    """Queue again audits whose worker stopped making progress."""
+    services.audit_runs_requeue_stuck()
