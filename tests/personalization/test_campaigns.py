@@ -60,8 +60,9 @@ def owner(make_user):
     return make_user(Role.OWNER, email="owner@example.com")
 
 
-@pytest.fixture
-def shop():
+def trained_shop() -> Shop:
+    """The bakery of the engine tests, a trained model, and seven customers who allow
+    offer emails."""
     shop = Shop()
     recommending.model_version_train(
         model_version=recommending.model_version_create(), with_metrics=False
@@ -70,6 +71,11 @@ def shop():
     for customer in [shop.alice, *shop.crowd[:6]]:
         allow_marketing(customer)
     return shop
+
+
+@pytest.fixture
+def shop():
+    return trained_shop()
 
 
 def generated(owner, django_capture_on_commit_callbacks, **fields) -> Campaign:
@@ -334,9 +340,7 @@ def test_each_email_is_rechecked_just_before_it_goes(
     )
 
 
-def test_a_repeated_send_never_emails_anyone_twice(
-    shop, owner, django_capture_on_commit_callbacks
-):
+def test_a_repeated_send_never_emails_anyone_twice(shop, owner, django_capture_on_commit_callbacks):
     campaign = generated(owner, django_capture_on_commit_callbacks)
     for r in offers(campaign):
         decide(r.recommendation, RecommendationStatus.APPROVED)
@@ -357,9 +361,7 @@ def test_a_repeated_send_never_emails_anyone_twice(
     assert len(addresses) == len(set(addresses))
 
 
-def test_sending_keeps_to_the_rate_limit(
-    shop, owner, settings, django_capture_on_commit_callbacks
-):
+def test_sending_keeps_to_the_rate_limit(shop, owner, settings, django_capture_on_commit_callbacks):
     settings.CAMPAIGN_EMAILS_PER_MINUTE = 2
     campaign = generated(owner, django_capture_on_commit_callbacks)
     chosen = offers(campaign)[:3]
@@ -399,7 +401,9 @@ def test_the_kill_switch_stops_a_campaign_in_flight(
 
     # the owner pauses all AI personalization while the campaign waits for its next email
     kill_switch_set(engaged=True, reason="Complaint about an offer", actor=owner)
-    outcome = services.campaign_send_batch(campaign_id=campaign.pk, now=start + timedelta(minutes=2))
+    outcome = services.campaign_send_batch(
+        campaign_id=campaign.pk, now=start + timedelta(minutes=2)
+    )
 
     assert outcome.done and outcome.sent == 0
     assert len(mail.outbox) == 1

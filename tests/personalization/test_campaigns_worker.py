@@ -1,0 +1,278 @@
+"""Sending with real Celery workers (Redis broker, PostgreSQL): at most once per customer.
+
+The guarantee: no customer is ever sent the same campaign twice, whatever happens to the
+tasks (duplicated, retried, workers killed). Each recipient row is claimed with one
+conditional UPDATE before its email goes out and marked sent after; a worker killed
+between the two leaves the row "sending (unconfirmed)" and it is never sent again. So:
+- with workers that keep running, every approved recipient gets exactly one email, even
+  when the send task is queued twice and two workers run it at the same time;
+- with a worker killed right after an email went out but before it was marked sent
+  (the worst moment, reached through a test-only pause hook, no timing guesses), a fresh
+  worker finishes the rest and nobody gets a second email: at most once.
+
+Emails are written by Django's file-based backend into a temporary folder (the worker's
+environment points it there), and counted per address.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from config.celery_app import app as celery_app
+from personalization.campaigns import selectors, services, tasks
+from personalization.campaigns.models import (
+    Campaign,
+    CampaignRecipient,
+    CampaignStatus,
+    RecipientStatus,
+)
+from personalization.campaigns.services import PAUSE_DIR_ENV
+from personalization.models import Channel, ModelVersion, Recommendation, RecommendationStatus
+from tests.factories import CustomerProfileFactory, ItemFactory
+from tests.personalization.test_campaigns import allow_marketing
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPIENTS = 24
+# How long to wait for the workers at each step (a wait limit, never asserted on).
+WAIT_SECONDS = 120
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def database_url_of_test_db() -> str:
+    s = connection.settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def mailbox(tmp_path) -> Path:
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def workers(tmp_path, mailbox, monkeypatch):
+    """Starts worker processes on a queue of this test's own; stops them afterwards."""
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("REDIS_URL is not set: the campaign worker test needs Redis")
+    if connection.vendor != "postgresql":
+        pytest.skip("DATABASE_URL does not point at PostgreSQL: the worker needs a shared database")
+    queue = f"test-campaigns-{uuid.uuid4().hex[:8]}"
+    started: list[subprocess.Popen] = []
+
+    def start(name: str, **extra_env: str) -> tuple[subprocess.Popen, Path]:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": database_url_of_test_db(),
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "FAIRSHARE_TEST_EMAIL_FILE_PATH": str(mailbox),
+            "CAMPAIGN_EMAILS_PER_MINUTE": "100000",
+            **extra_env,
+        }
+        log_path = tmp_path / f"{name}.log"
+        log = open(log_path, "w")  # noqa: SIM115 - the process writes to it until it ends
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "-Q",
+                queue,
+                f"--hostname={name}-{queue}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        log.close()
+        started.append(process)
+        return process, log_path
+
+    monkeypatch.setattr(
+        tasks.campaign_send,
+        "delay",
+        lambda *args: tasks.campaign_send.apply_async(args=args, queue=queue),
+    )
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    try:
+        yield queue, start
+    finally:
+        celery_app.conf.task_always_eager = eager
+        for process in started:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def wait_for(condition, *, processes, logs, what: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        if all(p.poll() is not None for p in processes):
+            break
+        time.sleep(0.2)
+    pytest.fail(f"the workers did not {what}:\n" + "\n".join(p.read_text()[-3000:] for p in logs))
+
+
+def emails_by_address(mailbox: Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for path in mailbox.iterdir():
+        for address in re.findall(r"^To: (.+)$", path.read_text(), flags=re.MULTILINE):
+            counts[address.strip()] = counts.get(address.strip(), 0) + 1
+    return counts
+
+
+@pytest.fixture
+def campaign_sending(make_user):
+    """A campaign in review whose offers a reviewer approved."""
+    from accounts.roles import Role
+
+    owner = make_user(Role.OWNER)
+    version = ModelVersion.objects.create(status=ModelVersion.Status.ACTIVE)
+    item = ItemFactory(name="Rye Sourdough", price=Decimal("4.80"))
+    campaign = Campaign.objects.create(
+        name="Rye week",
+        subject="Rye is back",
+        message="Dark and chewy.",
+        created_by=owner,
+        status=CampaignStatus.IN_REVIEW,
+    )
+    for n in range(RECIPIENTS):
+        customer = CustomerProfileFactory(email=f"worker-test-{n:02d}@example.com")
+        allow_marketing(customer)
+        rec = Recommendation.objects.create(
+            customer=customer,
+            item=item,
+            score=1.0,
+            rank=1,
+            model_version=version,
+            channel=Channel.EMAIL,
+            reasons=[{"kind": "popularity", "contribution": 1.0}],
+            sentence="Because it is popular with our customers",
+            status=RecommendationStatus.APPROVED,
+        )
+        CampaignRecipient.objects.create(
+            campaign=campaign, customer=customer, recommendation=rec, segment="breads"
+        )
+    return campaign, owner
+
+
+def start_sending(campaign, owner) -> None:
+    # As the owner's "send" button does; its task goes to this test's queue on commit.
+    services.campaign_send_start(campaign=campaign, user=owner, base_url="https://shop.test/")
+
+
+def sent_all(campaign):
+    def check() -> bool:
+        campaign.refresh_from_db()
+        return campaign.status == CampaignStatus.SENT
+
+    return check
+
+
+def test_a_send_task_queued_twice_on_two_workers_emails_everyone_exactly_once(
+    workers, campaign_sending, mailbox
+):
+    queue, start = workers
+    campaign, owner = campaign_sending
+    first, first_log = start("first")
+    second, second_log = start("second")
+
+    # when: sending starts and the same task is queued a second time (a duplicate)
+    start_sending(campaign, owner)
+    tasks.campaign_send.apply_async(args=[campaign.pk], queue=queue)
+
+    wait_for(
+        sent_all(campaign),
+        processes=[first, second],
+        logs=[first_log, second_log],
+        what="send the campaign",
+    )
+    # then: both workers ran the task, and every customer got exactly one email
+    for log in (first_log, second_log):
+        assert "campaigns.send" in log.read_text()
+    counts = emails_by_address(mailbox)
+    expected = {f"worker-test-{n:02d}@example.com" for n in range(RECIPIENTS)}
+    assert set(counts) == expected
+    assert set(counts.values()) == {1}
+    statuses = set(
+        CampaignRecipient.objects.filter(campaign=campaign).values_list("status", flat=True)
+    )
+    assert statuses == {RecipientStatus.SENT}
+    assert selectors.campaign_progress(campaign=campaign).percent == 100
+
+
+def test_a_worker_killed_mid_send_never_causes_a_second_email(
+    workers, campaign_sending, mailbox, tmp_path
+):
+    queue, start = workers
+    campaign, owner = campaign_sending
+    pause_dir = tmp_path / "pause"
+    pause_dir.mkdir()
+
+    # given: a worker that has just sent its first email but not yet marked it sent...
+    first, first_log = start("first", **{PAUSE_DIR_ENV: str(pause_dir)})
+    start_sending(campaign, owner)
+    wait_for(
+        (pause_dir / "paused").exists,
+        processes=[first],
+        logs=[first_log],
+        what="send a first email",
+    )
+    in_doubt = CampaignRecipient.objects.get(campaign=campaign, status=RecipientStatus.SENDING)
+    assert emails_by_address(mailbox) == {in_doubt.customer.email: 1}
+
+    # ...is killed there
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENDING
+
+    # when: a fresh worker takes over ("resume sending" queues the task again)
+    second, second_log = start("second")
+    start_sending(campaign, owner)
+    wait_for(
+        sent_all(campaign),
+        processes=[second],
+        logs=[second_log],
+        what="finish the campaign",
+    )
+
+    # then: everyone else got exactly one email, and the customer whose email was in
+    # flight was not sent another (their row stays unconfirmed, shown on the page)
+    counts = emails_by_address(mailbox)
+    assert sum(counts.values()) == RECIPIENTS
+    assert set(counts.values()) == {1}
+    in_doubt.refresh_from_db()
+    assert in_doubt.status == RecipientStatus.SENDING
+    progress = selectors.campaign_progress(campaign=campaign)
+    assert (progress.sent, progress.unconfirmed) == (RECIPIENTS - 1, 1)
