@@ -19,6 +19,7 @@ SECTIONS = {
     ),
     "/staff/": (
         (_lazy("Overview"), "staff:dashboard"),
+        (_lazy("Review queue"), "staff:review_queue"),
         (_lazy("Data requests"), "staff:data_requests"),
         (_lazy("Campaigns"), "staff:campaign_list"),
         (_lazy("AI policy"), "staff:ai_policy"),
@@ -27,6 +28,8 @@ SECTIONS = {
         (_lazy("Overview"), "owner:dashboard"),
         (_lazy("Privacy notice"), "owner:notice_list"),
         (_lazy("Retention"), "owner:retention"),
+        (_lazy("Oversight rules"), "owner:oversight"),
+        (_lazy("Review trail"), "owner:review_trail"),
         (_lazy("Webhooks"), "owner:webhooks"),
         (_lazy("Bias audits"), "owner:audit_list"),
         (_lazy("Audit policy"), "owner:audit_policy"),

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("governance.urls_owner")),
     path("", include("personalization.consent.urls_owner")),
     path("", include("personalization.datarights.urls_owner")),
+    path("", include("personalization.oversight.urls_owner")),
     path("", include("personalization.webhooks.urls_owner")),
     path("", include("audits.reports.urls")),
     path("", include("personalization.campaigns.urls")),

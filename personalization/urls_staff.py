@@ -7,6 +7,7 @@ app_name = "staff"
 urlpatterns = [
     path("", views.staff_dashboard, name="dashboard"),
     path("", include("personalization.datarights.urls_staff")),
+    path("", include("personalization.oversight.urls_staff")),
     path("", include("personalization.campaigns.urls")),
     path("", include("governance.urls_staff")),
 ]

@@ -84,6 +84,9 @@ class ReviewItem(models.Model):
     # Every rule that fired: [{"rule", "high_risk", "facts", "words"}].
     flags = models.JSONField(_("flags"), default=list, blank=True)
     high_risk = models.BooleanField(_("high risk"), default=False)
+    # The flags' rule codes as ",code,code," so the queue filters by rule in SQL on every
+    # database (JSON containment is not portable).
+    rules = models.CharField(_("rules"), max_length=300, blank=True, db_index=True)
     # For tasks that are not a recommendation (e.g. a bias-audit finding).
     title = models.CharField(_("title"), max_length=200, blank=True)
     detail = models.TextField(_("detail"), blank=True)

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from personalization.models import OversightSettings, ReviewItem, ReviewStatus
+from personalization.models import (
+    Feedback,
+    OversightSettings,
+    Recommendation,
+    ReviewAction,
+    ReviewActionKind,
+    ReviewItem,
+    ReviewStatus,
+)
 from personalization.models.oversight import UNDECIDED_STATUSES
-from personalization.oversight import rules
+from personalization.oversight import rules, wording
+from personalization.recommending import sentences
 
 
 def oversight_settings() -> OversightSettings:
@@ -73,4 +84,342 @@ def review_sla(*, since: datetime | None = None, now: datetime | None = None) ->
         decided=len(spans),
         median_hours=statistics.median(spans) if spans else None,
         p90_hours=_percentile(spans, 0.9) if spans else None,
+    )
+
+
+# --- the queue --------------------------------------------------------------------------
+
+AGE_ANY, AGE_HOUR, AGE_OVERDUE, AGE_DAYS = "", "1h", "overdue", "3d"
+VIEW_WAITING, VIEW_MINE, VIEW_ESCALATED, VIEW_SECOND = "", "mine", "escalated", "second"
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    rule: str = ""
+    age: str = AGE_ANY
+    channel: str = ""
+    customer: str = ""  # the shop's customer id or the customer's number
+    view: str = VIEW_WAITING
+
+
+def review_queryset(
+    *, filters: QueueFilters, user=None, now: datetime | None = None
+) -> QuerySet[ReviewItem]:
+    """Items matching the filters, oldest first."""
+    now = now or timezone.now()
+    rows = ReviewItem.objects.all()
+    if filters.view == VIEW_MINE and user is not None:
+        rows = rows.filter(
+            status__in=(ReviewStatus.OPEN, ReviewStatus.ESCALATED),
+            claimed_by=user,
+            claim_expires_at__gte=now,
+        )
+    elif filters.view == VIEW_ESCALATED:
+        rows = rows.filter(status=ReviewStatus.ESCALATED)
+    elif filters.view == VIEW_SECOND:
+        rows = rows.filter(status=ReviewStatus.AWAITING_SECOND)
+    else:
+        rows = rows.filter(status__in=UNDECIDED_STATUSES)
+    if filters.rule:
+        rows = rows.filter(rules__contains=f",{filters.rule},")
+    if filters.channel:
+        rows = rows.filter(channel=filters.channel)
+    if filters.customer:
+        wanted = filters.customer.strip()
+        match = Q(customer__external_id=wanted)
+        if wanted.isdigit():
+            match |= Q(customer_id=int(wanted))
+        rows = rows.filter(match)
+    if filters.age == AGE_HOUR:
+        rows = rows.filter(created_at__lt=now - timedelta(hours=1))
+    elif filters.age == AGE_DAYS:
+        rows = rows.filter(created_at__lt=now - timedelta(days=3))
+    elif filters.age == AGE_OVERDUE:
+        hours = oversight_settings().sla_hours
+        rows = rows.filter(created_at__lt=now - timedelta(hours=hours))
+    return rows.order_by("created_at", "pk")
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    item: ReviewItem
+    age_hours: float
+    overdue: bool
+    claimed_by_other: bool
+    claimed_by_me: bool
+    rule_names: list[str]
+    title: str
+
+
+def queue_rows(
+    *, items: list[ReviewItem], user, now: datetime | None = None, sla_hours: float
+) -> list[QueueRow]:
+    now = now or timezone.now()
+    out = []
+    for item in items:
+        age = (now - item.created_at).total_seconds() / 3600
+        active_claim = (
+            item.claimed_by_id is not None
+            and item.claim_expires_at is not None
+            and item.claim_expires_at >= now
+        )
+        if item.recommendation_id is not None and item.recommendation is not None:
+            title = item.recommendation.item.name
+        else:
+            title = item.title
+        out.append(
+            QueueRow(
+                item=item,
+                age_hours=age,
+                overdue=item.status in UNDECIDED_STATUSES and age > sla_hours,
+                claimed_by_other=active_claim and item.claimed_by_id != user.pk,
+                claimed_by_me=active_claim and item.claimed_by_id == user.pk,
+                rule_names=[wording.rule_name(code) for code in item.rule_codes],
+                title=title,
+            )
+        )
+    return out
+
+
+def with_display_relations(rows: QuerySet[ReviewItem]) -> QuerySet[ReviewItem]:
+    return rows.select_related("recommendation__item", "customer", "claimed_by")
+
+
+def rule_counts() -> list[tuple[str, str, int]]:
+    """(code, name, items waiting) per rule, in one query."""
+    waiting = ReviewItem.objects.filter(status__in=UNDECIDED_STATUSES)
+    counts = waiting.aggregate(
+        **{code: Count("pk", filter=Q(rules__contains=f",{code},")) for code in rules.RULE_CODES}
+    )
+    return [(code, wording.rule_name(code), counts[code]) for code in rules.RULE_CODES]
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    waiting: int
+    overdue: int
+    escalated: int
+    awaiting_second: int
+    high_risk: int
+
+
+def queue_counts(*, now: datetime | None = None) -> QueueCounts:
+    """For the staff overview: one query."""
+    now = now or timezone.now()
+    limit = now - timedelta(hours=oversight_settings().sla_hours)
+    counts = ReviewItem.objects.filter(status__in=UNDECIDED_STATUSES).aggregate(
+        waiting=Count("pk"),
+        overdue=Count("pk", filter=Q(created_at__lt=limit)),
+        escalated=Count("pk", filter=Q(status=ReviewStatus.ESCALATED)),
+        awaiting_second=Count("pk", filter=Q(status=ReviewStatus.AWAITING_SECOND)),
+        high_risk=Count("pk", filter=Q(high_risk=True)),
+    )
+    return QueueCounts(**counts)
+
+
+@dataclass(frozen=True)
+class ReviewerRate:
+    reviewer: str
+    decided: int
+    approved: int
+
+    @property
+    def rate(self) -> float:
+        return self.approved / self.decided if self.decided else 0.0
+
+
+def reviewer_approval_rates(*, days: int = 30, now: datetime | None = None) -> list[ReviewerRate]:
+    """Each reviewer's decisions on recommendations in the last `days` and how many were
+    approvals: a rate near 100% over many items may be rubber-stamping. One query."""
+    now = now or timezone.now()
+    decisions = (
+        ReviewAction.objects.filter(
+            at__gte=now - timedelta(days=days),
+            action__in=(
+                ReviewActionKind.APPROVED,
+                ReviewActionKind.REJECTED,
+                ReviewActionKind.REPLACED,
+            ),
+            actor__isnull=False,
+        )
+        .values("actor__email")
+        .annotate(
+            decided=Count("pk"),
+            approved=Count("pk", filter=Q(action=ReviewActionKind.APPROVED)),
+        )
+        .order_by("actor__email")
+    )
+    return [
+        ReviewerRate(reviewer=row["actor__email"], decided=row["decided"], approved=row["approved"])
+        for row in decisions
+    ]
+
+
+# --- one item ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    """The suggestion as the customer would see it on their page."""
+
+    name: str
+    category: str
+    price: Decimal
+    sentence: str
+    reasons: list[sentences.ReasonLine]
+    data_categories: list[tuple[str, str]]
+
+
+def customer_view(row: Recommendation) -> CustomerView:
+    reasons = row.reasons or []
+    codes = list(dict.fromkeys(r["data_category"] for r in reasons if r.get("data_category")))
+    return CustomerView(
+        name=row.item.name,
+        category=row.item.category.name,
+        price=row.item.price,
+        sentence=sentences.sentence(reasons, item_id=row.item_id) if reasons else row.sentence,
+        reasons=sentences.reason_lines(reasons, item_id=row.item_id),
+        data_categories=[(code, sentences.data_category_name(code)) for code in codes],
+    )
+
+
+@dataclass(frozen=True)
+class FeedbackLine:
+    item_name: str
+    kind: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    item: ReviewItem
+    # What the customer would see (None for a task that is not a recommendation).
+    shown: CustomerView | None
+    flags: list[dict]
+    restrictions: list[str]
+    feedback: list[FeedbackLine]
+    trail: list[ReviewAction]
+    age_hours: float
+    overdue: bool
+    claimed_by_other: bool
+    claimed_by_me: bool
+
+
+def review_item_page(*, item_id: int, user, now: datetime | None = None) -> ItemPage | None:
+    """Everything a reviewer needs for one item, and nothing more: the item, price,
+    sentence and "Why this?" lines the customer would see, each flag's words, the
+    customer's restrictions and recent feedback. Never the customer's declared audit
+    attributes, name or email."""
+    now = now or timezone.now()
+    item = (
+        ReviewItem.objects.select_related(
+            "recommendation__item__category",
+            "customer",
+            "claimed_by",
+            "decided_by",
+            "confirmed_by",
+            "replacement_item",
+        )
+        .filter(pk=item_id)
+        .first()
+    )
+    if item is None:
+        return None
+    shown = customer_view(item.recommendation) if item.recommendation is not None else None
+    restrictions: list[str] = []
+    feedback: list[FeedbackLine] = []
+    if item.customer is not None:
+        restrictions = list(item.customer.restrictions or [])
+        feedback = [
+            FeedbackLine(item_name=name, kind=kind, at=at)
+            for name, kind, at in Feedback.objects.filter(customer=item.customer)
+            .order_by("-created_at", "-pk")
+            .values_list("item__name", "kind", "created_at")[:10]
+        ]
+    age = (now - item.created_at).total_seconds() / 3600
+    active_claim = (
+        item.claimed_by_id is not None
+        and item.claim_expires_at is not None
+        and item.claim_expires_at >= now
+    )
+    return ItemPage(
+        item=item,
+        shown=shown,
+        flags=item.flags,
+        restrictions=restrictions,
+        feedback=feedback,
+        trail=list(item.actions.select_related("actor").order_by("at", "pk")),
+        age_hours=age,
+        overdue=item.status in UNDECIDED_STATUSES and age > oversight_settings().sla_hours,
+        claimed_by_other=active_claim and item.claimed_by_id != user.pk,
+        claimed_by_me=active_claim and item.claimed_by_id == user.pk,
+    )
+
+
+# --- the trail --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrailFilters:
+    action: str = ""
+    actor: str = ""  # email, exact (case-insensitive)
+    item: int | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+def trail_queryset(*, filters: TrailFilters) -> QuerySet[ReviewAction]:
+    rows = ReviewAction.objects.select_related("actor").order_by("-at", "-pk")
+    if filters.action:
+        rows = rows.filter(action=filters.action)
+    if filters.actor:
+        rows = rows.filter(actor__email__iexact=filters.actor.strip())
+    if filters.item is not None:
+        rows = rows.filter(item_ref=filters.item)
+    if filters.since is not None:
+        rows = rows.filter(at__date__gte=filters.since)
+    if filters.until is not None:
+        rows = rows.filter(at__date__lte=filters.until)
+    return rows
+
+
+@dataclass(frozen=True)
+class BulkPreview:
+    total: int
+    high_risk: int
+    claimed_by_others: int
+    not_bulk: int  # policy-level items and tasks that are not recommendations
+
+    @property
+    def rejectable(self) -> int:
+        return self.total - self.claimed_by_others - self.not_bulk
+
+    @property
+    def approvable(self) -> int:
+        return self.rejectable - self.high_risk
+
+
+def bulk_preview(
+    *, queryset: QuerySet[ReviewItem], user, now: datetime | None = None
+) -> BulkPreview:
+    """How many of the filtered set a bulk decision would reach (one query)."""
+    now = now or timezone.now()
+    statuses = (
+        (ReviewStatus.OPEN, ReviewStatus.ESCALATED)
+        if user.has_perm("accounts.access_owner_console")
+        else (ReviewStatus.OPEN,)
+    )
+    held_by_other = Q(claimed_by__isnull=False) & ~Q(claimed_by=user) & Q(claim_expires_at__gte=now)
+    not_bulk = Q(policy_level=True) | ~Q(source="recommendation")
+    counts = queryset.filter(status__in=statuses).aggregate(
+        total=Count("pk"),
+        not_bulk=Count("pk", filter=not_bulk),
+        claimed=Count("pk", filter=~not_bulk & held_by_other),
+        high_risk=Count("pk", filter=~not_bulk & ~held_by_other & Q(high_risk=True)),
+    )
+    return BulkPreview(
+        total=counts["total"],
+        high_risk=counts["high_risk"],
+        claimed_by_others=counts["claimed"],
+        not_bulk=counts["not_bulk"],
     )

@@ -9,28 +9,39 @@ import logging
 import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings as django_settings
-from django.db import transaction
-from django.db.models import Count, FloatField
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Count, FloatField, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from accounts.models import CustomerProfile
+from accounts.roles import OWNER_CONSOLE
+from core.errors import ApplicationError
+from governance.selectors import ai_policy_unacknowledged
 from personalization import engine
 from personalization.models import (
+    Channel,
     Feedback,
     FeedbackKind,
     InteractionKind,
     Item,
+    OversightSettings,
+    ReasonCode,
     Recommendation,
     RecommendationStatus,
     ReviewAction,
     ReviewActionKind,
+    ReviewDecision,
     ReviewItem,
     ReviewSource,
+    ReviewStatus,
 )
 from personalization.oversight import rules, wording
 from personalization.oversight.selectors import oversight_settings, thresholds_of
@@ -125,9 +136,11 @@ def _usual_spend(customer_ids: list[int]) -> dict[int, float | None]:
 
 
 def _facts(
-    rows: list[Recommendation], usual_spend: Mapping[int, float | None] | None, now: datetime
+    rows: list[Recommendation],
+    usual_spend: Mapping[int, float | None] | None,
+    now: datetime,
+    settings: OversightSettings,
 ) -> _Facts:
-    settings = oversight_settings()
     item_ids = sorted({r.item_id for r in rows})
     customer_ids = sorted({r.customer_id for r in rows})
     items = {
@@ -171,7 +184,8 @@ def _facts(
     if settings.new_model_sample:
         first: dict[int, int] = {}
         for row in rows:
-            first[row.model_version_id] = min(first.get(row.model_version_id, row.pk), row.pk)
+            if row.pk is not None:
+                first[row.model_version_id] = min(first.get(row.model_version_id, row.pk), row.pk)
         for version_id, pk in first.items():
             # Rows are numbered in the order they were stored, so the rows a version made
             # before this batch are those with a smaller number (replaced undecided rows
@@ -196,6 +210,12 @@ def _confidence(reasons: list[dict], score: float) -> float:
         return 0.0
     own = sum(r.get("contribution", 0.0) for r in reasons if r.get("kind") in _OWN_HISTORY)
     return max(0.0, min(1.0, own / score))
+
+
+def rules_text(flags: list[dict]) -> str:
+    """The rule codes as stored in ReviewItem.rules (",a,b,")."""
+    codes = [f["rule"] for f in flags]
+    return f",{','.join(codes)}," if codes else ""
 
 
 def _flag_json(flag: rules.Flag) -> dict:
@@ -270,8 +290,9 @@ def _screen_batch(
     usual_spend: Mapping[int, float | None] | None,
     now: datetime,
 ) -> list[ReviewItem]:
-    facts = _facts(rows, usual_spend, now)
-    thresholds = thresholds_of(oversight_settings())
+    settings = oversight_settings()
+    facts = _facts(rows, usual_spend, now, settings)
+    thresholds = thresholds_of(settings)
     existing = {
         item.recommendation_id: item
         for item in ReviewItem.objects.filter(recommendation_id__in=[r.pk for r in rows])
@@ -335,6 +356,7 @@ def _screen_batch(
                 if added:
                     item.flags = [*item.flags, *added]
                     item.high_risk = item.high_risk or any(f["high_risk"] for f in added)
+                    item.rules = rules_text(item.flags)
                     to_update.append(item)
                 continue
             to_create.append(
@@ -344,11 +366,12 @@ def _screen_batch(
                     customer_id=row.customer_id,
                     channel=row.channel,
                     flags=flags,
+                    rules=rules_text(flags),
                     high_risk=any(f["high_risk"] for f in flags),
                 )
             )
         if to_update:
-            ReviewItem.objects.bulk_update(to_update, ["flags", "high_risk"])
+            ReviewItem.objects.bulk_update(to_update, ["flags", "rules", "high_risk"])
         if to_create:
             ReviewItem.objects.bulk_create(to_create, batch_size=1_000)
             if any(item.pk is None for item in to_create):
@@ -393,3 +416,554 @@ def review_task_open(
         )
         _action(item, ReviewActionKind.OPENED).save()
     return item
+
+
+# --- claiming ---------------------------------------------------------------------------
+
+# Statuses a reviewer can claim and decide (escalated ones: the owner only).
+CLAIMABLE = (ReviewStatus.OPEN, ReviewStatus.ESCALATED)
+
+
+def _is_owner(user) -> bool:
+    return user.has_perm(OWNER_CONSOLE)
+
+
+def _claimable_by(user, now: datetime) -> Q:
+    statuses = CLAIMABLE if _is_owner(user) else (ReviewStatus.OPEN,)
+    free = Q(claimed_by__isnull=True) | Q(claim_expires_at__lt=now) | Q(claimed_by=user)
+    return Q(status__in=statuses) & free
+
+
+def _lock(queryset):
+    """Row locks that skip rows another session holds (PostgreSQL); SQLite serialises
+    writers anyway."""
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True)
+    return queryset.select_for_update()
+
+
+def review_claim(
+    *,
+    user,
+    count: int = 10,
+    queryset: QuerySet[ReviewItem] | None = None,
+    now: datetime | None = None,
+) -> list[ReviewItem]:
+    """Claim up to `count` of the oldest items (of `queryset`, e.g. the filtered queue)
+    for `user` until the claim time runs out. Two reviewers never get the same item: rows
+    another session is claiming are skipped, not waited for."""
+    if count < 1 or count > 100:
+        raise ApplicationError(_("Claim between 1 and 100 items."), code="invalid", field="count")
+    now = now or timezone.now()
+    minutes = oversight_settings().claim_minutes
+    base = queryset if queryset is not None else ReviewItem.objects.all()
+    with transaction.atomic():
+        ids = list(
+            _lock(
+                ReviewItem.objects.filter(pk__in=base.values("pk"))
+                .filter(_claimable_by(user, now))
+                .order_by("created_at", "pk")
+            ).values_list("pk", flat=True)[:count]
+        )
+        if not ids:
+            return []
+        expires = now + timedelta(minutes=minutes)
+        ReviewItem.objects.filter(pk__in=ids).update(claimed_by=user, claim_expires_at=expires)
+        items = list(ReviewItem.objects.filter(pk__in=ids).order_by("created_at", "pk"))
+        ReviewAction.objects.bulk_create(
+            [_action(item, ReviewActionKind.CLAIMED, actor=user) for item in items]
+        )
+    return items
+
+
+def _claim_holder_error(item: ReviewItem) -> ApplicationError:
+    until = timezone.localtime(item.claim_expires_at)
+    return ApplicationError(
+        _("Another reviewer is working on this item until %(time)s.")
+        % {"time": date_format(until, "TIME_FORMAT")},
+        code="claimed",
+    )
+
+
+def _locked_item(item_id: int) -> ReviewItem:
+    item = (
+        ReviewItem.objects.select_for_update()
+        .select_related("recommendation")
+        .filter(pk=item_id)
+        .first()
+    )
+    if item is None:
+        raise ApplicationError(
+            _("This item is no longer in the queue (its list was regenerated)."),
+            code="not_found",
+        )
+    return item
+
+
+def _held_by_other(item: ReviewItem, user, now: datetime) -> bool:
+    return (
+        item.claimed_by_id is not None
+        and item.claimed_by_id != user.pk
+        and item.claim_expires_at is not None
+        and item.claim_expires_at >= now
+    )
+
+
+def review_claim_item(*, user, item_id: int, now: datetime | None = None) -> ReviewItem:
+    """Claim this one item (from its page)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        item = _locked_item(item_id)
+        if item.status not in CLAIMABLE:
+            raise ApplicationError(_("This item is not waiting for a decision."), code="decided")
+        if item.status == ReviewStatus.ESCALATED and not _is_owner(user):
+            raise ApplicationError(
+                _("This item was escalated: the owner decides it."), code="escalated"
+            )
+        if _held_by_other(item, user, now):
+            raise _claim_holder_error(item)
+        item.claimed_by = user
+        item.claim_expires_at = now + timedelta(minutes=oversight_settings().claim_minutes)
+        item.save(update_fields=["claimed_by", "claim_expires_at"])
+        _action(item, ReviewActionKind.CLAIMED, actor=user).save()
+    return item
+
+
+def review_release(*, user, item_id: int) -> ReviewItem:
+    """Give a claimed item back to the queue."""
+    with transaction.atomic():
+        item = _locked_item(item_id)
+        if item.claimed_by_id == user.pk:
+            item.claimed_by = None
+            item.claim_expires_at = None
+            item.save(update_fields=["claimed_by", "claim_expires_at"])
+            _action(item, ReviewActionKind.RELEASED, actor=user).save()
+    return item
+
+
+# --- deciding ---------------------------------------------------------------------------
+
+DECISIONS_FOR = {
+    ReviewSource.RECOMMENDATION: (
+        ReviewDecision.APPROVE,
+        ReviewDecision.REJECT,
+        ReviewDecision.REPLACE,
+    ),
+}
+TASK_DECISIONS = (ReviewDecision.CLOSE,)
+_DECISION_ACTION = {
+    ReviewDecision.APPROVE: ReviewActionKind.APPROVED,
+    ReviewDecision.REJECT: ReviewActionKind.REJECTED,
+    ReviewDecision.REPLACE: ReviewActionKind.REPLACED,
+    ReviewDecision.CLOSE: ReviewActionKind.CLOSED,
+}
+
+
+def _policy_gate(user) -> None:
+    policy = ai_policy_unacknowledged(user=user)
+    if policy is not None:
+        raise ApplicationError(
+            _(
+                "Read and acknowledge the shop's AI policy (version %(version)s) before "
+                "deciding on review items."
+            )
+            % {"version": policy.version},
+            code="policy_unacknowledged",
+        )
+
+
+def _replacement_check(item: ReviewItem, replacement_item_id: int | None) -> tuple[Item, list]:
+    """The replacement item, checked by the same rules; refuses a high-risk one."""
+    recommendation = item.recommendation
+    if replacement_item_id is None:
+        raise ApplicationError(
+            _("Choose the item to offer instead."), code="required", field="replacement_item"
+        )
+    replacement = Item.objects.filter(pk=replacement_item_id, active=True).first()
+    if replacement is None:
+        raise ApplicationError(
+            _("That item is not on sale."), code="invalid", field="replacement_item"
+        )
+    if recommendation is not None and replacement.pk == recommendation.item_id:
+        raise ApplicationError(
+            _("Choose a different item from the one being replaced."),
+            code="invalid",
+            field="replacement_item",
+        )
+    flags = replacement_flags(
+        customer_id=item.customer_id,
+        item_id=replacement.pk,
+        is_campaign=item.channel == Channel.EMAIL,
+    )
+    risky = [f for f in flags if f["high_risk"]]
+    if risky:
+        raise ApplicationError(
+            _("This replacement is refused: %(why)s")
+            % {"why": " ".join(f["words"] for f in risky)},
+            code="replacement_high_risk",
+            field="replacement_item",
+        )
+    return replacement, flags
+
+
+def replacement_flags(*, customer_id: int | None, item_id: int, is_campaign: bool) -> list[dict]:
+    """What the rules say about offering this item to this customer (a staff pick: no
+    model score, so no confidence or sample rule)."""
+    probe = Recommendation(customer_id=customer_id, item_id=item_id, score=1.0, rank=1)
+    settings = oversight_settings()
+    facts = _facts([probe], None, timezone.now(), settings)
+    thresholds = replace(thresholds_of(settings), min_confidence=0.0, min_history=0)
+    candidate = candidate_for(
+        item_id=item_id, customer_id=customer_id or 0, facts=facts, is_campaign=is_campaign
+    )
+    return [_flag_json(flag) for flag in rules.evaluate(candidate, thresholds)]
+
+
+def review_decide(
+    *,
+    user,
+    item_id: int,
+    decision: str,
+    reason_code: str,
+    note: str = "",
+    replacement_item_id: int | None = None,
+    explanation_seen: bool = False,
+    policy_level: bool = False,
+    now: datetime | None = None,
+) -> ReviewItem:
+    """Approve, reject or replace a held recommendation, or close a task, with a reason.
+
+    Refused until the reviewer acknowledged the current AI policy; a high-risk approval
+    is refused unless the reviewer opened the explanation. A policy-level decision (the
+    owner marks it so) waits for a second, different person (`review_confirm`).
+    """
+    now = now or timezone.now()
+    _policy_gate(user)
+    if reason_code not in ReasonCode.values:
+        raise ApplicationError(
+            _("Choose a reason for the decision."), code="required", field="reason_code"
+        )
+    note = (note or "").strip()
+    if reason_code == ReasonCode.OTHER and not note:
+        raise ApplicationError(
+            _("Say why in the note when the reason is 'Other'."), code="required", field="note"
+        )
+    with transaction.atomic():
+        item = _locked_item(item_id)
+        if item.status not in CLAIMABLE:
+            raise ApplicationError(
+                _("This item was already decided or waits for a second person."),
+                code="decided",
+            )
+        if item.status == ReviewStatus.ESCALATED and not _is_owner(user):
+            raise ApplicationError(
+                _("This item was escalated: the owner decides it."), code="escalated"
+            )
+        if _held_by_other(item, user, now):
+            raise _claim_holder_error(item)
+        allowed = DECISIONS_FOR.get(item.source, TASK_DECISIONS)
+        if decision not in allowed:
+            raise ApplicationError(
+                _("That decision does not apply to this item."), code="invalid", field="decision"
+            )
+        if decision == ReviewDecision.APPROVE and item.high_risk and not explanation_seen:
+            raise ApplicationError(
+                _(
+                    "This item was flagged as high-risk: open and read the explanation "
+                    "before approving it."
+                ),
+                code="explanation_not_seen",
+                field="explanation_seen",
+            )
+        replacement_flags_found: list = []
+        if decision == ReviewDecision.REPLACE:
+            replacement, replacement_flags_found = _replacement_check(item, replacement_item_id)
+            item.replacement_item = replacement
+        if policy_level and not _is_owner(user):
+            raise ApplicationError(
+                _("Only the owner marks a decision as policy-level."), code="forbidden"
+            )
+        item.decision = decision
+        item.reason_code = reason_code
+        item.note = note
+        item.decided_by = user
+        extra = {"replacement_flags": [f["rule"] for f in replacement_flags_found]}
+        if policy_level or item.policy_level:
+            item.policy_level = True
+            item.status = ReviewStatus.AWAITING_SECOND
+            item.claimed_by = None
+            item.claim_expires_at = None
+            item.save()
+            _action(
+                item,
+                ReviewActionKind.PROPOSED,
+                actor=user,
+                reason_code=reason_code,
+                note=note,
+                extra=extra,
+            ).save()
+            return item
+        _apply(item, now)
+        item.save()
+        _action(
+            item,
+            _DECISION_ACTION[ReviewDecision(decision)],
+            actor=user,
+            reason_code=reason_code,
+            note=note,
+            extra=extra,
+        ).save()
+    return item
+
+
+def _apply(item: ReviewItem, now: datetime) -> None:
+    """Make the decision take effect (inside the caller's transaction)."""
+    recommendation = item.recommendation
+    if recommendation is not None and item.decision != ReviewDecision.CLOSE:
+        if item.decision == ReviewDecision.APPROVE:
+            status = RecommendationStatus.APPROVED
+        else:
+            status = RecommendationStatus.REJECTED
+        Recommendation.objects.filter(pk=recommendation.pk).update(status=status)
+        recommendation.status = status
+        if item.decision == ReviewDecision.REPLACE and item.replacement_item_id is not None:
+            item.replacement = Recommendation.objects.create(
+                customer_id=recommendation.customer_id,
+                item_id=item.replacement_item_id,
+                score=0.0,
+                rank=recommendation.rank,
+                model_version_id=recommendation.model_version_id,
+                channel=recommendation.channel,
+                reasons=[],
+                sentence=_("Chosen for you by our staff"),
+                status=RecommendationStatus.APPROVED,
+                superseded_at=recommendation.superseded_at,
+            )
+    item.status = ReviewStatus.DECIDED
+    item.decided_at = now
+    item.claimed_by = None
+    item.claim_expires_at = None
+
+
+def review_confirm(
+    *, user, item_id: int, confirm: bool, note: str = "", now: datetime | None = None
+) -> ReviewItem:
+    """The second person of a policy-level decision: confirm it (it takes effect) or
+    decline it (the item goes back to the queue). The person who proposed it cannot."""
+    now = now or timezone.now()
+    _policy_gate(user)
+    with transaction.atomic():
+        item = _locked_item(item_id)
+        if item.status != ReviewStatus.AWAITING_SECOND:
+            raise ApplicationError(
+                _("This item is not waiting for a second person."), code="invalid"
+            )
+        if item.decided_by_id == user.pk:
+            raise ApplicationError(
+                _("A second, different person must confirm a policy-level decision."),
+                code="same_person",
+            )
+        if confirm:
+            item.confirmed_by = user
+            _apply(item, now)
+            item.save()
+            _action(
+                item,
+                ReviewActionKind.CONFIRMED,
+                actor=user,
+                reason_code=item.reason_code,
+                note=note,
+            ).save()
+        else:
+            _action(item, ReviewActionKind.DECLINED, actor=user, note=note).save()
+            item.status = ReviewStatus.ESCALATED if item.escalated_at else ReviewStatus.OPEN
+            item.decision = ""
+            item.reason_code = ""
+            item.note = ""
+            item.decided_by = None
+            item.replacement_item = None
+            item.save()
+    return item
+
+
+def review_escalate(*, user, item_id: int, note: str = "") -> ReviewItem:
+    """Hand the item to the owner."""
+    note = (note or "").strip()
+    if not note:
+        raise ApplicationError(
+            _("Say what the owner should look at."), code="required", field="note"
+        )
+    with transaction.atomic():
+        item = _locked_item(item_id)
+        if item.status != ReviewStatus.OPEN:
+            raise ApplicationError(_("Only an open item can be escalated."), code="invalid")
+        item.status = ReviewStatus.ESCALATED
+        item.escalated_at = timezone.now()
+        item.claimed_by = None
+        item.claim_expires_at = None
+        item.save()
+        _action(item, ReviewActionKind.ESCALATED, actor=user, note=note).save()
+    return item
+
+
+def review_mark_policy_level(*, user, item_id: int) -> ReviewItem:
+    """The owner marks the item: its decision needs a second person."""
+    if not _is_owner(user):
+        raise ApplicationError(
+            _("Only the owner marks a decision as policy-level."), code="forbidden"
+        )
+    with transaction.atomic():
+        item = _locked_item(item_id)
+        if item.status not in CLAIMABLE:
+            raise ApplicationError(_("This item is not waiting for a decision."), code="decided")
+        if not item.policy_level:
+            item.policy_level = True
+            item.save(update_fields=["policy_level"])
+            _action(item, ReviewActionKind.MARKED_POLICY, actor=user).save()
+    return item
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    decided: int
+    skipped_high_risk: int
+    skipped_claimed: int
+    skipped_other: int
+
+
+def review_bulk_decide(
+    *,
+    user,
+    queryset: QuerySet[ReviewItem],
+    decision: str,
+    reason_code: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> BulkResult:
+    """Approve or reject every held recommendation of the (filtered) set at once.
+
+    Left out, and counted: high-risk items when approving (each needs its explanation
+    read), items another reviewer holds, policy-level items (each needs a second person),
+    tasks that are not recommendations. Bounded queries whatever the size.
+    """
+    now = now or timezone.now()
+    _policy_gate(user)
+    if decision not in (ReviewDecision.APPROVE, ReviewDecision.REJECT):
+        raise ApplicationError(
+            _("Bulk decisions approve or reject."), code="invalid", field="decision"
+        )
+    if reason_code not in ReasonCode.values:
+        raise ApplicationError(
+            _("Choose a reason for the decision."), code="required", field="reason_code"
+        )
+    note = (note or "").strip()
+    if reason_code == ReasonCode.OTHER and not note:
+        raise ApplicationError(
+            _("Say why in the note when the reason is 'Other'."), code="required", field="note"
+        )
+    with transaction.atomic():
+        candidates = list(
+            _lock(
+                ReviewItem.objects.filter(pk__in=queryset.values("pk")).filter(
+                    status__in=CLAIMABLE if _is_owner(user) else (ReviewStatus.OPEN,)
+                )
+            )
+        )
+        chosen, high_risk, claimed, other = [], 0, 0, 0
+        for item in candidates:
+            if item.source != ReviewSource.RECOMMENDATION or item.policy_level:
+                other += 1
+            elif _held_by_other(item, user, now):
+                claimed += 1
+            elif decision == ReviewDecision.APPROVE and item.high_risk:
+                high_risk += 1
+            else:
+                chosen.append(item)
+        status = (
+            RecommendationStatus.APPROVED
+            if decision == ReviewDecision.APPROVE
+            else RecommendationStatus.REJECTED
+        )
+        Recommendation.objects.filter(pk__in=[i.recommendation_id for i in chosen]).update(
+            status=status
+        )
+        for item in chosen:
+            item.status = ReviewStatus.DECIDED
+            item.decision = decision
+            item.reason_code = reason_code
+            item.note = note
+            item.decided_by = user
+            item.decided_at = now
+            item.claimed_by = None
+            item.claim_expires_at = None
+        ReviewItem.objects.bulk_update(
+            chosen,
+            [
+                "status",
+                "decision",
+                "reason_code",
+                "note",
+                "decided_by",
+                "decided_at",
+                "claimed_by",
+                "claim_expires_at",
+            ],
+            batch_size=500,
+        )
+        ReviewAction.objects.bulk_create(
+            [
+                _action(
+                    item,
+                    _DECISION_ACTION[ReviewDecision(decision)],
+                    actor=user,
+                    reason_code=reason_code,
+                    note=note,
+                    extra={"bulk": True},
+                )
+                for item in chosen
+            ],
+            batch_size=1_000,
+        )
+    return BulkResult(len(chosen), high_risk, claimed, other)
+
+
+# --- the owner's settings ---------------------------------------------------------------
+
+SETTINGS_FIELDS = (
+    "premium_multiple",
+    "min_confidence",
+    "min_history",
+    "sensitive_attributes",
+    "sensitive_categories",
+    "new_model_sample",
+    "complaint_window_days",
+    "sla_hours",
+    "claim_minutes",
+)
+
+
+def oversight_settings_update(*, user, **values) -> OversightSettings:
+    """Save the owner's thresholds (validated by the model's validators); the change is
+    written to the trail with the old and new values."""
+    unknown = set(values) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise ApplicationError(_("Unknown setting."), code="invalid", field=sorted(unknown)[0])
+    with transaction.atomic():
+        current = OversightSettings.objects.select_for_update().filter(pk=1).first()
+        current = current or OversightSettings(pk=1)
+        before = {name: getattr(current, name) for name in SETTINGS_FIELDS}
+        for name, value in values.items():
+            setattr(current, name, value)
+        try:
+            current.full_clean()
+        except ValidationError as error:
+            field, messages = next(iter(error.message_dict.items()))
+            raise ApplicationError(messages[0], code="invalid", field=field) from error
+        current.save()
+        after = {name: getattr(current, name) for name in SETTINGS_FIELDS}
+        changed = {k: [before[k], after[k]] for k in SETTINGS_FIELDS if before[k] != after[k]}
+        if changed:
+            ReviewAction.objects.create(
+                actor=user, action=ReviewActionKind.SETTINGS, snapshot={"changed": changed}
+            )
+    return current

@@ -1,0 +1,273 @@
+"""Forms of the review queue and the owner's oversight pages."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from personalization.models import Channel, ReasonCode, ReviewActionKind, ReviewDecision
+from personalization.oversight import rules, selectors, wording
+
+
+class QueueFilterForm(forms.Form):
+    view = forms.ChoiceField(
+        label=_("Show"),
+        required=False,
+        choices=[
+            (selectors.VIEW_WAITING, _("Everything waiting")),
+            (selectors.VIEW_MINE, _("Claimed by me")),
+            (selectors.VIEW_ESCALATED, _("Escalated to the owner")),
+            (selectors.VIEW_SECOND, _("Waiting for a second person")),
+        ],
+    )
+    rule = forms.ChoiceField(label=_("Rule"), required=False)
+    age = forms.ChoiceField(
+        label=_("Age"),
+        required=False,
+        choices=[
+            (selectors.AGE_ANY, _("Any age")),
+            (selectors.AGE_HOUR, _("Older than an hour")),
+            (selectors.AGE_OVERDUE, _("Past the deadline")),
+            (selectors.AGE_DAYS, _("Older than 3 days")),
+        ],
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"), required=False, choices=[("", _("All channels")), *Channel.choices]
+    )
+    customer = forms.CharField(
+        label=_("Customer"),
+        required=False,
+        max_length=100,
+        help_text=_("The shop's customer id or the customer's number."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rule"].choices = [("", _("All rules"))] + [
+            (code, wording.RULE_NAMES[code]) for code in rules.RULE_CODES
+        ]
+
+    def filters(self) -> selectors.QueueFilters:
+        if not self.is_valid():
+            return selectors.QueueFilters()
+        data = self.cleaned_data
+        return selectors.QueueFilters(
+            rule=data["rule"] or "",
+            age=data["age"] or "",
+            channel=data["channel"] or "",
+            customer=data["customer"] or "",
+            view=data["view"] or "",
+        )
+
+
+class ClaimForm(forms.Form):
+    count = forms.IntegerField(
+        label=_("How many"),
+        min_value=1,
+        max_value=100,
+        initial=10,
+        error_messages={
+            "min_value": _("Claim at least one item."),
+            "max_value": _("Claim at most 100 items at once."),
+            "invalid": _("Enter a whole number."),
+            "required": _("Say how many items to claim."),
+        },
+    )
+
+
+REASON_REQUIRED = {"required": _("Choose a reason for the decision.")}
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=ReviewDecision.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose a decision.")},
+    )
+    reason_code = forms.ChoiceField(
+        label=_("Reason"),
+        choices=[("", _("Choose a reason"))] + list(ReasonCode.choices),
+        error_messages=REASON_REQUIRED,
+    )
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    replacement_item = forms.IntegerField(
+        label=_("Replacement item"),
+        required=False,
+        widget=forms.Select,
+        help_text=_("Only for 'Replace': the item to offer instead; it is checked by the rules."),
+    )
+    # Set by review.js when the reviewer opened the explanation; required by the server
+    # to approve a high-risk item.
+    explanation_seen = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    policy_level = forms.BooleanField(
+        label=_("Policy-level decision: a second person must confirm it"), required=False
+    )
+
+    def __init__(self, *args, decisions, replacement_choices, owner: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["decision"].choices = [
+            (value, label) for value, label in ReviewDecision.choices if value in decisions
+        ]
+        if ReviewDecision.REPLACE in decisions:
+            self.fields["replacement_item"].widget.choices = [("", _("Choose an item"))] + list(
+                replacement_choices
+            )
+        else:
+            del self.fields["replacement_item"]
+        if not owner:
+            del self.fields["policy_level"]
+
+
+class NoteOnlyForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class EscalateForm(forms.Form):
+    prefix = "escalate"
+    note = forms.CharField(
+        label=_("What should the owner look at?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": _("Say what the owner should look at.")},
+    )
+
+
+class BulkForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            (ReviewDecision.APPROVE, _("Approve all")),
+            (ReviewDecision.REJECT, _("Reject all")),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose a decision.")},
+    )
+    reason_code = forms.ChoiceField(
+        label=_("Reason"),
+        choices=[("", _("Choose a reason"))] + list(ReasonCode.choices),
+        error_messages=REASON_REQUIRED,
+    )
+    note = forms.CharField(
+        label=_("Note (optional)"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+def _codes(text: str) -> list[str]:
+    return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+
+
+class OversightSettingsForm(forms.Form):
+    premium_multiple = forms.FloatField(
+        label=_("Premium nudge: hold items priced above this many times the usual spend"),
+        min_value=1.0,
+        max_value=100.0,
+    )
+    min_confidence = forms.FloatField(
+        label=_(
+            "Low confidence: hold when less than this share (0 to 1) of the score comes "
+            "from the customer's own history"
+        ),
+        min_value=0.0,
+        max_value=1.0,
+    )
+    min_history = forms.IntegerField(
+        label=_("Thin history: hold for customers with fewer recorded events than this"),
+        min_value=0,
+        max_value=10_000,
+    )
+    sensitive_attributes = forms.CharField(
+        label=_("Sensitive attributes (codes, comma-separated), always reviewed"),
+        required=False,
+        max_length=1000,
+        help_text=_("For example: alcohol, contains:nuts"),
+    )
+    sensitive_categories = forms.CharField(
+        label=_("Sensitive categories (slugs, comma-separated), always reviewed"),
+        required=False,
+        max_length=1000,
+    )
+    new_model_sample = forms.IntegerField(
+        label=_(
+            "New-model sample: hold the first this many recommendations of a new model "
+            "version (0: none)"
+        ),
+        min_value=0,
+        max_value=100_000,
+    )
+    complaint_window_days = forms.IntegerField(
+        label=_("Recent complaint: days a 'not for me' or 'I can't have this' counts"),
+        min_value=1,
+        max_value=3_650,
+    )
+    sla_hours = forms.FloatField(
+        label=_("Decision deadline (hours)"), min_value=0.5, max_value=24 * 90
+    )
+    claim_minutes = forms.IntegerField(
+        label=_("A claim lasts (minutes)"), min_value=1, max_value=24 * 60
+    )
+
+    def __init__(self, *args, known_attributes: set[str], known_categories: set[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.known_attributes = known_attributes
+        self.known_categories = known_categories
+
+    def clean_sensitive_attributes(self) -> list[str]:
+        codes = _codes(self.cleaned_data["sensitive_attributes"])
+        unknown = [c for c in codes if c not in self.known_attributes]
+        if unknown:
+            raise forms.ValidationError(
+                _("Unknown attribute code: %(codes)s") % {"codes": ", ".join(unknown)}
+            )
+        return codes
+
+    def clean_sensitive_categories(self) -> list[str]:
+        codes = _codes(self.cleaned_data["sensitive_categories"])
+        unknown = [c for c in codes if c not in self.known_categories]
+        if unknown:
+            raise forms.ValidationError(
+                _("Unknown category: %(codes)s") % {"codes": ", ".join(unknown)}
+            )
+        return codes
+
+
+class TrailFilterForm(forms.Form):
+    action = forms.ChoiceField(
+        label=_("Action"),
+        required=False,
+        choices=[("", _("All actions")), *ReviewActionKind.choices],
+    )
+    actor = forms.EmailField(label=_("By (email)"), required=False)
+    item = forms.IntegerField(label=_("Item number"), required=False, min_value=1)
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def filters(self) -> selectors.TrailFilters:
+        if not self.is_valid():
+            return selectors.TrailFilters()
+        data = self.cleaned_data
+        return selectors.TrailFilters(
+            action=data["action"] or "",
+            actor=data["actor"] or "",
+            item=data["item"],
+            since=data["since"],
+            until=data["until"],
+        )
