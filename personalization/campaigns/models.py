@@ -61,6 +61,8 @@ class Campaign(models.Model):
     # Customers in the audience when offers were chosen, and how many are done.
     audience_total = models.PositiveIntegerField(_("audience"), default=0)
     generated_count = models.PositiveIntegerField(_("offers chosen for"), default=0)
+    # Approved offers queued when sending started: the sending progress bar's 100%.
+    send_total = models.PositiveIntegerField(_("emails to send"), default=0)
     # The site address the email links point at (settings, else where sending started).
     link_base_url = models.CharField(_("link address"), max_length=300, blank=True)
     failure = models.TextField(_("failure"), blank=True)

@@ -224,9 +224,9 @@ def campaign_progress(*, campaign: Campaign) -> Progress:
     if campaign.status in (CampaignStatus.DRAFT, CampaignStatus.GENERATING):
         total, done = campaign.audience_total, campaign.generated_count
     else:
-        # Rows in review are not part of sending yet.
-        total = sent + skipped + failed + unconfirmed + counts["queued"]
-        done = sent + skipped + failed + unconfirmed
+        # Of the approved offers queued when sending started, those no longer waiting.
+        total = campaign.send_total
+        done = max(0, total - counts["queued"])
     return Progress(
         status=campaign.status,
         status_label=str(CampaignStatus(campaign.status).label),

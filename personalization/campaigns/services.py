@@ -359,12 +359,14 @@ def campaign_send_start(*, campaign: Campaign, user: User, base_url: str) -> Cam
         # Offers nobody decided on leave the staff queue: they will never be sent.
         Recommendation.objects.filter(pk__in=withdraw, status__in=_UNDECIDED).delete()
         campaign.status = CampaignStatus.SENDING
+        campaign.send_total = len(queued)
         campaign.send_started_by = user
         campaign.send_started_at = timezone.now()
         campaign.link_base_url = (settings.CAMPAIGN_LINK_BASE_URL or base_url).rstrip("/")
         campaign.save(
             update_fields=[
                 "status",
+                "send_total",
                 "send_started_by",
                 "send_started_at",
                 "link_base_url",
