@@ -30,21 +30,22 @@ def first_url(*names: str) -> str:
 def pct(value: float | None) -> str:
     if value is None:
         return _("no data")
-    return _("%(n)s%%") % {"n": number_format(value * 100, 1)}
+    # number_format cuts decimals off; round first so 27.27 shows as 27.3.
+    return _("%(n)s%%") % {"n": number_format(round(value * 100, 1), 1)}
 
 
 def hours(value: float | None) -> str:
     if value is None:
         return _("no data")
-    return _("%(n)s h") % {"n": number_format(value, 1)}
+    return _("%(n)s h") % {"n": number_format(round(value, 1), 1)}
 
 
 def _pct_axis(value: float) -> str:
-    return _("%(n)s%%") % {"n": number_format(value * 100, 0)}
+    return _("%(n)s%%") % {"n": number_format(round(value * 100), 0)}
 
 
 def _count(value: float) -> str:
-    return number_format(value, 0, force_grouping=True)
+    return number_format(round(value), 0, force_grouping=True)
 
 
 @dataclass(frozen=True)
@@ -373,7 +374,7 @@ def _survey_panel(kpis: TrustKpis) -> Panel:
             [Series(_("Average trust (1-5)"), [row.average for row in survey])],
             title=_("Trust in our recommendations"),
             description=_("Average answer per quarter, from 1 (not at all) to 5 (completely)."),
-            fmt=lambda v: number_format(v, 1),
+            fmt=lambda v: number_format(round(v, 1), 1),
             max_value=5.0,
         )
     mentions = kpis.mentions
@@ -383,7 +384,9 @@ def _survey_panel(kpis: TrustKpis) -> Panel:
         [
             Figure(
                 _("Average trust this quarter"),
-                number_format(latest.average, 1) if latest and latest.average else _("no data"),
+                number_format(round(latest.average, 1), 1)
+                if latest and latest.average
+                else _("no data"),
                 link,
                 _("Survey answers"),
                 detail=_("%(n)s answers") % {"n": _count(latest.answers)} if latest else "",

@@ -12,7 +12,15 @@ from datetime import date, datetime
 MENTION_TERMS: dict[str, tuple[str, ...]] = {
     "trust": ("trust", "trusted", "trusting", "trustworthy", "distrust", "mistrust"),
     "fairness": ("fair", "fairly", "fairness", "unfair", "unfairly", "bias", "biased"),
-    "transparency": ("transparent", "transparency", "explain", "explained", "explanation"),
+    "transparency": (
+        "transparent",
+        "transparency",
+        "explain",
+        "explains",
+        "explained",
+        "explanation",
+        "explanations",
+    ),
 }
 _WORD = re.compile(r"[\w']+", re.UNICODE)
 
