@@ -296,9 +296,11 @@ def _replacement(recommendation: Recommendation | None) -> Recommendation | None
     )
     if replacement_id is None:
         return None
-    return Recommendation.objects.filter(
-        pk=replacement_id, status=RecommendationStatus.APPROVED
-    ).first()
+    return (
+        Recommendation.objects.filter(pk=replacement_id, status=RecommendationStatus.APPROVED)
+        .select_related("item__category")
+        .first()
+    )
 
 
 def campaign_send_start(*, campaign: Campaign, user: User, base_url: str) -> Campaign:
@@ -333,7 +335,9 @@ def campaign_send_start(*, campaign: Campaign, user: User, base_url: str) -> Cam
                 replacement = _replacement(rec)
                 if replacement is not None:
                     recipient.recommendation = replacement
-                    recipient.save(update_fields=["recommendation"])
+                    category = replacement.item.category
+                    recipient.segment, recipient.segment_name = category.slug, category.name
+                    recipient.save(update_fields=["recommendation", "segment", "segment_name"])
                     rec = replacement
             if selectors.recommendation_sendable(rec):
                 queued.append(recipient.pk)

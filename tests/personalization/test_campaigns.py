@@ -9,9 +9,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from accounts.models import PersonalizationMode
-from accounts.roles import Role
-from accounts.services import customer_profile_set_mode
+from accounts.models import PersonalizationMode, User
+from accounts.roles import STAFF_CONSOLE, Role
+from accounts.services import customer_profile_set_mode, user_set_role
 from core.errors import ApplicationError
 from governance.services import kill_switch_set
 from personalization.campaigns import selectors, services
@@ -23,7 +23,8 @@ from personalization.campaigns.models import (
     SkipReason,
 )
 from personalization.consent.services import ConsentChange, consent_set
-from personalization.models import Channel, Recommendation, RecommendationStatus
+from personalization.models import Channel, Recommendation, RecommendationStatus, ReviewItem
+from personalization.oversight.services import review_decide
 from personalization.recommending import services as recommending
 from personalization.registry import (
     AUDIT_ATTRIBUTES,
@@ -33,7 +34,7 @@ from personalization.registry import (
     PURCHASE_HISTORY,
     STATED_PREFERENCES,
 )
-from tests.factories import CustomerProfileFactory
+from tests.factories import CustomerProfileFactory, ItemFactory, UserFactory
 from tests.personalization.test_recommendations_services import Shop
 
 pytestmark = pytest.mark.django_db
@@ -50,9 +51,29 @@ def allow_marketing(customer, *categories: str, granted: bool = True) -> None:
     )
 
 
-def decide(recommendation: Recommendation, status: str) -> None:
-    """What a reviewer's decision in the staff queue leaves on the row."""
-    Recommendation.objects.filter(pk=recommendation.pk).update(status=status)
+def reviewer():
+    user = UserFactory(email="reviewer@example.com")
+    if not user.has_perm(STAFF_CONSOLE):
+        user_set_role(user=user, role=Role.STAFF)
+    return User.objects.get(pk=user.pk)
+
+
+def decide(recommendation: Recommendation, status: str, **extra) -> None:
+    """A reviewer's decision in the staff queue (approve, reject or replace); "held"
+    puts an approved offer back, as if the approval had been taken back."""
+    if status == RecommendationStatus.HELD:
+        Recommendation.objects.filter(pk=recommendation.pk).update(status=status)
+        return
+    item = ReviewItem.objects.get(recommendation=recommendation)
+    decision = {"approved": "approve", "rejected": "reject", "replace": "replace"}[status]
+    review_decide(
+        user=reviewer(),
+        item_id=item.pk,
+        decision=decision,
+        reason_code="fits_customer" if decision == "approve" else "better_item",
+        explanation_seen=True,
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -208,8 +229,7 @@ def test_each_customer_gets_one_offer_which_waits_for_review(
             == 1
         )
     # the campaign rule put each offer in the staff queue
-    review_item = pytest.importorskip("personalization.models").ReviewItem
-    queued = review_item.objects.filter(recommendation__in=[r.recommendation for r in chosen])
+    queued = ReviewItem.objects.filter(recommendation__in=[r.recommendation for r in chosen])
     assert queued.count() == len(chosen)
     assert all("campaign" in item.rule_codes for item in queued)
     counts = selectors.review_counts(campaign=campaign)
@@ -467,3 +487,23 @@ def test_the_email_says_why_and_carries_both_links_and_one_click_headers(
     assert rec.sentence in html and "Stop personalizing my offers" in html
     # no personal data beyond the address: the link carries no email or name
     assert recipient.customer.email not in unsubscribe
+
+
+def test_an_offer_a_reviewer_replaced_goes_out_as_the_replacement(
+    shop, owner, django_capture_on_commit_callbacks
+):
+    campaign = generated(owner, django_capture_on_commit_callbacks)
+    recipient = offers(campaign)[0]
+    tea = ItemFactory(name="Breakfast Tea", attribute_codes=["contains:none"])
+    decide(recipient.recommendation, "replace", replacement_item_id=tea.pk)
+
+    send(campaign, owner, django_capture_on_commit_callbacks)
+
+    (message,) = mail.outbox
+    assert message.to == [recipient.customer.email]
+    assert "Breakfast Tea" in message.body
+    assert recipient.recommendation.item.name not in message.body
+    recipient.refresh_from_db()
+    assert recipient.status == RecipientStatus.SENT
+    assert recipient.recommendation.item == tea
+    assert recipient.segment == tea.category.slug
