@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from accounts.models import CustomerProfile
 from accounts.roles import Role
 from accounts.services import customer_profile_set_preferences, user_upsert_verified
+from governance.demo import governance_seed_demo
 from personalization import demo
 from personalization.consent.notices import notice_ensure_initial
 from personalization.models import Interaction
@@ -83,6 +84,8 @@ class Command(BaseCommand):
                 _("Recorded the demo customers' consent choices (%(n)d customers).")
                 % {"n": granted}
             )
+        for line in governance_seed_demo(as_of=as_of):
+            self.stdout.write(_("Governance: added %(what)s.") % {"what": line})
         self._train_and_generate()
         self._print_logins(shop)
         self.stdout.write(
