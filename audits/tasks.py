@@ -23,7 +23,12 @@ def audit_run_step(self, run_id: int) -> None:
     """One step of a run (a chunk or the comparison); queues the next step itself, so a
     large audit is spread over task messages and a killed worker loses one chunk at most."""
     if services.audit_run_advance(run_id=run_id):
-        audit_run_step.delay(run_id)
+        # The next step goes to the queue this one came from.
+        queue = (self.request.delivery_info or {}).get("routing_key")
+        if queue and not self.request.is_eager:
+            audit_run_step.apply_async(args=[run_id], queue=queue)
+        else:
+            audit_run_step.delay(run_id)
     else:
         services.audit_run_notify(run_id=run_id)
 
