@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -221,28 +223,27 @@ class OversightSettingsForm(forms.Form):
         label=_("A claim lasts (minutes)"), min_value=1, max_value=24 * 60
     )
 
-    def __init__(self, *args, known_attributes: set[str], known_categories: set[str], **kwargs):
-        super().__init__(*args, **kwargs)
-        self.known_attributes = known_attributes
-        self.known_categories = known_categories
-
     def clean_sensitive_attributes(self) -> list[str]:
-        codes = _codes(self.cleaned_data["sensitive_attributes"])
-        unknown = [c for c in codes if c not in self.known_attributes]
-        if unknown:
-            raise forms.ValidationError(
-                _("Unknown attribute code: %(codes)s") % {"codes": ", ".join(unknown)}
-            )
-        return codes
+        return _checked_codes(self.cleaned_data["sensitive_attributes"])
 
     def clean_sensitive_categories(self) -> list[str]:
-        codes = _codes(self.cleaned_data["sensitive_categories"])
-        unknown = [c for c in codes if c not in self.known_categories]
-        if unknown:
-            raise forms.ValidationError(
-                _("Unknown category: %(codes)s") % {"codes": ", ".join(unknown)}
-            )
-        return codes
+        return _checked_codes(self.cleaned_data["sensitive_categories"])
+
+
+# Codes may name attributes or categories the catalog does not have yet (an owner can
+# mark "alcohol" sensitive before the first wine is listed); they must look like codes.
+_CODE = re.compile(r"^[a-z0-9][a-z0-9:_-]{0,63}$")
+
+
+def _checked_codes(text: str) -> list[str]:
+    codes = list(dict.fromkeys(c.lower() for c in _codes(text)))
+    bad = [c for c in codes if not _CODE.match(c)]
+    if bad:
+        raise forms.ValidationError(
+            _("Not a code: %(codes)s. Use lower-case letters, digits, ':', '_' or '-'.")
+            % {"codes": ", ".join(bad)}
+        )
+    return codes
 
 
 class TrailFilterForm(forms.Form):

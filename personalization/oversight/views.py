@@ -359,9 +359,7 @@ def oversight_settings(request):
     current = selectors.oversight_settings()
     attributes, categories = _known_codes()
     if request.method == "POST":
-        form = OversightSettingsForm(
-            request.POST, known_attributes=attributes, known_categories=categories
-        )
+        form = OversightSettingsForm(request.POST)
         if form.is_valid():
             try:
                 services.oversight_settings_update(user=request.user, **form.cleaned_data)
@@ -374,9 +372,7 @@ def oversight_settings(request):
         initial = {name: getattr(current, name) for name in services.SETTINGS_FIELDS}
         initial["sensitive_attributes"] = ", ".join(current.sensitive_attributes or [])
         initial["sensitive_categories"] = ", ".join(current.sensitive_categories or [])
-        form = OversightSettingsForm(
-            initial=initial, known_attributes=attributes, known_categories=categories
-        )
+        form = OversightSettingsForm(initial=initial)
     context = {
         "form": form,
         "sla": selectors.review_sla(),
