@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.safestring import mark_safe
@@ -15,16 +15,6 @@ from core.charts import Bar, Series, bar_chart, line_chart
 from governance import selectors
 from governance.kpis import TrustKpis, owner_kpis
 from governance.trustmath import count_mentions
-
-
-def first_url(*names: str) -> str:
-    """The first of these pages that exists (others are being built in parallel)."""
-    for name in names:
-        try:
-            return reverse(name)
-        except NoReverseMatch:
-            continue
-    return reverse("owner:dashboard")
 
 
 def pct(value: float | None) -> str:
@@ -74,7 +64,7 @@ def _month_labels(kpis: TrustKpis) -> list[str]:
 def dashboard_context() -> dict[str, object]:
     kpis = owner_kpis()
     months = _month_labels(kpis)
-    review_url = first_url("staff:review", "staff:review_queue", "staff:dashboard")
+    review_url = reverse("staff:review_queue")
     notice_url = reverse("owner:notice_list")
     panels = [
         _status_panel(kpis),
@@ -263,40 +253,37 @@ def _flagged_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
 
 def _review_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
     sla = kpis.review
-    figures = []
-    chart = ""
-    if sla is not None:
-        figures = [
-            Figure(
-                _("Median time to a decision"),
-                hours(sla.median_hours),
-                link,
-                _("Review queue"),
-                detail=_("last 30 days, %(n)s decisions") % {"n": _count(sla.decided)},
-            ),
-            Figure(_("90th percentile"), hours(sla.p90_hours), link, _("Review queue")),
-            Figure(
-                _("Waiting past the target"),
-                _count(sla.overdue),
-                link,
-                _("Review queue"),
-                detail=_("%(open)s waiting; target %(hours)s")
-                % {"open": _count(sla.open), "hours": hours(sla.sla_hours)},
-                alert=bool(sla.overdue),
-            ),
-        ]
-        chart = line_chart(
-            months,
-            [
-                Series(_("Median"), kpis.review_history["median"]),
-                Series(_("90th percentile"), kpis.review_history["p90"]),
-            ],
-            title=_("Time to a review decision"),
-            description=_("Hours from flag to decision, per month."),
-            fmt=lambda v: hours(v),
-            rule=sla.sla_hours,
-            rule_label=_("target"),
-        )
+    figures = [
+        Figure(
+            _("Median time to a decision"),
+            hours(sla.median_hours),
+            link,
+            _("Review queue"),
+            detail=_("last 30 days, %(n)s decisions") % {"n": _count(sla.decided)},
+        ),
+        Figure(_("90th percentile"), hours(sla.p90_hours), link, _("Review queue")),
+        Figure(
+            _("Waiting past the target"),
+            _count(sla.overdue),
+            link,
+            _("Review queue"),
+            detail=_("%(open)s waiting; target %(hours)s")
+            % {"open": _count(sla.open), "hours": hours(sla.sla_hours)},
+            alert=bool(sla.overdue),
+        ),
+    ]
+    chart = line_chart(
+        months,
+        [
+            Series(_("Median"), kpis.review_history["median"]),
+            Series(_("90th percentile"), kpis.review_history["p90"]),
+        ],
+        title=_("Time to a review decision"),
+        description=_("Hours from flag to decision, per month."),
+        fmt=lambda v: hours(v),
+        rule=sla.sla_hours,
+        rule_label=_("target"),
+    )
     return Panel("review", _("Review speed"), figures, chart=mark_safe(chart))  # noqa: S308
 
 
@@ -332,7 +319,7 @@ def _requests_panel(kpis: TrustKpis, months: list[str]) -> Panel:
 
 
 def _audit_panel(kpis: TrustKpis) -> Panel:
-    link = first_url("owner:audit_list")
+    link = reverse("owner:audit_list")
     summary = kpis.audit
     if summary is None:
         return Panel(

@@ -14,6 +14,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import CustomerProfile, PersonalizationMode
+from audits.reports.selectors import AuditSummary, audit_latest_summary
 from governance import selectors as governance
 from governance.trustmath import (
     LedgerEntry,
@@ -32,6 +33,7 @@ from personalization.models import (
     Recommendation,
     RecommendationStatus,
 )
+from personalization.oversight.selectors import ReviewSla, review_sla
 
 MONTHS = 6
 
@@ -89,10 +91,11 @@ class TrustKpis:
     complaints: MonthRates
     # Suggestions made in the month: how many were flagged for review, rejected.
     flagged: MonthRates
-    review: object | None
+    review: ReviewSla
     review_history: dict[str, list[float | None]]
     data_requests: DataRequestFigures
-    audit: object | None
+    # The latest completed audit (aggregates only), None before the first one.
+    audit: AuditSummary | None
     survey: list[governance.SurveyPeriod]
     mentions: dict[str, int]
     mention_texts: int
@@ -213,11 +216,7 @@ def _flagged(starts: list[date]) -> MonthRates:
     return MonthRates(whole=made, parts={"flagged": flagged, "rejected": rejected})
 
 
-def _review(starts: list[date], now: datetime) -> tuple[object | None, dict[str, list]]:
-    try:
-        from personalization.oversight.selectors import review_sla
-    except ImportError:  # the review queue is not installed yet
-        return None, {"median": [None] * len(starts), "p90": [None] * len(starts)}
+def _review(starts: list[date], now: datetime) -> tuple[ReviewSla, dict[str, list]]:
     history: dict[str, list[float | None]] = {"median": [], "p90": []}
     for start in starts:
         end = min(_aware(next_month(start)), now)
@@ -246,14 +245,6 @@ def _data_requests(starts: list[date], today: date) -> DataRequestFigures:
     )
 
 
-def _audit():
-    try:
-        from audits.reports.selectors import audit_latest_summary
-    except ImportError:  # audit reports are not installed yet
-        return None
-    return audit_latest_summary()
-
-
 def owner_kpis(*, now: datetime | None = None, months: int = MONTHS) -> TrustKpis:
     """Every figure on the owner's dashboard."""
     now = now or timezone.now()
@@ -280,7 +271,7 @@ def owner_kpis(*, now: datetime | None = None, months: int = MONTHS) -> TrustKpi
         review=review,
         review_history=review_history,
         data_requests=_data_requests(starts, today),
-        audit=_audit(),
+        audit=audit_latest_summary(),
         survey=governance.trust_survey_results(),
         mentions=count_mentions([*comments, *notes]),
         mention_texts=len(comments) + len(notes),

@@ -15,9 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import PersonalizationMode
+from audits.reports.selectors import audit_latest_summary
 from governance import selectors as governance
 from personalization.consent.selectors import cell_applies, retention_words
 from personalization.models import DataCategory, Purpose
+from personalization.oversight.selectors import review_sla
 
 # Days of review decisions the page's "how fast" figures cover.
 REVIEW_WINDOW_DAYS = 30
@@ -67,9 +69,10 @@ def transparency_facts() -> dict[str, object]:
         "never": NEVER,
         "purposes": purposes,
         "categories": categories,
-        "review": _review(now),
+        "review": review_sla(since=now - timedelta(days=REVIEW_WINDOW_DAYS), now=now),
         "review_window_days": REVIEW_WINDOW_DAYS,
-        "audit": _audit(),
+        # Aggregates only: groups under the minimum size carry no figure at all.
+        "audit": audit_latest_summary(),
         "policy": governance.ai_policy_current(),
         "vendors": governance.vendors(),
         "contact_email": getattr(settings, "SHOP_CONTACT_EMAIL", "") or settings.DEFAULT_FROM_EMAIL,
@@ -93,19 +96,3 @@ def _mode_words(mode: PersonalizationMode) -> str:
         PersonalizationMode.OFF: _("You see the same suggestions as any visitor."),
         PersonalizationMode.NONE: _("You see no suggestions at all."),
     }[mode]
-
-
-def _review(now):
-    try:
-        from personalization.oversight.selectors import review_sla
-    except ImportError:  # the review queue is not installed yet
-        return None
-    return review_sla(since=now - timedelta(days=REVIEW_WINDOW_DAYS), now=now)
-
-
-def _audit():
-    try:
-        from audits.reports.selectors import audit_latest_summary
-    except ImportError:  # audit reports are not installed yet
-        return None
-    return audit_latest_summary()

@@ -304,5 +304,6 @@ def test_the_dashboard_shows_the_figures_each_with_a_link_where_to_act(make_user
         "owner:notice_list",
         "owner:audit_list",
         "staff:data_requests",
+        "staff:review_queue",
     ):
         assert f'href="{reverse(name)}"' in html, name

@@ -6,6 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.roles import Role
+from core.errors import ApplicationError
 from governance import selectors, services
 from governance.models import AIPolicy, KillSwitchEvent, PolicyAcknowledgement
 from tests.governance.conftest import text_of
@@ -137,3 +138,21 @@ def test_pausing_twice_says_it_is_already_paused(owner_client):
 def test_staff_cannot_flip_the_switch(staff_client):
     assert staff_client.post(SWITCH, {"action": "pause", "reason": "x"}).status_code == 403
     assert not KillSwitchEvent.objects.exists()
+
+
+def test_review_decisions_wait_until_the_staff_member_acknowledged_the_policy(
+    owner, staff, staff_client
+):
+    from personalization.oversight.services import review_decide, review_task_open
+
+    item = review_task_open(title="Check a finding", detail="", link="/owner/")
+    services.ai_policy_publish(title="Rules", body="Read before deciding.", actor=owner)
+
+    with pytest.raises(ApplicationError, match="acknowledge the shop's AI policy \\(version 1\\)"):
+        review_decide(user=staff, item_id=item.pk, decision="close", reason_code="not_an_issue")
+
+    staff_client.post(STAFF_POLICY, {"version": "1"})
+    decided = review_decide(
+        user=staff, item_id=item.pk, decision="close", reason_code="not_an_issue"
+    )
+    assert decided.status == "decided"
