@@ -26,6 +26,7 @@ SECTIONS = {
         (_lazy("Privacy notice"), "owner:notice_list"),
         (_lazy("Retention"), "owner:retention"),
         (_lazy("Webhooks"), "owner:webhooks"),
+        (_lazy("API keys"), "owner:api_keys"),
     ),
 }
 

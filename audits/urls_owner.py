@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("personalization.consent.urls_owner")),
     path("", include("personalization.datarights.urls_owner")),
     path("", include("personalization.webhooks.urls_owner")),
+    path("", include("accounts.urls_owner")),
 ]
