@@ -51,6 +51,12 @@ class ShownItem:
     data_categories: list[tuple[str, str]]
     # None for the anonymous list (nothing stored, no feedback buttons).
     recommendation_id: int | None = None
+    sku: str = ""
+    category_slug: str = ""
+    # The stored score, model version and structured reasons (None/[] when anonymous).
+    score: float | None = None
+    model_version_id: int | None = None
+    structured_reasons: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -167,6 +173,11 @@ def _shown(row: Recommendation) -> ShownItem:
         reasons=lines,
         data_categories=[(code, sentences.data_category_name(code)) for code in codes],
         recommendation_id=row.pk,
+        sku=row.item.sku,
+        category_slug=row.item.category.slug,
+        score=row.score,
+        model_version_id=row.model_version_id,
+        structured_reasons=reasons,
     )
 
 
@@ -223,6 +234,8 @@ def _items_of(result: engine.CustomerList) -> list[ShownItem]:
                 sentence=sentences.sentence(reasons, item_id=item.pk),
                 reasons=sentences.reason_lines(reasons, item_id=item.pk),
                 data_categories=[(code, sentences.data_category_name(code)) for code in codes],
+                sku=item.sku,
+                category_slug=item.category.slug,
             )
         )
     return shown
