@@ -229,7 +229,7 @@ class RecommendationsView(APIView):
             limit = -1
         if not 1 <= limit <= 50:
             raise ApplicationError("limit must be a whole number from 1 to 50.", field="limit")
-        page = recommendations_page(customer=customer)
+        page = recommendations_page(customer=customer, explain=False)
         body = [
             {
                 "rank": entry.rank,
