@@ -39,6 +39,7 @@ SECTIONS = {
         (_lazy("Features & risk"), "owner:features"),
         (_lazy("Vendors"), "owner:vendors"),
         (_lazy("Trust survey"), "owner:trust_survey"),
+        (_lazy("API keys"), "owner:api_keys"),
     ),
 }
 

@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("personalization.webhooks.urls_owner")),
     path("", include("audits.reports.urls")),
     path("", include("personalization.campaigns.urls")),
+    path("", include("accounts.urls_owner")),
 ]

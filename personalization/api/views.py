@@ -18,7 +18,7 @@ from personalization.api import serializers as S
 from personalization.consent.services import ConsentChange, RequestFingerprint, consent_set
 from personalization.datarights.services import data_request_create
 from personalization.importing.batches import customers_upsert, events_ingest, items_upsert
-from personalization.models import Consent, Item, Recommendation
+from personalization.models import Consent
 from personalization.recommending.selectors import recommendations_page
 
 ERRORS = {
@@ -229,29 +229,21 @@ class RecommendationsView(APIView):
             limit = -1
         if not 1 <= limit <= 50:
             raise ApplicationError("limit must be a whole number from 1 to 50.", field="limit")
-        page = recommendations_page(customer=customer)
-        shown = page.items[:limit]
-        stored = Recommendation.objects.in_bulk(
-            [item.recommendation_id for item in shown if item.recommendation_id]
-        )
-        items = Item.objects.select_related("category").in_bulk([i.item_id for i in shown])
-        body = []
-        for entry in shown:
-            row = stored.get(entry.recommendation_id)
-            item = items[entry.item_id]
-            body.append(
-                {
-                    "rank": entry.rank,
-                    "sku": item.sku,
-                    "name": item.name,
-                    "category": item.category.slug,
-                    "price": item.price,
-                    "score": row.score if row else None,
-                    "model_version": row.model_version_id if row else None,
-                    "reason": entry.sentence,
-                    "reasons": row.reasons if row else [],
-                }
-            )
+        page = recommendations_page(customer=customer, explain=False)
+        body = [
+            {
+                "rank": entry.rank,
+                "sku": entry.sku,
+                "name": entry.name,
+                "category": entry.category_slug,
+                "price": entry.price,
+                "score": entry.score,
+                "model_version": entry.model_version_id,
+                "reason": entry.sentence,
+                "reasons": entry.structured_reasons,
+            }
+            for entry in page.items[:limit]
+        ]
         return Response(
             {
                 "customer": customer.external_id,

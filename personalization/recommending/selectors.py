@@ -8,27 +8,21 @@ shown, so nothing shown ever cites a category they switched off.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
-
-from django.db.models import Max
 
 from accounts.models import CustomerProfile, PersonalizationMode
 from accounts.selectors import effective_mode
-from governance.selectors import kill_switch_engaged
 from personalization import engine
 from personalization.models import (
     Category,
     Channel,
-    Consent,
-    Feedback,
     Item,
     Recommendation,
     RecommendationStatus,
 )
-from personalization.recommending import sentences, services
-from personalization.recommending.models_cache import active_version_id
+from personalization.recommending import sentences, services, serving
 from personalization.registry import PERSONALIZATION
 
 SHOWN = (
@@ -51,6 +45,12 @@ class ShownItem:
     data_categories: list[tuple[str, str]]
     # None for the anonymous list (nothing stored, no feedback buttons).
     recommendation_id: int | None = None
+    sku: str = ""
+    category_slug: str = ""
+    # The stored score, model version and structured reasons (None/[] when anonymous).
+    score: float | None = None
+    model_version_id: int | None = None
+    structured_reasons: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -63,29 +63,31 @@ class RecommendationsPage:
     shop_paused: bool = False
 
 
-def recommendations_page(*, customer: CustomerProfile) -> RecommendationsPage:
+def recommendations_page(*, customer: CustomerProfile, explain: bool = True) -> RecommendationsPage:
     """The customer's own list, ready to show; marks what is shown as delivered.
 
     Every channel serves this: the customer's mode and the owner's kill switch sit in
-    front of whatever is stored, read on each request.
+    front of whatever is stored, read on each request. A stored list that is still valid
+    costs three queries (serving state, rows, and the attributes only under a
+    restriction). `explain=False` leaves out the per-reason lines (the API sends the
+    structured reasons and the stored sentence instead).
     """
     mode = effective_mode(profile=customer)
     if mode is PersonalizationMode.NONE:
         return RecommendationsPage(mode=mode, personalized=False, model_ready=True)
-    version_id = active_version_id()
-    if version_id is None:
+    state = serving.serving_state(customer_id=customer.pk, purpose=PERSONALIZATION)
+    if state.version_id is None:
         return RecommendationsPage(mode=mode, personalized=False, model_ready=False)
-    shop_paused = kill_switch_engaged()
-    if mode is not PersonalizationMode.ON or shop_paused:
+    if mode is not PersonalizationMode.ON or state.shop_paused:
         return RecommendationsPage(
             mode=mode,
             personalized=False,
             model_ready=True,
             items=_anonymous_items(services.anonymous_recommendations(customer=customer)),
-            shop_paused=shop_paused,
+            shop_paused=state.shop_paused,
         )
     rows = _current_rows(customer)
-    if not _still_valid(customer, rows, version_id):
+    if not _still_valid(customer, rows, state):
         services.recommendations_generate_for_customer(customer=customer)
         rows = _current_rows(customer)
     shown = [row for row in rows if row.status in SHOWN]
@@ -98,7 +100,7 @@ def recommendations_page(*, customer: CustomerProfile) -> RecommendationsPage:
         mode=mode,
         personalized=True,
         model_ready=True,
-        items=[_shown(row) for row in shown],
+        items=[_shown(row, explain=explain) for row in shown],
     )
 
 
@@ -107,66 +109,66 @@ def recommendation_of_customer(*, customer: CustomerProfile, pk: int) -> Recomme
     return Recommendation.objects.filter(pk=pk, customer=customer).first()
 
 
-def _current_rows(customer: CustomerProfile) -> list[Recommendation]:
-    return list(
-        Recommendation.objects.filter(
-            customer=customer, channel=Channel.ONSITE, superseded_at__isnull=True
-        )
-        .select_related("item__category")
-        .prefetch_related("item__attributes")
-        .order_by("rank", "pk")
-    )
+def _current_rows(customer: CustomerProfile) -> list[serving.StoredRow]:
+    return serving.stored_rows(customer_id=customer.pk, channel=Channel.ONSITE)
 
 
-def _still_valid(customer: CustomerProfile, rows: list[Recommendation], version_id: int) -> bool:
+def _still_valid(
+    customer: CustomerProfile, rows: list[serving.StoredRow], state: serving.ServingState
+) -> bool:
     if not rows:
         return False
     made = min(row.created_at for row in rows)
-    if any(row.model_version_id != version_id for row in rows):
+    if any(row.model_version_id != state.version_id for row in rows):
         return False
-    consent = list(
-        Consent.objects.filter(customer=customer, purpose=PERSONALIZATION).values_list(
-            "data_category", "granted", "updated_at"
-        )
-    )
-    allowed = {code for code, granted, _ in consent if granted}
-    changed: list[datetime] = [customer.updated_at, *(at for _, _, at in consent)]
-    last_feedback = Feedback.objects.filter(customer=customer).aggregate(at=Max("created_at"))["at"]
-    if last_feedback is not None:
-        changed.append(last_feedback)
-    if max(changed) > made:
+    if state.changed_at is not None and state.changed_at > made:
+        return False
+    if customer.updated_at > made:
         return False
     restrictions = set(customer.restrictions or ())
     allergen_rule = any(code.startswith(engine.data.ALLERGEN_PREFIX) for code in restrictions)
+    codes: dict[int, set[str]] = defaultdict(set)
+    if restrictions:
+        # Only a restriction makes the items' attributes matter for serving.
+        for item_id, code in Item.attributes.through.objects.filter(
+            item_id__in=[row.item_id for row in rows]
+        ).values_list("item_id", "attribute__code"):
+            codes[item_id].add(code)
     for row in rows:
         if row.status not in SHOWN:
             continue
-        item = row.item
-        codes = {attribute.code for attribute in item.attributes.all()}
-        if not item.active or codes & restrictions:
+        if not row.active:
             return False
-        if allergen_rule and not item.allergens_declared:
+        if codes[row.item_id] & restrictions:
+            return False
+        if allergen_rule and not row.allergens_declared:
             return False
         cited = {r.get("data_category") for r in row.reasons if r.get("data_category")}
-        if not cited <= allowed:
+        if not cited <= state.allowed:
             return False
     return True
 
 
-def _shown(row: Recommendation) -> ShownItem:
+def _shown(row: serving.StoredRow, *, explain: bool = True) -> ShownItem:
     reasons = row.reasons
-    lines = sentences.reason_lines(reasons, item_id=row.item_id)
+    lines = sentences.reason_lines(reasons, item_id=row.item_id) if explain else []
     codes = list(dict.fromkeys(r["data_category"] for r in reasons if r.get("data_category")))
     return ShownItem(
         item_id=row.item_id,
-        name=row.item.name,
-        category=row.item.category.name,
-        price=row.item.price,
+        name=row.name,
+        category=row.category_name,
+        price=row.price,
         rank=row.rank,
-        sentence=sentences.sentence(reasons, item_id=row.item_id),
+        # Rendered in the reader's language; the stored one is in the shop's.
+        sentence=sentences.sentence(reasons, item_id=row.item_id) if explain else row.sentence,
         reasons=lines,
         data_categories=[(code, sentences.data_category_name(code)) for code in codes],
         recommendation_id=row.pk,
+        sku=row.sku,
+        category_slug=row.category_slug,
+        score=row.score,
+        model_version_id=row.model_version_id,
+        structured_reasons=reasons,
     )
 
 
@@ -223,6 +225,8 @@ def _items_of(result: engine.CustomerList) -> list[ShownItem]:
                 sentence=sentences.sentence(reasons, item_id=item.pk),
                 reasons=sentences.reason_lines(reasons, item_id=item.pk),
                 data_categories=[(code, sentences.data_category_name(code)) for code in codes],
+                sku=item.sku,
+                category_slug=item.category.slug,
             )
         )
     return shown

@@ -1,6 +1,8 @@
 """GET /api/v1/customers/<id>/recommendations/ and POST .../data-requests/."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ApiScope, PersonalizationMode
 from accounts.services import customer_profile_set_mode
@@ -89,3 +91,15 @@ def test_objection_through_the_api_switches_personalization_off(api, customer):
     assert response.status_code == 201 and response.json()["status"] == "completed"
     customer.refresh_from_db()
     assert customer.personalization_mode == "off"
+
+
+def test_recommendations_read_costs_the_same_queries_for_two_items_or_ten(api, customer):
+    """No query per item: a long list costs what a short one does (stored list served)."""
+    client = api(ApiScope.RECOMMENDATIONS_READ)
+    assert len(client.get(URL, {"limit": 10}).json()["items"]) >= 5  # list stored now
+    with CaptureQueriesContext(connection) as short:
+        assert len(client.get(URL, {"limit": 2}).json()["items"]) == 2
+    with CaptureQueriesContext(connection) as long:
+        assert len(client.get(URL, {"limit": 10}).json()["items"]) >= 5
+    assert len(long.captured_queries) == len(short.captured_queries)
+    assert len(long.captured_queries) <= 8, [q["sql"][:90] for q in long.captured_queries]

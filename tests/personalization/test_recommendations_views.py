@@ -188,3 +188,18 @@ def test_the_page_makes_the_same_few_queries_however_long_the_list(
     with CaptureQueriesContext(connection) as short_list:
         client.get(URL)
     assert len(short_list) == len(long_list)
+
+
+def test_a_stored_list_is_served_again_until_something_it_rests_on_changes(client, customer, shop):
+    client.get(URL)
+    first = set(Recommendation.objects.filter(customer=customer).values_list("pk", flat=True))
+    client.get(URL)
+    client.get(URL)
+    # Nothing changed: the same stored rows are served, none regenerated.
+    assert set(Recommendation.objects.filter(customer=customer).values_list("pk", flat=True)) == (
+        first
+    )
+    Feedback.objects.create(customer=customer, item=shop.coffee, kind="not_for_me")
+    client.get(URL)
+    current = Recommendation.objects.filter(customer=customer, superseded_at__isnull=True)
+    assert not set(current.values_list("pk", flat=True)) & first

@@ -1,0 +1,169 @@
+"""The hot path of serving a stored list: two plain SQL queries instead of ORM querysets.
+
+`GET /api/v1/customers/<id>/recommendations/` and `/me/recommendations/` run this on
+every request. Compiling the equivalent ORM querysets cost more than running them, so
+the two reads are written in SQL once (portable between PostgreSQL and SQLite; table
+and column names come from the models' metadata) and their values converted here.
+Everything else about serving stays in `selectors.py`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.db import connection
+from django.utils.dateparse import parse_datetime
+
+from governance.models import KillSwitchEvent
+from personalization.models import (
+    Category,
+    Consent,
+    Feedback,
+    Item,
+    ModelVersion,
+    Recommendation,
+)
+
+_STATE_SQL = """
+SELECT
+  (SELECT id FROM {version} WHERE status = %s ORDER BY trained_at DESC, id DESC LIMIT 1),
+  (SELECT engaged FROM {switch} ORDER BY at DESC, id DESC LIMIT 1),
+  (SELECT {concat}(data_category, ',') FROM {consent}
+     WHERE customer_id = %s AND purpose = %s AND granted),
+  (SELECT MAX(updated_at) FROM {consent} WHERE customer_id = %s AND purpose = %s),
+  (SELECT MAX(created_at) FROM {feedback} WHERE customer_id = %s)
+"""
+
+_ROWS_SQL = """
+SELECT r.id, r.item_id, r.score, r.rank, r.model_version_id, r.reasons, r.sentence,
+       r.status, r.created_at, i.sku, i.name, i.price, i.active, i.allergens_declared,
+       c.slug, c.name
+FROM {recommendation} r
+JOIN {item} i ON i.id = r.item_id
+JOIN {category} c ON c.id = i.category_id
+WHERE r.customer_id = %s AND r.channel = %s AND r.superseded_at IS NULL
+ORDER BY r.rank, r.id
+"""
+
+
+@dataclass(frozen=True)
+class ServingState:
+    version_id: int | None
+    shop_paused: bool
+    # Data categories allowed for personalization, and the last change of any of the
+    # customer's consents or feedback (a stored list older than that is regenerated).
+    allowed: frozenset[str]
+    changed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    pk: int
+    item_id: int
+    score: float
+    rank: int
+    model_version_id: int
+    reasons: list[dict]
+    sentence: str
+    status: str
+    created_at: datetime
+    sku: str
+    name: str
+    price: Decimal
+    active: bool
+    allergens_declared: bool
+    category_slug: str
+    category_name: str
+
+
+def serving_state(*, customer_id: int, purpose: str) -> ServingState:
+    """The active model, the kill switch, and the customer's consent and feedback stamps."""
+    sql = _STATE_SQL.format(
+        version=ModelVersion._meta.db_table,
+        switch=KillSwitchEvent._meta.db_table,
+        consent=Consent._meta.db_table,
+        feedback=Feedback._meta.db_table,
+        concat="STRING_AGG" if connection.vendor == "postgresql" else "GROUP_CONCAT",
+    )
+    params = [
+        ModelVersion.Status.ACTIVE,
+        customer_id,
+        purpose,
+        customer_id,
+        purpose,
+        customer_id,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        version_id, engaged, allowed, consent_at, feedback_at = cursor.fetchone()
+    stamps = [at for at in (_when(consent_at), _when(feedback_at)) if at is not None]
+    return ServingState(
+        version_id=version_id,
+        shop_paused=bool(engaged),
+        allowed=frozenset(filter(None, (allowed or "").split(","))),
+        changed_at=max(stamps) if stamps else None,
+    )
+
+
+def stored_rows(*, customer_id: int, channel: str) -> list[StoredRow]:
+    """The customer's current list on a channel with its items, in rank order."""
+    sql = _ROWS_SQL.format(
+        recommendation=Recommendation._meta.db_table,
+        item=Item._meta.db_table,
+        category=Category._meta.db_table,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [customer_id, channel])
+        rows = cursor.fetchall()
+    return [
+        StoredRow(
+            pk=pk,
+            item_id=item_id,
+            score=float(score),
+            rank=rank,
+            model_version_id=version_id,
+            reasons=json.loads(reasons) if isinstance(reasons, str | bytes) else reasons,
+            sentence=sentence,
+            status=status,
+            created_at=_when(created_at),
+            sku=sku,
+            name=name,
+            price=Decimal(str(price)).quantize(Decimal("0.01")),
+            active=bool(active),
+            allergens_declared=bool(declared),
+            category_slug=slug,
+            category_name=category_name,
+        )
+        for (
+            pk,
+            item_id,
+            score,
+            rank,
+            version_id,
+            reasons,
+            sentence,
+            status,
+            created_at,
+            sku,
+            name,
+            price,
+            active,
+            declared,
+            slug,
+            category_name,
+        ) in rows
+    ]
+
+
+def _when(value) -> datetime | None:
+    """A timestamp as an aware datetime (SQLite hands back text for computed columns)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value

@@ -1,0 +1,41 @@
+"""An owner makes a key for the till, copies it once, and revokes it."""
+
+import pytest
+from playwright.sync_api import expect
+from rest_framework.test import APIClient
+
+from accounts.roles import Role
+from tests.browser.conftest import sign_in
+from tests.browser.test_accessibility import blocking_violations
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def api_status(key: str) -> int:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client.get("/api/v1/customers/nobody/consents/").status_code
+
+
+def test_owner_makes_copies_and_revokes_a_key(page, person):
+    owner = person(Role.OWNER)
+    sign_in(page, owner.email)
+    page.get_by_role("link", name="API keys").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("API keys")
+    assert blocking_violations(page) == []
+
+    page.get_by_label("Name").fill("till")
+    page.get_by_label("read consent").check()
+    page.get_by_role("button", name="Make key").click()
+    expect(page.get_by_text("it is shown only this once")).to_be_visible()
+    key = page.get_by_label("Key", exact=True).input_value()
+    assert api_status(key) == 404  # accepted; the customer simply does not exist
+    assert blocking_violations(page) == []
+
+    page.get_by_role("link", name="Back to API keys").click()
+    row = page.locator("tr", has_text="till")
+    expect(row).to_contain_text("read consent")
+    expect(page.locator("main")).not_to_contain_text(key)
+    row.get_by_role("button", name="Revoke the key till").click()
+    expect(page.get_by_text("Key “till” revoked")).to_be_visible()
+    assert api_status(key) == 401
