@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import smtplib
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -64,6 +65,8 @@ GENERATE_CHUNK = 200
 # can kill the worker at the worst moment. Read at run time; never set outside that test.
 PAUSE_DIR_ENV = "FAIRSHARE_CAMPAIGN_TEST_PAUSE_DIR"
 _UNDECIDED = (RecommendationStatus.PROPOSED, RecommendationStatus.HELD)
+# Seconds before trying again when the mail server cannot be reached.
+MAIL_SERVER_RETRY_SECONDS = 60.0
 
 
 # --- compose ------------------------------------------------------------------------
@@ -396,7 +399,11 @@ def _budget(now: datetime) -> tuple[int, float]:
 
     Counted in the database over every campaign, so duplicated tasks share one budget."""
     window_start = now - timedelta(seconds=60)
-    recent = CampaignRecipient.objects.filter(claimed_at__gt=window_start)
+    # Claims that became emails (or attempts); a recipient skipped by the checks is not one.
+    recent = CampaignRecipient.objects.filter(
+        claimed_at__gt=window_start,
+        status__in=(RecipientStatus.SENDING, RecipientStatus.SENT, RecipientStatus.FAILED),
+    )
     used = recent.count()
     left = settings.CAMPAIGN_EMAILS_PER_MINUTE - used
     if left > 0:
@@ -506,13 +513,27 @@ def campaign_send_batch(*, campaign_id: int, now: datetime | None = None) -> Sen
         )
         message.connection = connection
         try:
+            opened = connection.open()
+        except (OSError, smtplib.SMTPException):
+            # The mail server could not be reached, so this email certainly did not go
+            # out: it goes back in the queue and sending tries again later.
+            CampaignRecipient.objects.filter(pk=next_pk, status=RecipientStatus.SENDING).update(
+                status=RecipientStatus.QUEUED, claimed_at=None
+            )
+            logger.warning("campaign %s: mail server unreachable, retrying later", campaign_id)
+            return SendOutcome(done=False, wait_seconds=MAIL_SERVER_RETRY_SECONDS, sent=sent)
+        try:
             message.send()
         except Exception as exc:  # noqa: BLE001 - a refused message must not stop the rest
+            # Possibly half-sent: never retried (at most once), shown as failed.
             CampaignRecipient.objects.filter(pk=next_pk, status=RecipientStatus.SENDING).update(
                 status=RecipientStatus.FAILED, failure=type(exc).__name__[:300]
             )
             logger.warning("campaign %s: email to recipient %s failed", campaign_id, next_pk)
             continue
+        finally:
+            if opened:
+                connection.close()
         _pause_point()
         CampaignRecipient.objects.filter(pk=next_pk, status=RecipientStatus.SENDING).update(
             status=RecipientStatus.SENT, sent_at=timezone.now()

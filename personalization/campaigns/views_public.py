@@ -68,7 +68,7 @@ def _page(request, token: str, *, action: LinkAction, confirm: dict, run, done: 
 
 
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request, token: str):
     return _page(
         request,
@@ -96,7 +96,7 @@ def unsubscribe(request, token: str):
 
 
 @csrf_exempt
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def stop_personalizing(request, token: str):
     return _page(
         request,

@@ -3,10 +3,12 @@ re-checks at send time, rate limit, kill switch, stop, and the emails' contents.
 
 from __future__ import annotations
 
+import smtplib
 from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
 from accounts.models import PersonalizationMode, User
@@ -507,3 +509,48 @@ def test_an_offer_a_reviewer_replaced_goes_out_as_the_replacement(
     assert recipient.status == RecipientStatus.SENT
     assert recipient.recommendation.item == tea
     assert recipient.segment == tea.category.slug
+
+
+class UnreachableMailServer(BaseEmailBackend):
+    def open(self):
+        raise ConnectionRefusedError("connection refused")
+
+    def send_messages(self, messages):  # pragma: no cover - never reached
+        raise AssertionError("must not send without a connection")
+
+
+class RefusingMailServer(BaseEmailBackend):
+    def send_messages(self, messages):
+        raise smtplib.SMTPRecipientsRefused({"x": (550, b"no such user")})
+
+
+def test_an_unreachable_mail_server_loses_nobody_and_a_refused_email_is_not_retried(
+    shop, owner, settings, django_capture_on_commit_callbacks
+):
+    campaign = generated(owner, django_capture_on_commit_callbacks)
+    chosen = offers(campaign)[:2]
+    for r in chosen:
+        decide(r.recommendation, RecommendationStatus.APPROVED)
+    with django_capture_on_commit_callbacks(execute=False):
+        services.campaign_send_start(campaign=campaign, user=owner, base_url="http://x/")
+
+    # the server cannot be reached: the email certainly did not go, it waits in the queue
+    settings.EMAIL_BACKEND = f"{__name__}.UnreachableMailServer"
+    outcome = services.campaign_send_batch(campaign_id=campaign.pk)
+    assert (outcome.done, outcome.wait_seconds) == (False, services.MAIL_SERVER_RETRY_SECONDS)
+    statuses = CampaignRecipient.objects.filter(pk__in=[r.pk for r in chosen])
+    assert set(statuses.values_list("status", flat=True)) == {RecipientStatus.QUEUED}
+
+    # the server refuses the first message: it is marked failed, the rest still go out
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingMailServer"
+    first = chosen[0]
+    CampaignRecipient.objects.exclude(pk=first.pk).filter(campaign=campaign).update(
+        status=RecipientStatus.SKIPPED, skip_reason=SkipReason.STOPPED
+    )
+    assert services.campaign_send_batch(campaign_id=campaign.pk).done
+    first.refresh_from_db()
+    assert (first.status, first.failure) == (RecipientStatus.FAILED, "SMTPRecipientsRefused")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENDING)
+    services.campaign_send_batch(campaign_id=campaign.pk)
+    assert mail.outbox == []
