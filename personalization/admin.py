@@ -8,7 +8,7 @@ chain and the current-consent table in step.
 
 from django.contrib import admin
 
-from personalization.models import Consent, ConsentEvent, PrivacyNotice
+from personalization.models import Consent, ConsentEvent, PrivacyNotice, ReviewAction, ReviewItem
 
 _NOTICE_TEXT_FIELDS = ("title", "body", "ai_statement")
 _NOTICE_FIELDS = (
@@ -110,3 +110,63 @@ class ConsentAdmin(_ReadOnlyAdmin):
     search_fields = ("customer__external_id",)
     readonly_fields = ("customer", "purpose", "data_category", "granted", "event", "updated_at")
     list_select_related = ("customer",)
+
+
+@admin.register(ReviewAction)
+class ReviewActionAdmin(_ReadOnlyAdmin):
+    """The oversight trail: append-only proof of who decided what (browse and export it
+    at /owner/review-trail/)."""
+
+    list_display = ("at", "action", "actor", "item_ref", "customer_ref", "reason_code")
+    list_filter = ("action",)
+    search_fields = ("=item_ref", "=customer_ref")
+    ordering = ("-at", "-pk")
+    date_hierarchy = "at"
+    readonly_fields = (
+        "item",
+        "item_ref",
+        "customer_ref",
+        "actor",
+        "at",
+        "action",
+        "reason_code",
+        "note",
+        "snapshot",
+    )
+    list_select_related = ("actor",)
+
+
+@admin.register(ReviewItem)
+class ReviewItemAdmin(_ReadOnlyAdmin):
+    """Queue items are decided in the staff console (/staff/review/), which keeps the
+    recommendation, the claim and the trail in step."""
+
+    list_display = ("pk", "created_at", "source", "status", "rules", "high_risk", "decided_at")
+    list_filter = ("status", "source", "high_risk", "channel")
+    ordering = ("created_at", "pk")
+    exclude = ("customer",)
+    readonly_fields = (
+        "source",
+        "recommendation",
+        "channel",
+        "flags",
+        "rules",
+        "high_risk",
+        "title",
+        "detail",
+        "link",
+        "status",
+        "claimed_by",
+        "claim_expires_at",
+        "escalated_at",
+        "policy_level",
+        "decision",
+        "reason_code",
+        "note",
+        "replacement_item",
+        "replacement",
+        "decided_by",
+        "confirmed_by",
+        "decided_at",
+        "created_at",
+    )

@@ -57,12 +57,16 @@ def flag_words(rule: str, facts: dict[str, Any]) -> str:
             "usual": number_format(facts.get("usual_spend", 0), 2),
         }
     if rule == "low_confidence":
-        return _(
+        n = facts.get("history_size", 0)
+        return ngettext(
             "Only %(share)s%% of the score comes from the customer's own history "
-            "(%(n)s events): the suggestion is mostly a guess."
+            "(%(n)s recorded event): the suggestion is mostly a guess.",
+            "Only %(share)s%% of the score comes from the customer's own history "
+            "(%(n)s recorded events): the suggestion is mostly a guess.",
+            n,
         ) % {
             "share": number_format(round(100 * facts.get("confidence", 0)), 0),
-            "n": number_format(facts.get("history_size", 0), 0),
+            "n": number_format(n, 0),
         }
     if rule == "recent_complaint":
         n = facts.get("complaints", 1)

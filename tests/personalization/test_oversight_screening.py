@@ -156,7 +156,7 @@ def test_thin_history_is_held_as_low_confidence(shop):
     assert rows and all(r.status == RecommendationStatus.HELD for r in rows)
     assert all("low_confidence" in rules_of(r) for r in rows)
     words = item_of(rows[0]).flags[0]["words"]
-    assert "(1 events)" in words or "1 events" in words
+    assert "(1 recorded event)" in words
     settings(min_history=0, min_confidence=0)
     rows = services.recommendations_generate_for_customer(customer=newcomer)
     assert all(r.status == RecommendationStatus.PROPOSED for r in rows)
