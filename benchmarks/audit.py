@@ -41,6 +41,10 @@ from audits.metrics import (  # noqa: E402
     rate_by_group,
 )
 
+# The issue's targets on 1M rows, on this 2-core machine.
+TARGET_SECONDS = 2.0
+TARGET_RATIO = 20.0
+
 AGE_BANDS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+")
 GENDERS = ("woman", "man", "another")
 
@@ -159,7 +163,8 @@ def main() -> None:
         started, cpu = time.perf_counter(), time.process_time()
         results = run_engine(rows, args.offer_types, args.resamples)
         engine_runs.append((time.perf_counter() - started, time.process_time() - cpu))
-    engine_s, engine_cpu = min(engine_runs)
+    # The median of the runs: fairer against Fairlearn's single run than the best one.
+    engine_s, engine_cpu = sorted(engine_runs)[len(engine_runs) // 2]
 
     started, cpu = time.perf_counter(), time.process_time()
     frames = run_fairlearn(rows)
@@ -177,7 +182,8 @@ def main() -> None:
         )
     print(
         f"{'engine (with intervals):':<38}{engine_s:>8.2f} s wall {engine_cpu:>8.2f} s CPU"
-        f"  (best of {args.repeat}; first run {engine_runs[0][0]:.2f} s wall)"
+        f"  (median of {args.repeat}; first run {engine_runs[0][0]:.2f} s wall,"
+        f" best {min(engine_runs)[0]:.2f} s)"
     )
     print(
         f"{'Fairlearn MetricFrame (no intervals):':<38}{fairlearn_s:>8.2f} s wall"
@@ -188,6 +194,13 @@ def main() -> None:
         f" {fairlearn_cpu / engine_cpu:.0f}x CPU"
     )
     print(f"agreement: {compared} values, max abs diff {worst:.1e}; {counts} group counts equal")
+    ratio = fairlearn_s / engine_s
+    print(
+        f"targets (issue 6): engine <= {TARGET_SECONDS:.0f} s: "
+        f"{'met' if engine_s <= TARGET_SECONDS else 'MISSED'} ({engine_s:.2f} s); "
+        f">= {TARGET_RATIO:.0f}x Fairlearn: {'met' if ratio >= TARGET_RATIO else 'MISSED'}"
+        f" ({ratio:.0f}x wall)"
+    )
     if worst > 1e-9:
         sys.exit("values disagree with Fairlearn")
 
