@@ -554,3 +554,25 @@ def test_an_unreachable_mail_server_loses_nobody_and_a_refused_email_is_not_retr
     Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENDING)
     services.campaign_send_batch(campaign_id=campaign.pk)
     assert mail.outbox == []
+
+
+def test_the_kill_switch_stops_a_campaign_while_offers_are_chosen(
+    shop, owner, django_capture_on_commit_callbacks
+):
+    campaign = services.campaign_create(name="W", subject="S", message="M", created_by=owner)
+    with django_capture_on_commit_callbacks(execute=False):
+        services.campaign_generate_start(campaign=campaign)
+    kill_switch_set(engaged=True, reason="Checking the model", actor=owner)
+
+    from personalization.campaigns.tasks import campaign_generate
+
+    campaign_generate.apply(args=[campaign.pk])
+
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.STOPPED
+    assert "Checking the model" in campaign.stop_reason
+    assert not Recommendation.objects.filter(channel=Channel.EMAIL).exists()
+    with pytest.raises(ApplicationError, match="kill switch"):
+        services.campaign_generate_start(
+            campaign=services.campaign_create(name="X", subject="S", message="M", created_by=owner)
+        )
