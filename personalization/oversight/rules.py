@@ -92,6 +92,9 @@ def premium_nudge(c: Candidate, t: Thresholds) -> Flag | None:
 
 
 def low_confidence(c: Candidate, t: Thresholds) -> Flag | None:
+    if c.history_size == 0 and c.confidence == 0:
+        # Nothing personal to go on: the popularity list every visitor gets unreviewed.
+        return None
     if c.confidence < t.min_confidence or c.history_size < t.min_history:
         return Flag(
             "low_confidence",

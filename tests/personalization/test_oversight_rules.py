@@ -79,6 +79,9 @@ def test_premium_nudge_is_a_multiple_of_usual_spend():
 def test_low_confidence_and_thin_history():
     assert codes(candidate(confidence=0.1)) == ["low_confidence"]
     assert codes(candidate(history_size=2)) == ["low_confidence"]
+    # No history at all: the popularity list anyone gets, nothing personal to doubt.
+    assert codes(candidate(history_size=0, confidence=0.0)) == []
+    assert codes(candidate(history_size=1, confidence=0.0)) == ["low_confidence"]
     assert codes(candidate(history_size=3)) == []
 
 
