@@ -62,7 +62,13 @@ def transparency_facts() -> dict[str, object]:
         for category in DataCategory.objects.order_by("pk")
     ]
     features = governance.features_overview()
+    on = [row for row in features if row.feature.enabled]
     return {
+        # Features still running on the installation baseline, not yet signed off by a
+        # person at the shop: the page says so rather than claim a review.
+        "features_on_baseline": [
+            row.feature for row in on if row.approved is None or row.approved.approved_by_id is None
+        ],
         "kill_switch": governance.kill_switch_state(),
         "features_on": [row.feature for row in features if row.feature.enabled],
         "features_off": [row.feature for row in features if not row.feature.enabled],

@@ -209,3 +209,24 @@ def test_the_latest_audit_is_summarized_and_small_groups_never_appear():
     # the group under the minimum size is never named, and no group's count is shown
     assert "non-binary" not in page
     assert "120" not in audit
+
+
+def test_the_page_says_which_features_still_run_on_the_installation_baseline(owner):
+    from tests.governance.test_risk_gate import TEXTS
+
+    assert "4 of them still run on the assessment recorded when this system was installed" in (
+        public_page()
+    )
+    for feature in PersonalizationFeature.objects.all():
+        draft = services.risk_assessment_save(
+            feature=feature,
+            actor=owner,
+            data_categories=feature.data_categories,
+            model_type=feature.model_type,
+            **TEXTS,
+        )
+        services.risk_assessment_approve(assessment=draft, actor=owner)
+
+    page = public_page()
+    assert "A person at the shop signed off each assessment." in page
+    assert "installed" not in page
