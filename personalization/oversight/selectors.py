@@ -345,7 +345,10 @@ def review_item_page(*, item_id: int, user, now: datetime | None = None) -> Item
     return ItemPage(
         item=item,
         shown=shown,
-        flags=item.flags,
+        # In the reader's language (the stored words are in the shop's).
+        flags=[
+            {**f, "words": wording.flag_words(f["rule"], f.get("facts", {}))} for f in item.flags
+        ],
         restrictions=restrictions,
         feedback=feedback,
         trail=list(item.actions.select_related("actor").order_by("at", "pk")),

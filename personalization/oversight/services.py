@@ -406,6 +406,10 @@ def review_task_open(
     reason code and note, like any other item."""
     if source not in ReviewSource.values or source == ReviewSource.RECOMMENDATION:
         source = ReviewSource.OTHER
+    link = (link or "").strip()
+    if link and not (link.startswith("/") and not link.startswith("//")):
+        # Reviewers click it: only links into this site.
+        raise ApplicationError(_("The task's link must be a page of this site."), field="link")
     with transaction.atomic():
         item = ReviewItem.objects.create(
             source=source,

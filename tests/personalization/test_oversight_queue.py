@@ -503,3 +503,21 @@ def test_owner_browses_filters_and_exports_the_trail(client, held, staff, owner)
     assert rows[1][6] == "'=HYPERLINK(1)"  # not run as a formula by a spreadsheet
     assert c.get("/owner/review-trail/", {"since": "not a date"}).status_code == 200
     assert Recommendation.objects.filter(pk=held.cake.recommendation_id).exists()
+
+
+def test_the_queue_page_makes_the_same_few_queries_however_long_it_is(client, held, staff):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    c = signed_in(client, staff)
+    with CaptureQueriesContext(connection) as short:
+        assert c.get(QUEUE).status_code == 200
+    for n in range(30):
+        oversight.review_task_open(title=f"task {n}", detail="", link="/owner/")
+    oversight.review_decide(
+        user=staff, item_id=held.cake.pk, decision="reject", reason_code="too_expensive"
+    )
+    with CaptureQueriesContext(connection) as long:
+        body = text(c.get(QUEUE))
+    assert "31 items" in body
+    assert len(long.captured_queries) == len(short.captured_queries)

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.services import customer_profile_set_preferences
+from core.errors import ApplicationError
 from personalization.models import (
     Channel,
     FeedbackKind,
@@ -252,6 +253,10 @@ def test_a_task_that_is_not_a_recommendation_waits_in_the_queue(shop):
     assert item.status == ReviewStatus.OPEN and item.source == "audit_finding"
     assert item.recommendation is None and item.high_risk
     assert ReviewAction.objects.filter(item=item, action="opened").exists()
+    for bad in ("javascript:alert(1)", "https://evil.example/", "//evil.example/"):
+        with pytest.raises(ApplicationError) as error:
+            oversight.review_task_open(title="x", detail="", link=bad)
+        assert error.value.field == "link"
 
 
 def test_review_sla_counts_open_overdue_and_time_to_decision(shop):
