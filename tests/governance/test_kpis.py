@@ -307,3 +307,42 @@ def test_the_dashboard_shows_the_figures_each_with_a_link_where_to_act(make_user
         "staff:review_queue",
     ):
         assert f'href="{reverse(name)}"' in html, name
+
+
+def test_the_dashboard_and_the_transparency_page_do_not_query_per_row(make_user):
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.roles import Role
+
+    owner = Client()
+    owner.force_login(make_user(Role.OWNER))
+
+    def queries() -> tuple[int, int]:
+        counts = []
+        for client, url in ((owner, reverse("owner:dashboard")), (Client(), "/transparency/")):
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url).status_code == 200
+            counts.append(len(captured))
+        return tuple(counts)
+
+    def more_of_everything(n: int) -> None:
+        for index in range(n):
+            customer = CustomerProfileFactory()
+            _grant(customer, "personalization", "purchase_history", timezone.now())
+            services.trust_survey_answer(customer=customer, score=1 + index % 5, comment="fair")
+            services.vendor_save(
+                name=f"Vendor {customer.pk}",
+                service="x",
+                receives="y",
+                dpa_status="none",
+                next_review=timezone.localdate() - timedelta(days=1),
+            )
+            make_user(Role.STAFF)
+
+    queries()  # the first visit to the public page writes the initial privacy notice
+    more_of_everything(2)
+    few = queries()
+    more_of_everything(10)
+    assert queries() == few
