@@ -490,12 +490,8 @@ def _claim_holder_error(item: ReviewItem) -> ApplicationError:
 
 
 def _locked_item(item_id: int) -> ReviewItem:
-    item = (
-        ReviewItem.objects.select_for_update()
-        .select_related("recommendation")
-        .filter(pk=item_id)
-        .first()
-    )
+    # No select_related: PostgreSQL cannot lock the nullable side of an outer join.
+    item = ReviewItem.objects.select_for_update().filter(pk=item_id).first()
     if item is None:
         raise ApplicationError(
             _("This item is no longer in the queue (its list was regenerated)."),
