@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -88,7 +89,7 @@ def _reviewed_assessment(owner) -> list[str]:
 
 
 def _vendors(as_of: date) -> list[str]:
-    rows = (
+    rows: tuple[dict[str, Any], ...] = (
         {
             "name": "MailHive",
             "service": "Sends the offer emails",
@@ -125,7 +126,7 @@ def _survey(as_of: date) -> list[str]:
     customers = CustomerProfile.objects.exclude(external_id=None).order_by("external_id")[:40]
     count = 0
     for index, customer in enumerate(customers):
-        dice = zlib.crc32(customer.external_id.encode()) % 10
+        dice = zlib.crc32((customer.external_id or "").encode()) % 10
         if dice > 4:  # about half answer
             continue
         score = (2, 3, 4, 4, 5)[dice]

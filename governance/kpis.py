@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import CustomerProfile, PersonalizationMode
 from audits.reports.selectors import AuditSummary, audit_latest_summary
 from governance import selectors as governance
+from governance.models import AIPolicy
 from governance.trustmath import (
     LedgerEntry,
     consent_by_month,
@@ -102,7 +103,7 @@ class TrustKpis:
     vendors_overdue: list
     features_without_approval: int
     kill_switch: governance.KillSwitchState
-    policy: object | None
+    policy: AIPolicy | None
     policy_missing: int
     notes: list[str] = field(default_factory=list)
 
@@ -150,7 +151,9 @@ def _modes(customers: int, today: date) -> list[ModeRate]:
         none=Count("pk", filter=Q(personalization_mode=PersonalizationMode.NONE)),
     )
     return [
-        ModeRate(mode, PersonalizationMode(mode).label, counts[mode], rate(counts[mode], customers))
+        ModeRate(
+            mode, str(PersonalizationMode(mode).label), counts[mode], rate(counts[mode], customers)
+        )
         for mode in ("on", "paused", "off", "none")
     ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.db.models import Avg, Count, Prefetch, Q
 from django.utils import timezone
@@ -234,6 +235,7 @@ def trust_survey_results() -> list[SurveyPeriod]:
         )
         .order_by("period")
     )
+    rows_: list[dict[str, Any]] = list(rows)  # type: ignore[arg-type]
     return [
         SurveyPeriod(
             period=row["period"],
@@ -241,7 +243,7 @@ def trust_survey_results() -> list[SurveyPeriod]:
             average=float(row["average"]) if row["average"] is not None else None,
             distribution=tuple(row[f"s{n}"] for n in range(1, 6)),
         )
-        for row in rows
+        for row in rows_
     ]
 
 

@@ -184,7 +184,7 @@ def _clean_assessment(fields: dict[str, str]) -> dict[str, str]:
     cleaned = {name: (fields.get(name) or "").strip() for name in ASSESSMENT_TEXT_FIELDS}
     for name, value in cleaned.items():
         if not value:
-            label = RiskAssessment._meta.get_field(name).verbose_name
+            label = getattr(RiskAssessment._meta.get_field(name), "verbose_name", name)
             raise ApplicationError(
                 _("Fill in “%(field)s”.") % {"field": label}, code="required", field=name
             )

@@ -95,10 +95,11 @@ def transparency_facts() -> dict[str, object]:
 
 
 def _mode_words(mode: PersonalizationMode) -> str:
-    return {
+    words = {
         PersonalizationMode.PAUSED: _(
             "No personalization until a date you choose; then it resumes."
         ),
         PersonalizationMode.OFF: _("You see the same suggestions as any visitor."),
         PersonalizationMode.NONE: _("You see no suggestions at all."),
-    }[mode]
+    }
+    return str(words[mode])
