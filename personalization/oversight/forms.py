@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -113,12 +114,13 @@ class DecisionForm(forms.Form):
 
     def __init__(self, *args, decisions, replacement_choices, owner: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["decision"].choices = [
+        decision = cast(forms.ChoiceField, self.fields["decision"])
+        decision.choices = [
             (value, label) for value, label in ReviewDecision.choices if value in decisions
         ]
         if ReviewDecision.REPLACE in decisions:
-            self.fields["replacement_item"].widget.choices = [("", _("Choose an item"))] + list(
-                replacement_choices
+            self.fields["replacement_item"].widget = forms.Select(
+                choices=[("", _("Choose an item")), *replacement_choices]
             )
         else:
             del self.fields["replacement_item"]

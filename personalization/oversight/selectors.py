@@ -76,6 +76,7 @@ def review_sla(*, since: datetime | None = None, now: datetime | None = None) ->
         for created, decided in ReviewItem.objects.filter(
             status=ReviewStatus.DECIDED, decided_at__gte=since, decided_at__lte=now
         ).values_list("created_at", "decided_at")
+        if decided is not None
     ]
     return ReviewSla(
         sla_hours=sla_hours,

@@ -343,8 +343,8 @@ def _screen_batch(
                 status=RecommendationStatus.PROPOSED
             )
         for row in rows:
-            flags = flagged.get(row.pk)
-            if flags is None:
+            found = flagged.get(row.pk)
+            if found is None:
                 if row.pk not in existing:
                     row.status = RecommendationStatus.PROPOSED
                 continue
@@ -352,7 +352,7 @@ def _screen_batch(
             item = existing.get(row.pk)
             if item is not None:
                 known = set(item.rule_codes)
-                added = [f for f in flags if f["rule"] not in known]
+                added = [f for f in found if f["rule"] not in known]
                 if added:
                     item.flags = [*item.flags, *added]
                     item.high_risk = item.high_risk or any(f["high_risk"] for f in added)
@@ -365,9 +365,9 @@ def _screen_batch(
                     recommendation_id=row.pk,
                     customer_id=row.customer_id,
                     channel=row.channel,
-                    flags=flags,
-                    rules=rules_text(flags),
-                    high_risk=any(f["high_risk"] for f in flags),
+                    flags=found,
+                    rules=rules_text(found),
+                    high_risk=any(f["high_risk"] for f in found),
                 )
             )
         if to_update:
@@ -382,7 +382,7 @@ def _screen_batch(
                     ).values_list("recommendation_id", "pk")
                 )
                 for item in to_create:
-                    item.pk = by_rec[item.recommendation_id]
+                    item.pk = by_rec[item.recommendation_id or 0]
             ReviewAction.objects.bulk_create(
                 [_action(item, ReviewActionKind.OPENED) for item in to_create],
                 batch_size=1_000,
@@ -543,14 +543,14 @@ def review_release(*, user, item_id: int) -> ReviewItem:
 
 # --- deciding ---------------------------------------------------------------------------
 
-DECISIONS_FOR = {
+DECISIONS_FOR: dict[str, tuple[str, ...]] = {
     ReviewSource.RECOMMENDATION: (
         ReviewDecision.APPROVE,
         ReviewDecision.REJECT,
         ReviewDecision.REPLACE,
     ),
 }
-TASK_DECISIONS = (ReviewDecision.CLOSE,)
+TASK_DECISIONS: tuple[str, ...] = (ReviewDecision.CLOSE,)
 _DECISION_ACTION = {
     ReviewDecision.APPROVE: ReviewActionKind.APPROVED,
     ReviewDecision.REJECT: ReviewActionKind.REJECTED,
@@ -591,7 +591,7 @@ def _replacement_check(item: ReviewItem, replacement_item_id: int | None) -> tup
             field="replacement_item",
         )
     flags = replacement_flags(
-        customer_id=item.customer_id,
+        customer_id=item.customer_id or 0,
         item_id=replacement.pk,
         is_campaign=item.channel == Channel.EMAIL,
     )
@@ -606,7 +606,7 @@ def _replacement_check(item: ReviewItem, replacement_item_id: int | None) -> tup
     return replacement, flags
 
 
-def replacement_flags(*, customer_id: int | None, item_id: int, is_campaign: bool) -> list[dict]:
+def replacement_flags(*, customer_id: int, item_id: int, is_campaign: bool) -> list[dict]:
     """What the rules say about offering this item to this customer (a staff pick: no
     model score, so no confidence or sample rule)."""
     probe = Recommendation(customer_id=customer_id, item_id=item_id, score=1.0, rank=1)
@@ -614,7 +614,7 @@ def replacement_flags(*, customer_id: int | None, item_id: int, is_campaign: boo
     facts = _facts([probe], None, timezone.now(), settings)
     thresholds = replace(thresholds_of(settings), min_confidence=0.0, min_history=0)
     candidate = candidate_for(
-        item_id=item_id, customer_id=customer_id or 0, facts=facts, is_campaign=is_campaign
+        item_id=item_id, customer_id=customer_id, facts=facts, is_campaign=is_campaign
     )
     return [_flag_json(flag) for flag in rules.evaluate(candidate, thresholds)]
 
