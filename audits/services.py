@@ -346,7 +346,7 @@ def audit_runs_requeue_stuck(*, stuck_after: timedelta = STUCK_AFTER) -> list[in
     return ids
 
 
-_REPLAY_CACHE: dict[int, Any] = {}
+_REPLAY_CACHE: dict[tuple[int, str], Any] = {}
 
 
 def _measure(run: AuditRun, metric: str) -> list[GroupResult]:
@@ -359,11 +359,13 @@ def _measure(run: AuditRun, metric: str) -> list[GroupResult]:
         run.customers = CustomerProfile.objects.count()
 
     def replay():
-        # The hold-out replay trains a model once; the chunks of one run share it.
-        if run.pk not in _REPLAY_CACHE:
+        # The hold-out replay trains a model once; the chunks of one run (in one worker
+        # process) share it. Keyed by the run's id and creation time, never reused.
+        key = (run.pk, run.created_at.isoformat())
+        if key not in _REPLAY_CACHE:
             _REPLAY_CACHE.clear()
-            _REPLAY_CACHE[run.pk] = loading.holdout_replay()
-        return _REPLAY_CACHE[run.pk]
+            _REPLAY_CACHE[key] = loading.holdout_replay()
+        return _REPLAY_CACHE[key]
 
     return loading.measure(metric, declared=declared, settings=settings, replay=replay)
 
@@ -525,6 +527,7 @@ def _compare_and_complete(run: AuditRun) -> None:
     AuditFindingEvent.objects.bulk_create(
         AuditFindingEvent(finding=f, action=AuditFindingEvent.Action.FOUND, at=now) for f in created
     )
+    _REPLAY_CACHE.clear()
     run.status = AuditRun.Status.COMPLETED
     run.step = "completed"
     run.percent = 100
