@@ -125,7 +125,10 @@ def breach_sentence(
         how = _("%(points)s percentage points") % {
             "points": number_format(abs(value - reference_value) * 100, 1)
         }
-    template = _MORE.get(metric) or _LESS.get(metric) or "%(who)s: %(pct)s apart from %(ref)s"
+    known = Metric(metric) if metric in Metric.values else None
+    template = (
+        _MORE.get(known) or _LESS.get(known) if known is not None else None
+    ) or "%(who)s: %(pct)s apart from %(ref)s"
     sentence = _translated(template) % {
         "who": who,
         "segment": segment or _("recommendations"),

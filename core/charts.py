@@ -43,8 +43,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 from itertools import count
+from typing import TypeVar
 
 _ids = count(1)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,9 @@ def bar_chart(
     plot_left = label_width
     plot_width = max(width - label_width - value_width, 60)
     height = top + bottom + max(len(bars), 1) * (bar_height + gap)
-    ends = [b for bar in bars for b in (bar.value, bar.high) if _finite(b)]
+    ends: list[float] = [
+        float(b) for bar in bars for b in (bar.value, bar.high) if b is not None and _finite(b)
+    ]
     if rule is not None and _finite(rule):
         ends.append(rule)
     axis_max = max_value if max_value and max_value > 0 else nice_max(max(ends, default=0.0))
@@ -299,19 +303,22 @@ def line_chart(
     for k, line in enumerate(series):
         cls = f"series-{k % 6}"
         if line.low is not None and line.high is not None:
-            for run in _runs(
-                [
-                    (lo, hi) if _finite(lo) and _finite(hi) else None
-                    for lo, hi in zip(line.low, line.high, strict=False)
-                ]
-            ):
-                upper = " ".join(f"{_num(px(i))},{_num(py(hi))}" for i, (_, hi) in run)
-                lower = " ".join(f"{_num(px(i))},{_num(py(lo))}" for i, (lo, _) in reversed(run))
+            bands: list[tuple[float, float] | None] = [
+                (float(lo), float(hi))
+                if lo is not None and hi is not None and _finite(lo) and _finite(hi)
+                else None
+                for lo, hi in zip(line.low, line.high, strict=False)
+            ]
+            for band in _runs(bands):
+                upper = " ".join(f"{_num(px(i))},{_num(py(hi))}" for i, (_, hi) in band)
+                lower = " ".join(f"{_num(px(i))},{_num(py(lo))}" for i, (lo, _) in reversed(band))
                 parts.append(
                     f'<polygon class="chart-band {cls}" points="{upper} {lower}" '
                     f'fill="currentColor" fill-opacity="0.15"/>'
                 )
-        points = [v if _finite(v) else None for v in line.values]
+        points: list[float | None] = [
+            float(v) if v is not None and _finite(v) else None for v in line.values
+        ]
         for run in _runs(points):
             if len(run) > 1:
                 path = " ".join(f"{_num(px(i))},{_num(py(v))}" for i, v in run)
@@ -340,10 +347,10 @@ def line_chart(
     return "".join(parts)
 
 
-def _runs(values: Sequence) -> list[list[tuple[int, object]]]:
+def _runs(values: Sequence[_T | None]) -> list[list[tuple[int, _T]]]:
     """Consecutive non-None stretches as lists of (index, value)."""
-    runs: list[list[tuple[int, object]]] = []
-    current: list[tuple[int, object]] = []
+    runs: list[list[tuple[int, _T]]] = []
+    current: list[tuple[int, _T]] = []
     for i, value in enumerate(values):
         if value is None:
             if current:

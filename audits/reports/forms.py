@@ -76,13 +76,15 @@ class AuditPolicyForm(forms.Form):
     def __init__(self, *args, attributes: list[tuple[str, list[str]]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.declared = attributes
-        self.fields["attributes"].choices = [
+        self.fields["attributes"].choices = [  # type: ignore[attr-defined]
             (name, name.replace("_", " ")) for name, _values in attributes
         ]
-        self.fields["baseline_run"].queryset = AuditRun.objects.filter(
-            status=AuditRun.Status.COMPLETED
-        ).order_by("-pk")
-        self.fields["baseline_run"].label_from_instance = lambda run: (
+        baseline = self.fields["baseline_run"]
+        assert isinstance(baseline, forms.ModelChoiceField)  # noqa: S101 (declared above)
+        baseline.queryset = AuditRun.objects.filter(status=AuditRun.Status.COMPLETED).order_by(
+            "-pk"
+        )
+        baseline.label_from_instance = lambda run: (  # type: ignore[method-assign,assignment]
             _("Audit #%(id)s of %(date)s")
             % {"id": run.pk, "date": run.finished_at.date().isoformat() if run.finished_at else ""}
         )

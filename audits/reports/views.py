@@ -112,7 +112,7 @@ def finding_action(request, pk: int):
         messages.error(
             request,
             _("That did not work: %(errors)s")
-            % {"errors": "; ".join(e for errors in form.errors.values() for e in errors)},
+            % {"errors": "; ".join(str(e) for errors in form.errors.values() for e in errors)},
         )
         return redirect(_detail_url(finding) + anchor)
     service, done = _ACTIONS[form.cleaned_data["action"]]
