@@ -333,15 +333,16 @@ def line_chart(
                     f"{escape(line.name)} {escape(fmt(v))}</title></circle>"
                 )
     if legend:
+        columns = max(1, min(3, len(series)))
         for k, line in enumerate(series):
-            lx = left + (k % 3) * (plot_width / 3)
+            lx = left + (k % 3) * (plot_width / columns)
             ly = top + plot_height + 36 + 20 * (k // 3)
             cls = f"series-{k % 6}"
             parts.append(
                 f'<line class="chart-line {cls}" x1="{_num(lx)}" y1="{_num(ly - 4)}" '
                 f'x2="{_num(lx + 18)}" y2="{_num(ly - 4)}" stroke="currentColor" stroke-width="2"/>'
                 f'<text class="chart-label" x="{_num(lx + 24)}" y="{_num(ly)}" '
-                f'font-size="12">{escape(_clip(line.name, int(plot_width / 3) - 24))}</text>'
+                f'font-size="12">{escape(_clip(line.name, int(plot_width / columns) - 24))}</text>'
             )
     parts.append("</svg>")
     return "".join(parts)

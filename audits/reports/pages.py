@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,9 +50,15 @@ def progress_dict(run: AuditRun) -> dict[str, Any]:
     }
 
 
+def _percent(value: float) -> str:
+    # Small rates (flagged, complained) need a decimal to be told apart.
+    digits = 1 if 0 < abs(value) < 0.1 else 0
+    return formats.number_format(value * 100, digits) + "%"
+
+
 def _fmt(metric: str):
     if wording.is_rate(metric):
-        return lambda v: formats.number_format(v * 100, 0) + "%"
+        return _percent
     return lambda v: formats.number_format(v, 2)
 
 
@@ -176,7 +183,9 @@ def _bar_chart(results: list[AuditResult], title: str, run: AuditRun) -> SafeStr
             }
         else:
             rule = reference.value / ratio_threshold
-            rule_label = _("reference ÷ %(t)s") % {"t": formats.number_format(ratio_threshold, 2)}
+            rule_label = _("%(times)s× the reference") % {
+                "times": formats.number_format(1 / ratio_threshold, 2)
+            }
     description = _(
         "Bars: each group's value, lines: its 95%% interval; dashed line: the ratio threshold. "
         "The same figures are in the table below."
@@ -328,6 +337,8 @@ def runs_trend() -> SafeString | None:
         title=_("Findings per audit"),
         description=_("How many findings each audit run had, oldest first."),
         fmt=lambda v: formats.number_format(v, 0),
+        # Whole numbers on every tick: the axis ends at a multiple of its 4 steps.
+        max_value=4 * max(1, math.ceil(max(max(r.breaches, r.drifts) for r in runs) / 4)),
     )
     ratio_chart = line_chart(
         labels,
