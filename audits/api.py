@@ -182,6 +182,18 @@ class AuditRunView(APIView):
                             "finding": False,
                         },
                     ],
+                    "gaps": [
+                        {
+                            "metric": "exposure",
+                            "segment": "Breads",
+                            "attributes": ["age_band"],
+                            "groups_compared": 2,
+                            "highest_group": ["18-34"],
+                            "lowest_group": ["55+"],
+                            "difference": 0.6,
+                            "ratio": 0.25,
+                        }
+                    ],
                     "findings": [
                         {
                             "id": 12,

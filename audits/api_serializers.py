@@ -66,6 +66,22 @@ class AuditResultSerializer(serializers.Serializer):
     finding = serializers.BooleanField()
 
 
+class AuditGapSerializer(serializers.Serializer):
+    metric = serializers.ChoiceField(choices=Metric.values)
+    segment = serializers.CharField(allow_null=True)
+    attributes = serializers.ListField(child=serializers.CharField())
+    groups_compared = serializers.IntegerField()
+    highest_group = serializers.ListField(child=serializers.CharField())
+    lowest_group = serializers.ListField(child=serializers.CharField())
+    difference = serializers.FloatField(
+        help_text="Highest minus lowest published group value (for exposure: the "
+        "demographic parity difference). No interval: one of a max-min gap is biased upward."
+    )
+    ratio = serializers.FloatField(
+        allow_null=True, help_text="Lowest / highest (for exposure: the demographic parity ratio)."
+    )
+
+
 class AuditFindingSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=AuditFinding.Kind.values)
@@ -106,4 +122,5 @@ class AuditRunSerializer(serializers.Serializer):
         child=serializers.CharField(), help_text="Plain-language sentences, findings first."
     )
     results = AuditResultSerializer(many=True)
+    gaps = AuditGapSerializer(many=True)
     findings = AuditFindingSerializer(many=True)

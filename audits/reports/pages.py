@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from audits import wording
 from audits.models import AuditFinding, AuditResult, AuditRun, Metric
-from audits.reports.selectors import summary_sentences
+from audits.reports.selectors import run_gaps, summary_sentences
 from core.charts import Bar, Series, bar_chart, line_chart
 
 # Past runs shown in trends.
@@ -85,6 +85,7 @@ class Table:
     attributes: str
     rows: list[Row]
     has_finding: bool
+    gap: str = ""
 
 
 @dataclass
@@ -131,6 +132,23 @@ def _row(result: AuditResult) -> Row:
     )
 
 
+def _gap_words(gap: dict[str, Any]) -> str:
+    metric = gap["metric"]
+    size = (
+        formats.number_format(gap["difference"] * 100, 1) + " " + _("pts")
+        if wording.is_rate(metric)
+        else formats.number_format(gap["difference"], 2)
+    )
+    words = _("Gap between the highest and the lowest group: %(size)s") % {"size": size}
+    if gap["ratio"] is not None:
+        words += " " + _("(lowest ÷ highest: %(ratio)s)") % {
+            "ratio": formats.number_format(gap["ratio"], 2)
+        }
+    if metric == Metric.EXPOSURE:
+        words += "; " + _("this is the demographic parity difference and ratio")
+    return words + ". " + _("No interval: one for a largest gap would be biased upward.")
+
+
 def report_sections(run: AuditRun) -> list[Section]:
     """Results as tables: one section per measure, one table per segment and attributes."""
     sections: dict[str, Section] = {}
@@ -154,6 +172,10 @@ def report_sections(run: AuditRun) -> list[Section]:
             section.tables.append(table)
         table.rows.append(_row(result))
         table.has_finding |= result.finding
+    for gap in run_gaps(list(run.results.order_by("pk"))):
+        key = (gap["metric"], gap["segment"] or "", "|".join(gap["attributes"]))
+        if key in tables and gap["groups_compared"] > 1:
+            tables[key].gap = _gap_words(gap)
     order = {m.value: i for i, m in enumerate(Metric)}
     return sorted(sections.values(), key=lambda s: order.get(s.metric, 99))
 

@@ -219,14 +219,42 @@ def run_dict(run: AuditRun) -> dict[str, Any]:
     }
 
 
+def run_gaps(results: list[AuditResult]) -> list[dict[str, Any]]:
+    """Per table (measure, category, attributes): highest minus lowest published group
+    value and lowest / highest; for "exposure" this is the demographic parity difference
+    and ratio. No interval: a bootstrap interval of a max-min gap is biased upward."""
+    from audits.metrics import gaps
+    from audits.services import result_record
+
+    out = []
+    for gap in gaps([result_record(r) for r in results]):
+        if not gap.groups_compared:
+            continue
+        out.append(
+            {
+                "metric": gap.metric,
+                "segment": gap.segment,
+                "attributes": list(gap.attributes),
+                "groups_compared": gap.groups_compared,
+                "highest_group": list(gap.highest_group or ()),
+                "lowest_group": list(gap.lowest_group or ()),
+                "difference": gap.difference,
+                "ratio": gap.ratio,
+            }
+        )
+    return out
+
+
 def audit_run_export(run: AuditRun) -> dict[str, Any]:
-    """One JSON object: the run, its summary, results and findings (`run_audit --json`,
-    the report's JSON download and the API's detail)."""
+    """One JSON object: the run, its summary, results, gaps and findings (`run_audit
+    --json`, the report's JSON download and the API's detail)."""
     findings = list(run.findings.order_by("pk"))
+    results = list(run.results.order_by("pk"))
     return {
         **run_dict(run),
         "summary": summary_sentences(run, findings),
-        "results": [result_dict(r) for r in run.results.order_by("pk")],
+        "results": [result_dict(r) for r in results],
+        "gaps": run_gaps(results),
         "findings": [finding_dict(f) for f in findings],
     }
 

@@ -91,6 +91,15 @@ def test_detail_has_results_findings_and_no_small_group_figures(api, completed_r
     )
     breach = next(f for f in body["findings"] if f["kind"] == "breach")
     assert breach["group"] == ["55+"] and breach["ratio"] == pytest.approx(0.25)
+    parity = next(
+        g
+        for g in body["gaps"]
+        if g["metric"] == "exposure"
+        and g["segment"] == "Breads"
+        and g["attributes"] == ["age_band"]
+    )
+    assert parity["difference"] == pytest.approx(0.6) and parity["ratio"] == pytest.approx(0.25)
+    assert parity["lowest_group"] == ["55+"] and parity["groups_compared"] == 2
 
 
 def test_responses_match_the_published_schema(completed_run):

@@ -49,6 +49,11 @@ def test_report_reads_summary_first_then_charts_tables_and_method(owner_client, 
     assert "below the 80% rule" in page
     # A chart per table with a finding, its bar highlighted.
     assert 'class="chart-bar is-highlight"' in page
+    # Demographic parity difference and ratio per table, without an interval.
+    assert (
+        "Gap between the highest and the lowest group: 60.0 pts (lowest ÷ highest: 0.25); "
+        "this is the demographic parity difference and ratio" in page
+    )
     assert "Download CSV" in page and "Download JSON" in page
 
 
