@@ -343,6 +343,14 @@ def audit_runs_requeue_stuck(*, stuck_after: timedelta = STUCK_AFTER) -> list[in
             run.save(update_fields=["restarts", "heartbeat_at"])
             audit_run_enqueue(run=run)
         logger.warning("audit %s: no progress, queued again", run_id)
+    # A worker that died between completing a run and notifying: notify now.
+    unnotified = AuditRun.objects.filter(
+        status=AuditRun.Status.COMPLETED,
+        notified_at__isnull=True,
+        finished_at__lte=timezone.now() - stuck_after,
+    ).values_list("pk", flat=True)
+    for run_id in list(unnotified):
+        audit_run_notify(run_id=run_id)
     return ids
 
 

@@ -200,3 +200,23 @@ def test_an_audit_with_no_declared_attributes_completes_and_says_so(db):
     summary = audit_latest_summary()
     assert summary is not None
     assert summary.sentences[0].startswith("Nothing could be measured")
+
+
+def test_a_run_completed_but_never_notified_is_notified_by_the_stuck_check(
+    audit_shop, owner, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    run = services.audit_run_create(trigger="schedule")
+    while services.audit_run_advance(run_id=run.pk):
+        pass  # the worker died right after completing: no notification sent
+    run.refresh_from_db()
+    assert run.status == "completed" and run.notified_at is None
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.audit_runs_requeue_stuck(stuck_after=timedelta(0)) == []
+
+    run.refresh_from_db()
+    assert run.notified_at is not None
+    assert len(mail.outbox) == 1
+    assert AuditFinding.objects.filter(run=run, review_item__isnull=True).count() == 0
