@@ -220,3 +220,27 @@ def test_a_run_completed_but_never_notified_is_notified_by_the_stuck_check(
     assert run.notified_at is not None
     assert len(mail.outbox) == 1
     assert AuditFinding.objects.filter(run=run, review_item__isnull=True).count() == 0
+
+
+def test_three_long_declared_values_fit_one_result(audit_shop):
+    from django.utils import timezone
+
+    from accounts.models import AuditAttribute
+
+    long_values = {name: name[0] * 100 for name in ("gender", "region", "language")}
+    for customer in audit_shop.young + audit_shop.older:
+        for name, value in long_values.items():
+            AuditAttribute.objects.create(
+                customer=customer,
+                name=name,
+                value=value,
+                source="import",
+                declared_at=timezone.now(),
+            )
+
+    run = run_sync()
+
+    assert run.status == "completed"
+    widest = AuditResult.objects.filter(run=run, order=3, suppressed=False)
+    assert widest.exists()
+    assert max(len(r.group_key) for r in widest) >= 300
