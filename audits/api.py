@@ -135,7 +135,7 @@ class AuditRunView(APIView):
                     },
                     "summary": [
                         "Customers with age band 55+ were shown Breads 75% less often than "
-                        "the largest group (age band 18-34) (20.0% against 80.0%): below the "
+                        "the largest group (age band 18-34): 20.0% against 80.0%, below the "
                         "80% rule."
                     ],
                     "results": [
@@ -210,8 +210,8 @@ class AuditRunView(APIView):
                             "ratio": 0.25,
                             "difference": -0.6,
                             "sentence": "Customers with age band 55+ were shown Breads 75% "
-                            "less often than the largest group (age band 18-34) (20.0% against "
-                            "80.0%): below the 80% rule.",
+                            "less often than the largest group (age band 18-34): 20.0% against "
+                            "80.0%, below the 80% rule.",
                             "status": "open",
                             "explanation": "",
                             "acknowledged_at": None,

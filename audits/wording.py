@@ -110,7 +110,7 @@ def breach_sentence(
     difference_threshold: float,
 ) -> str:
     """E.g. "Customers with age band 55+ were shown Breads 31% less often than the
-    largest group (age band 25-34): below the 80% rule."."""
+    largest group (age band 25-34): 27.6% against 40.0%, below the 80% rule."."""
     who = _("Customers with %(group)s") % {"group": group_words(attributes, group)}
     ref_group = group_words(attributes, reference)
     ref = (
@@ -135,27 +135,21 @@ def breach_sentence(
         "pct": how,
         "ref": ref,
     }
-    sentence += (
-        " ("
-        + _("%(value)s against %(reference)s")
-        % {
-            "value": figure(metric, value),
-            "reference": figure(metric, reference_value),
-        }
-        + ")"
-    )
+    figures = _("%(value)s against %(reference)s") % {
+        "value": figure(metric, value),
+        "reference": figure(metric, reference_value),
+    }
     if fails_four_fifths_rule:
-        return sentence + ": " + _("below the 80% rule.")
-    return (
-        sentence
-        + ": "
-        + _("more than the threshold of %(threshold)s apart.")
-        % {
-            "threshold": figure(metric, difference_threshold)
+        # Lower is better for the _MORE measures: there the rule is failed, not undercut.
+        verdict = _("fails the 80% rule") if metric in _MORE else _("below the 80% rule")
+    else:
+        verdict = _("more than the threshold of %(threshold)s apart") % {
+            "threshold": _("%(points)s percentage points")
+            % {"points": number_format(difference_threshold * 100, 1)}
             if is_rate(metric)
             else number_format(difference_threshold, 2)
         }
-    )
+    return f"{sentence}: {figures}, {verdict}."
 
 
 def drift_sentence(

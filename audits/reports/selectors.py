@@ -106,7 +106,7 @@ def summary_sentences(run: AuditRun, findings: list[AuditFinding] | None = None)
     sentences.append(
         _(
             "%(measured)d group figures were measured; %(hidden)d are too few to measure "
-            "and are shown without a value."
+            "(or hidden to protect a smaller group) and are shown without a value."
         )
         % counts
     )
