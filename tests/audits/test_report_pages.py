@@ -217,3 +217,15 @@ def test_policy_refuses_bad_input_with_messages_and_keeps_the_old_policy(owner_c
     assert "Ensure this value is less than or equal to 1" in page
     assert "Ensure this value is greater than or equal to 5" in page
     assert services.audit_policy_get().ratio_threshold == 0.8
+
+
+def test_a_finding_shows_its_trend_over_past_runs(owner_client, run):
+    second = services.audit_run_execute(run=services.audit_run_create(trigger="command"))
+    finding = AuditFinding.objects.get(run=second, metric="exposure", segment="Breads")
+
+    page = text(owner_client.get(reverse("owner:audit_detail", args=[second.pk])))
+
+    card = page[page.index(f'id="finding-{finding.pk}"') :]
+    card = card[: card.index("</article>")]
+    assert "<polyline" in card and "Trend: Shown the category" in card
+    assert "reference: age band 18-34" in card
