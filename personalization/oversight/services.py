@@ -135,31 +135,57 @@ def _usual_spend(customer_ids: list[int]) -> dict[int, float | None]:
     return {pk: statistics.median(values) for pk, values in paid.items()}
 
 
+@dataclass(frozen=True)
+class Known:
+    """What the caller already loaded (generation has both), saving queries."""
+
+    catalog: engine.Catalog | None = None
+    profiles: Sequence[CustomerProfile] | None = None
+
+
 def _facts(
     rows: list[Recommendation],
     usual_spend: Mapping[int, float | None] | None,
     now: datetime,
     settings: OversightSettings,
+    known: Known = Known(),
 ) -> _Facts:
     item_ids = sorted({r.item_id for r in rows})
     customer_ids = sorted({r.customer_id for r in rows})
-    items = {
-        pk: (float(price), slug, declared)
-        for pk, price, slug, declared in Item.objects.filter(pk__in=item_ids).values_list(
-            "pk", "price", "category__slug", "allergens_declared"
-        )
-    }
+    items: dict[int, tuple[float, str, bool]] = {}
     codes: dict[int, set[str]] = defaultdict(set)
-    for item_id, code in Item.attributes.through.objects.filter(item_id__in=item_ids).values_list(
-        "item_id", "attribute__code"
-    ):
-        codes[item_id].add(code)
-    restrictions = {
-        pk: frozenset(value or ())
-        for pk, value in CustomerProfile.objects.filter(pk__in=customer_ids).values_list(
-            "pk", "restrictions"
-        )
-    }
+    catalog = known.catalog
+    position = catalog.position if catalog is not None else {}
+    if catalog is not None and all(pk in position for pk in item_ids):
+        for pk in item_ids:
+            i = position[pk]
+            items[pk] = (
+                float(catalog.price[i]),
+                catalog.category_codes[int(catalog.category[i])],
+                bool(catalog.allergens_declared[i]),
+            )
+            codes[pk] = set(catalog.attributes[i])
+    else:
+        items = {
+            pk: (float(price), slug, declared)
+            for pk, price, slug, declared in Item.objects.filter(pk__in=item_ids).values_list(
+                "pk", "price", "category__slug", "allergens_declared"
+            )
+        }
+        for item_id, code in Item.attributes.through.objects.filter(
+            item_id__in=item_ids
+        ).values_list("item_id", "attribute__code"):
+            codes[item_id].add(code)
+    given = {p.pk: p for p in known.profiles or ()}
+    if all(pk in given for pk in customer_ids):
+        restrictions = {pk: frozenset(given[pk].restrictions or ()) for pk in customer_ids}
+    else:
+        restrictions = {
+            pk: frozenset(value or ())
+            for pk, value in CustomerProfile.objects.filter(pk__in=customer_ids).values_list(
+                "pk", "restrictions"
+            )
+        }
     history = dict(
         consented_interactions(customer_ids)
         .order_by()
@@ -258,6 +284,7 @@ def recommendations_screen(
     recommendations: Sequence[Recommendation],
     is_campaign: bool = False,
     usual_spend: Mapping[int, float | None] | None = None,
+    known: Known = Known(),
     now: datetime | None = None,
 ) -> list[ReviewItem]:
     """Run the guardrail rules on already-saved Recommendation rows (one batch, a bounded
@@ -269,7 +296,8 @@ def recommendations_screen(
     Screening a row again (e.g. a campaign screening the rows generation just screened)
     adds the new rules to its open item instead of opening a second one; rows already
     decided (approved, rejected, delivered) are left alone. `usual_spend` (customer pk ->
-    median unit price) may come from the engine, saving a query.
+    median unit price) and `known` (the catalog and profiles) may come from generation,
+    which already loaded them, saving queries.
     """
     now = now or timezone.now()
     rows = [
@@ -280,7 +308,9 @@ def recommendations_screen(
     ]
     created: list[ReviewItem] = []
     for start in range(0, len(rows), SCREEN_BATCH):
-        created += _screen_batch(rows[start : start + SCREEN_BATCH], is_campaign, usual_spend, now)
+        created += _screen_batch(
+            rows[start : start + SCREEN_BATCH], is_campaign, usual_spend, known, now
+        )
     return created
 
 
@@ -288,10 +318,11 @@ def _screen_batch(
     rows: list[Recommendation],
     is_campaign: bool,
     usual_spend: Mapping[int, float | None] | None,
+    known: Known,
     now: datetime,
 ) -> list[ReviewItem]:
     settings = oversight_settings()
-    facts = _facts(rows, usual_spend, now, settings)
+    facts = _facts(rows, usual_spend, now, settings, known)
     thresholds = thresholds_of(settings)
     existing = {
         item.recommendation_id: item
@@ -351,8 +382,8 @@ def _screen_batch(
             row.status = RecommendationStatus.HELD
             item = existing.get(row.pk)
             if item is not None:
-                known = set(item.rule_codes)
-                added = [f for f in found if f["rule"] not in known]
+                already = set(item.rule_codes)
+                added = [f for f in found if f["rule"] not in already]
                 if added:
                     item.flags = [*item.flags, *added]
                     item.high_risk = item.high_risk or any(f["high_risk"] for f in added)

@@ -267,6 +267,7 @@ def _generate_and_store(
             recommendations=rows,
             is_campaign=channel == Channel.EMAIL,
             usual_spend={r.customer: r.usual_unit_price for r in lists if r.mode == "on"},
+            known=oversight.Known(catalog=catalog, profiles=profiles),
         )
     for customer_rows in by_customer.values():
         customer_rows.sort(key=lambda r: (r.status == RecommendationStatus.HELD, r.rank))
