@@ -325,6 +325,28 @@ def finding_trends(run: AuditRun, findings: list[AuditFinding]) -> dict[int, Saf
     return out
 
 
+def earlier_findings(run: AuditRun, findings: list[AuditFinding]) -> dict[int, list[AuditFinding]]:
+    """For each finding, the same finding (same kind, measure, category and group) in
+    earlier runs, newest first (up to 5): how long it has been there and what the owner
+    said then."""
+    if not findings:
+        return {}
+    keys = {(f.kind, f.metric, f.segment, f.attributes_key, f.group_key): f.pk for f in findings}
+    out: dict[int, list[AuditFinding]] = {}
+    rows = AuditFinding.objects.filter(
+        run_id__lt=run.pk,
+        metric__in={f.metric for f in findings},
+        group_key__in={f.group_key for f in findings},
+    ).order_by("-run_id", "pk")
+    for row in rows:
+        key = (row.kind, row.metric, row.segment, row.attributes_key, row.group_key)
+        if key in keys:
+            earlier = out.setdefault(keys[key], [])
+            if len(earlier) < 5 and all(e.run_id != row.run_id for e in earlier):
+                earlier.append(row)
+    return out
+
+
 def runs_trend() -> SafeString | None:
     """Findings per completed run and the lowest exposure ratio, oldest first."""
     runs = list(
@@ -386,8 +408,10 @@ def report_context(run: AuditRun) -> dict[str, Any]:
     )
     completed = run.status == AuditRun.Status.COMPLETED
     trends = finding_trends(run, findings) if completed else {}
+    earlier = earlier_findings(run, findings)
     for finding in findings:
         finding.trend = trends.get(finding.pk)  # type: ignore[attr-defined]
+        finding.earlier = earlier.get(finding.pk, [])  # type: ignore[attr-defined]
     return {
         "run": run,
         "progress": progress_dict(run),

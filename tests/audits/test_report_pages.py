@@ -229,3 +229,5 @@ def test_a_finding_shows_its_trend_over_past_runs(owner_client, run):
     card = card[: card.index("</article>")]
     assert "<polyline" in card and "Trend: Shown the category" in card
     assert "reference: age band 18-34" in card
+    # The same finding in the earlier run, with its status.
+    assert f"audit #{run.pk}</a> (open)" in card
