@@ -1,4 +1,5 @@
-"""The personalization features every installation has, as plain data.
+"""The personalization features every installation has, as plain data (names marked
+for translation; pages translate them when shown).
 
 A data migration writes them switched on, each with an approved baseline assessment, so
 an installation keeps doing what it did before the risk gate existed; the owner reviews
@@ -10,6 +11,8 @@ reason; any other feature is off until someone switches it on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from django.utils.translation import gettext_noop as _noop
 
 ONSITE_RECOMMENDATIONS = "onsite_recommendations"
 API_RECOMMENDATIONS = "api_recommendations"
@@ -31,30 +34,32 @@ class FeatureSpec:
 BUILTIN_FEATURES: tuple[FeatureSpec, ...] = (
     FeatureSpec(
         ONSITE_RECOMMENDATIONS,
-        "On-site recommendations",
-        "Suggestions on the customer's own pages, each with the reasons it was chosen.",
+        _noop("On-site recommendations"),
+        _noop("Suggestions on the customer's own pages, each with the reasons it was chosen."),
         ENGINE_CATEGORIES,
         "item_knn",
     ),
     FeatureSpec(
         API_RECOMMENDATIONS,
-        "Recommendations through the API",
-        "Suggestions the shop's own systems (till, web shop) fetch with their reasons.",
+        _noop("Recommendations through the API"),
+        _noop("Suggestions the shop's own systems (till, web shop) fetch with their reasons."),
         ENGINE_CATEGORIES,
         "item_knn",
     ),
     FeatureSpec(
         OFFER_EMAILS,
-        "Offer email campaigns",
-        "Personalized offers by email to customers who allowed marketing.",
+        _noop("Offer email campaigns"),
+        _noop("Personalized offers by email to customers who allowed marketing."),
         (*ENGINE_CATEGORIES, "email_engagement"),
         "item_knn",
     ),
     FeatureSpec(
         MODEL_ITEM_KNN,
-        "Item-to-item recommender (model type)",
-        "The model behind every suggestion: items bought or liked together, with "
-        "contributions that add up to the score.",
+        _noop("Item-to-item recommender (model type)"),
+        _noop(
+            "The model behind every suggestion: items bought or liked together, with "
+            "contributions that add up to the score."
+        ),
         ENGINE_CATEGORIES,
         "item_knn",
     ),

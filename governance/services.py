@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,6 +33,17 @@ from governance.selectors import (
 logger = logging.getLogger(__name__)
 
 
+# Any constant: PostgreSQL advisory lock serializing flips of the kill switch.
+_KILL_SWITCH_LOCK = 727_101
+
+
+def _lock(key: int) -> None:
+    # SQLite's IMMEDIATE transactions already serialize writers.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
 def kill_switch_set(*, engaged: bool, reason: str, actor) -> KillSwitchEvent:
     """Pause (engaged=True) or resume all AI personalization, with the reason logged.
 
@@ -42,7 +53,9 @@ def kill_switch_set(*, engaged: bool, reason: str, actor) -> KillSwitchEvent:
     if not reason:
         raise ApplicationError(_("Say why, for the log."), code="reason_required", field="reason")
     with transaction.atomic():
-        # One flip at a time, so the log alternates and never records a no-op.
+        # One flip at a time, so the log alternates and never records a no-op (a row
+        # lock alone would not serialize the very first flip, on an empty table).
+        _lock(_KILL_SWITCH_LOCK)
         KillSwitchEvent.objects.select_for_update().order_by("-at", "-pk").first()
         if kill_switch_state().engaged == engaged:
             raise ApplicationError(

@@ -18,6 +18,12 @@ def text_of(response) -> str:
 _BLOCK_END = re.compile(r"</(td|th|li|p|div|tr|h[1-6]|dt|dd|summary|span)>")
 
 
+def waiting_fields(model) -> list[str]:
+    """Where a review item's waiting starts (also `waiting_since` when the queue has it)."""
+    names = {field.name for field in model._meta.get_fields()}
+    return [name for name in ("created_at", "waiting_since") if name in names]
+
+
 @pytest.fixture
 def owner(make_user):
     return make_user(Role.OWNER, email="owner@example.com")

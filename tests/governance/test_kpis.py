@@ -20,7 +20,7 @@ from personalization.models import (
     Recommendation,
 )
 from tests.factories import CustomerProfileFactory, ItemFactory
-from tests.governance.conftest import text_of
+from tests.governance.conftest import text_of, waiting_fields
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.get_current_timezone())
 
@@ -112,7 +112,9 @@ def _review_item(*, created, decided=None):
         title="check",
         status=ReviewStatus.DECIDED if decided else ReviewStatus.OPEN,
     )
-    ReviewItem.objects.filter(pk=item.pk).update(created_at=created, decided_at=decided)
+    ReviewItem.objects.filter(pk=item.pk).update(
+        decided_at=decided, **dict.fromkeys(waiting_fields(ReviewItem), created)
+    )
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from governance.features import OFFER_EMAILS, ONSITE_RECOMMENDATIONS
 from governance.models import PersonalizationFeature
 from personalization.datarights.services import data_category_retention_set
 from personalization.models import DataCategory, Purpose
-from tests.governance.conftest import text_of
+from tests.governance.conftest import text_of, waiting_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -84,8 +84,9 @@ def _decided(hours_taken: float, *, days_ago: float = 1):
 
     decided = timezone.now() - timedelta(days=days_ago)
     item = ReviewItem.objects.create(source="other", title="check", status=ReviewStatus.DECIDED)
+    started = decided - timedelta(hours=hours_taken)
     ReviewItem.objects.filter(pk=item.pk).update(
-        created_at=decided - timedelta(hours=hours_taken), decided_at=decided
+        decided_at=decided, **dict.fromkeys(waiting_fields(ReviewItem), started)
     )
 
 
