@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import CustomerProfile
@@ -154,13 +155,17 @@ class ReviewItem(models.Model):
     # When the decision took effect.
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    # Since when a person has been asked to look: a list regenerated with the same held
+    # item (e.g. by the nightly refresh) opens a new item that keeps this, so its age and
+    # deadline run on instead of starting again.
+    waiting_since = models.DateTimeField(_("waiting since"), default=timezone.now)
 
     class Meta:
         verbose_name = _("review item")
         verbose_name_plural = _("review items")
-        ordering = ["created_at", "pk"]
+        ordering = ["waiting_since", "pk"]
         indexes = [
-            models.Index(fields=["status", "created_at"], name="reviewitem_queue"),
+            models.Index(fields=["status", "waiting_since"], name="reviewitem_queue"),
             models.Index(fields=["decided_at"], name="reviewitem_decided"),
         ]
         constraints = [

@@ -46,7 +46,9 @@ class ReviewSla:
     open: int  # items waiting for a decision
     overdue: int  # open items older than sla_hours
     decided: int  # items decided in the window
-    median_hours: float | None  # creation -> decision, over items decided in the window
+    # From when the item first waited (kept across regenerated lists) to its decision,
+    # over items decided in the window.
+    median_hours: float | None
     p90_hours: float | None
 
 
@@ -70,12 +72,12 @@ def review_sla(*, since: datetime | None = None, now: datetime | None = None) ->
     sla_hours = oversight_settings().sla_hours
     waiting = ReviewItem.objects.filter(status__in=UNDECIDED_STATUSES)
     open_count = waiting.count()
-    overdue = waiting.filter(created_at__lt=now - timedelta(hours=sla_hours)).count()
+    overdue = waiting.filter(waiting_since__lt=now - timedelta(hours=sla_hours)).count()
     spans = [
         (decided - created).total_seconds() / 3600
         for created, decided in ReviewItem.objects.filter(
             status=ReviewStatus.DECIDED, decided_at__gte=since, decided_at__lte=now
-        ).values_list("created_at", "decided_at")
+        ).values_list("waiting_since", "decided_at")
         if decided is not None
     ]
     return ReviewSla(
@@ -132,13 +134,13 @@ def review_queryset(
             match |= Q(customer_id=int(wanted))
         rows = rows.filter(match)
     if filters.age == AGE_HOUR:
-        rows = rows.filter(created_at__lt=now - timedelta(hours=1))
+        rows = rows.filter(waiting_since__lt=now - timedelta(hours=1))
     elif filters.age == AGE_DAYS:
-        rows = rows.filter(created_at__lt=now - timedelta(days=3))
+        rows = rows.filter(waiting_since__lt=now - timedelta(days=3))
     elif filters.age == AGE_OVERDUE:
         hours = oversight_settings().sla_hours
-        rows = rows.filter(created_at__lt=now - timedelta(hours=hours))
-    return rows.order_by("created_at", "pk")
+        rows = rows.filter(waiting_since__lt=now - timedelta(hours=hours))
+    return rows.order_by("waiting_since", "pk")
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ def queue_rows(
     now = now or timezone.now()
     out = []
     for item in items:
-        age = (now - item.created_at).total_seconds() / 3600
+        age = (now - item.waiting_since).total_seconds() / 3600
         active_claim = (
             item.claimed_by_id is not None
             and item.claim_expires_at is not None
@@ -210,7 +212,7 @@ def queue_counts(*, now: datetime | None = None) -> QueueCounts:
     limit = now - timedelta(hours=oversight_settings().sla_hours)
     counts = ReviewItem.objects.filter(status__in=UNDECIDED_STATUSES).aggregate(
         waiting=Count("pk"),
-        overdue=Count("pk", filter=Q(created_at__lt=limit)),
+        overdue=Count("pk", filter=Q(waiting_since__lt=limit)),
         escalated=Count("pk", filter=Q(status=ReviewStatus.ESCALATED)),
         awaiting_second=Count("pk", filter=Q(status=ReviewStatus.AWAITING_SECOND)),
         high_risk=Count("pk", filter=Q(high_risk=True)),
@@ -337,7 +339,7 @@ def review_item_page(*, item_id: int, user, now: datetime | None = None) -> Item
             .order_by("-created_at", "-pk")
             .values_list("item__name", "kind", "created_at")[:10]
         ]
-    age = (now - item.created_at).total_seconds() / 3600
+    age = (now - item.waiting_since).total_seconds() / 3600
     active_claim = (
         item.claimed_by_id is not None
         and item.claim_expires_at is not None

@@ -279,12 +279,54 @@ def candidate_for(
     )
 
 
+@dataclass(frozen=True)
+class Carried:
+    """What a waiting item hands to its successor when its list is regenerated."""
+
+    item_pk: int
+    waiting_since: datetime
+    escalated_at: datetime | None
+    policy_level: bool
+    claimed_by_id: int | None
+    claim_expires_at: datetime | None
+
+
+def waiting_items_of(
+    *, customer_ids: Sequence[int], channel: str
+) -> dict[tuple[int, int], Carried]:
+    """(customer pk, catalog item pk) -> the undecided item waiting for it on `channel`.
+
+    Read by generation before it replaces the undecided rows (one query), so the same
+    held item in the new list keeps its age, escalation, four-eyes mark and claim.
+    """
+    rows = ReviewItem.objects.filter(
+        customer_id__in=list(customer_ids),
+        channel=channel,
+        status__in=(ReviewStatus.OPEN, ReviewStatus.ESCALATED, ReviewStatus.AWAITING_SECOND),
+        recommendation__isnull=False,
+    ).values_list(
+        "pk",
+        "customer_id",
+        "recommendation__item_id",
+        "waiting_since",
+        "escalated_at",
+        "policy_level",
+        "claimed_by_id",
+        "claim_expires_at",
+    )
+    return {
+        (customer, item): Carried(pk, since, escalated, policy, claimed, expires)
+        for pk, customer, item, since, escalated, policy, claimed, expires in rows
+    }
+
+
 def recommendations_screen(
     *,
     recommendations: Sequence[Recommendation],
     is_campaign: bool = False,
     usual_spend: Mapping[int, float | None] | None = None,
     known: Known = Known(),
+    carried: Mapping[tuple[int, int], Carried] | None = None,
     now: datetime | None = None,
 ) -> list[ReviewItem]:
     """Run the guardrail rules on already-saved Recommendation rows (one batch, a bounded
@@ -297,7 +339,8 @@ def recommendations_screen(
     adds the new rules to its open item instead of opening a second one; rows already
     decided (approved, rejected, delivered) are left alone. `usual_spend` (customer pk ->
     median unit price) and `known` (the catalog and profiles) may come from generation,
-    which already loaded them, saving queries.
+    which already loaded them, saving queries; `carried` (from `waiting_items_of`, read
+    before the old rows went) lets a re-held item keep its place in the queue.
     """
     now = now or timezone.now()
     rows = [
@@ -309,7 +352,7 @@ def recommendations_screen(
     created: list[ReviewItem] = []
     for start in range(0, len(rows), SCREEN_BATCH):
         created += _screen_batch(
-            rows[start : start + SCREEN_BATCH], is_campaign, usual_spend, known, now
+            rows[start : start + SCREEN_BATCH], is_campaign, usual_spend, known, carried or {}, now
         )
     return created
 
@@ -319,6 +362,7 @@ def _screen_batch(
     is_campaign: bool,
     usual_spend: Mapping[int, float | None] | None,
     known: Known,
+    carried: Mapping[tuple[int, int], Carried],
     now: datetime,
 ) -> list[ReviewItem]:
     settings = oversight_settings()
@@ -364,6 +408,7 @@ def _screen_batch(
 
     to_create: list[ReviewItem] = []
     to_update: list[ReviewItem] = []
+    carried_from: dict[int, int] = {}
     with translation.override(django_settings.LANGUAGE_CODE), transaction.atomic():
         held_ids = [pk for pk in flagged]
         released = [r.pk for r in rows if r.pk not in flagged and r.pk not in existing]
@@ -390,17 +435,27 @@ def _screen_batch(
                     item.rules = rules_text(item.flags)
                     to_update.append(item)
                 continue
-            to_create.append(
-                ReviewItem(
-                    source=ReviewSource.RECOMMENDATION,
-                    recommendation_id=row.pk,
-                    customer_id=row.customer_id,
-                    channel=row.channel,
-                    flags=found,
-                    rules=rules_text(found),
-                    high_risk=any(f["high_risk"] for f in found),
-                )
+            new = ReviewItem(
+                source=ReviewSource.RECOMMENDATION,
+                recommendation_id=row.pk,
+                customer_id=row.customer_id,
+                channel=row.channel,
+                flags=found,
+                rules=rules_text(found),
+                high_risk=any(f["high_risk"] for f in found),
+                waiting_since=now,
             )
+            before = carried.get((row.customer_id, row.item_id))
+            if before is not None:
+                new.waiting_since = before.waiting_since
+                new.policy_level = before.policy_level
+                new.claimed_by_id = before.claimed_by_id
+                new.claim_expires_at = before.claim_expires_at
+                if before.escalated_at is not None:
+                    new.status = ReviewStatus.ESCALATED
+                    new.escalated_at = before.escalated_at
+                carried_from[row.pk] = before.item_pk
+            to_create.append(new)
         if to_update:
             ReviewItem.objects.bulk_update(to_update, ["flags", "rules", "high_risk"])
         if to_create:
@@ -415,7 +470,16 @@ def _screen_batch(
                 for item in to_create:
                     item.pk = by_rec[item.recommendation_id or 0]
             ReviewAction.objects.bulk_create(
-                [_action(item, ReviewActionKind.OPENED) for item in to_create],
+                [
+                    _action(
+                        item,
+                        ReviewActionKind.OPENED,
+                        extra={"carried_from": carried_from[item.recommendation_id]}
+                        if item.recommendation_id in carried_from
+                        else None,
+                    )
+                    for item in to_create
+                ],
                 batch_size=1_000,
             )
     return to_create
@@ -497,14 +561,14 @@ def review_claim(
             _lock(
                 ReviewItem.objects.filter(pk__in=base.values("pk"))
                 .filter(_claimable_by(user, now))
-                .order_by("created_at", "pk")
+                .order_by("waiting_since", "pk")
             ).values_list("pk", flat=True)[:count]
         )
         if not ids:
             return []
         expires = now + timedelta(minutes=minutes)
         ReviewItem.objects.filter(pk__in=ids).update(claimed_by=user, claim_expires_at=expires)
-        items = list(ReviewItem.objects.filter(pk__in=ids).order_by("created_at", "pk"))
+        items = list(ReviewItem.objects.filter(pk__in=ids).order_by("waiting_since", "pk"))
         ReviewAction.objects.bulk_create(
             [_action(item, ReviewActionKind.CLAIMED, actor=user) for item in items]
         )

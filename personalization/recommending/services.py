@@ -254,6 +254,8 @@ def _generate_and_store(
                 by_customer[result.customer].append(row)
     ids = [p.pk for p in profiles]
     with transaction.atomic():
+        # Held items that come back keep their place in the review queue.
+        waiting = oversight.waiting_items_of(customer_ids=ids, channel=channel)
         current = Recommendation.objects.filter(
             customer_id__in=ids, channel=channel, superseded_at__isnull=True
         )
@@ -268,6 +270,7 @@ def _generate_and_store(
             is_campaign=channel == Channel.EMAIL,
             usual_spend={r.customer: r.usual_unit_price for r in lists if r.mode == "on"},
             known=oversight.Known(catalog=catalog, profiles=profiles),
+            carried=waiting,
         )
     for customer_rows in by_customer.values():
         customer_rows.sort(key=lambda r: (r.status == RecommendationStatus.HELD, r.rank))

@@ -64,7 +64,7 @@ class Held:
         self.cake = ReviewItem.objects.get(customer=self.fan, recommendation__item=shop.cake)
         # The cake waited longer.
         ReviewItem.objects.filter(pk=self.cake.pk).update(
-            created_at=timezone.now() - timedelta(hours=30)
+            waiting_since=timezone.now() - timedelta(hours=30)
         )
 
 
@@ -415,6 +415,23 @@ def test_a_task_is_closed_with_a_reason(client, held, staff):
     )
     task.refresh_from_db()
     assert task.status == ReviewStatus.DECIDED and task.decision == "close"
+
+
+def test_a_held_item_that_comes_back_in_a_new_list_keeps_its_age_claim_and_escalation(held, staff):
+    oversight.review_claim_item(user=staff, item_id=held.cake.pk)
+    oversight.review_escalate(user=staff, item_id=held.cake.pk, note="Cake again?")
+    old = ReviewItem.objects.get(pk=held.cake.pk)
+    # The nightly refresh (or the customer's own change) regenerates the list.
+    services.recommendations_generate_for_customer(customer=held.fan)
+    new = ReviewItem.objects.get(customer=held.fan, recommendation__item=held.shop.cake)
+    assert new.pk != old.pk
+    assert new.waiting_since == old.waiting_since  # still 30 hours: past the deadline
+    assert new.status == ReviewStatus.ESCALATED and new.escalated_at == old.escalated_at
+    opened = ReviewAction.objects.get(item=new, action="opened")
+    assert opened.snapshot["carried_from"] == old.pk
+    from personalization.oversight import selectors
+
+    assert selectors.queue_counts().overdue == 1
 
 
 def test_a_regenerated_list_takes_its_held_items_out_of_the_queue_but_the_trail_stays(held):

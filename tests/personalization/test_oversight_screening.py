@@ -265,10 +265,10 @@ def test_review_sla_counts_open_overdue_and_time_to_decision(shop):
     old = oversight.review_task_open(title="old", detail="", link="")
     fresh = oversight.review_task_open(title="fresh", detail="", link="")
     done = [oversight.review_task_open(title=f"done {n}", detail="", link="") for n in range(3)]
-    ReviewItem.objects.filter(pk=old.pk).update(created_at=now - timedelta(hours=30))
+    ReviewItem.objects.filter(pk=old.pk).update(waiting_since=now - timedelta(hours=30))
     for hours, item in zip((2, 4, 10), done, strict=True):
         ReviewItem.objects.filter(pk=item.pk).update(
-            created_at=now - timedelta(hours=hours),
+            waiting_since=now - timedelta(hours=hours),
             decided_at=now,
             status=ReviewStatus.DECIDED,
         )
