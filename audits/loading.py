@@ -94,6 +94,15 @@ def declared_attribute_names() -> list[str]:
     return sorted(set(_consented_attributes().values_list("name", flat=True).distinct().order_by()))
 
 
+def declared_values() -> dict[str, list[str]]:
+    """Each declared attribute's values (consenting customers only), one query."""
+    out: dict[str, list[str]] = {}
+    rows = _consented_attributes().values_list("name", "value").distinct().order_by("name", "value")
+    for name, value in rows:
+        out.setdefault(name, []).append(value)
+    return out
+
+
 def _consented_attributes():
     granted = Consent.objects.filter(
         customer_id=OuterRef("customer_id"),

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.decorators import console_required
 from accounts.roles import OWNER_CONSOLE
 from audits import schedules, services
-from audits.loading import declared_attribute_names, declared_load
+from audits.loading import declared_values
 from audits.models import AuditFinding, AuditRun
 from audits.reports import pages, selectors
 from audits.reports.forms import AuditPolicyForm, FindingActionForm
@@ -136,8 +136,7 @@ def _detail_url(finding: AuditFinding) -> str:
 @console_required(OWNER_CONSOLE)
 def audit_policy(request):
     policy = services.audit_policy_get()
-    declared = declared_load(declared_attribute_names())
-    attributes = [(name, list(declared.labels[name])) for name in declared.names]
+    attributes = sorted(declared_values().items())
     schedule = services.audit_schedule_get()
     initial = {
         "attributes": policy.attributes,
