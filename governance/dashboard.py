@@ -11,7 +11,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from core.charts import Bar, Series, bar_chart, line_chart
+from core.charts import Bar, Series, bar_chart, line_chart, nice_max
 from governance import selectors
 from governance.kpis import TrustKpis, owner_kpis
 from governance.trustmath import count_mentions
@@ -290,11 +290,14 @@ def _review_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
 def _requests_panel(kpis: TrustKpis, months: list[str]) -> Panel:
     requests = kpis.data_requests
     link = reverse("staff:data_requests")
+    # Whole numbers on the axis: at least 0-4, in steps of one while that small.
+    top = max(requests.filed, default=0)
     chart = bar_chart(
         [Bar(month, count) for month, count in zip(months, requests.filed, strict=True)],
         title=_("Data requests filed"),
         description=_("Export, erasure and objection requests per month."),
         fmt=_count,
+        max_value=4 if top <= 4 else nice_max(top),
     )
     if requests.nearest_days_left is None:
         nearest = _("none open")

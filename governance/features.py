@@ -20,6 +20,9 @@ OFFER_EMAILS = "offer_emails"
 MODEL_ITEM_KNN = "model_item_knn"
 
 ENGINE_CATEGORIES = ("purchase_history", "browsing_history", "stated_preferences")
+# Declared for fairness audits only (personalization.registry.AUDIT_ATTRIBUTES): no
+# personalization feature may ever use them.
+AUDIT_ATTRIBUTES = "audit_attributes"
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import ApplicationError
+from governance.features import AUDIT_ATTRIBUTES
 from governance.models import (
     AIPolicy,
     FeatureEvent,
@@ -113,6 +114,20 @@ ASSESSMENT_TEXT_FIELDS = (
 _CODE = re.compile(r"^[a-z][a-z0-9_]{1,49}$")
 
 
+def _categories(data_categories: Iterable[str], *, field: str = "data_categories") -> list[str]:
+    categories = sorted(set(data_categories))
+    if AUDIT_ATTRIBUTES in categories:
+        raise ApplicationError(
+            _(
+                "Audit attributes are used only to check the AI for bias, never by a "
+                "personalization feature."
+            ),
+            code="audit_attributes_forbidden",
+            field=field,
+        )
+    return categories
+
+
 def _locked(feature: PersonalizationFeature) -> PersonalizationFeature:
     return PersonalizationFeature.objects.select_for_update().get(pk=feature.pk)
 
@@ -148,7 +163,7 @@ def feature_create(
         code=code,
         name=name,
         description=(description or "").strip(),
-        data_categories=sorted(set(data_categories)),
+        data_categories=_categories(data_categories),
         model_type=(model_type or "").strip(),
         enabled=False,
     )
@@ -217,7 +232,7 @@ def risk_assessment_save(
     """Create a draft (assessment=None) or edit one; approved versions never change."""
     feature = _locked(feature)
     values = _clean_assessment(fields)
-    categories = sorted(set(data_categories))
+    categories = _categories(data_categories)
     if assessment is None:
         if feature.assessments.filter(status=RiskAssessment.Status.DRAFT).exists():
             raise ApplicationError(
@@ -307,8 +322,9 @@ def feature_change_scope(
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError(_("Say why, for the log."), code="reason_required", field="reason")
+    categories = _categories(data_categories)
     feature = _locked(feature)
-    feature.data_categories = sorted(set(data_categories))
+    feature.data_categories = categories
     feature.model_type = (model_type or "").strip()
     feature.save(update_fields=["data_categories", "model_type", "updated_at"])
     approved = assessment_approved(feature=feature)

@@ -19,6 +19,7 @@ from accounts.selectors import customer_profile_for_user
 from audits.selectors import owner_overview
 from core.errors import ApplicationError
 from governance import dashboard, selectors, services
+from governance.features import AUDIT_ATTRIBUTES
 from governance.forms import (
     AssessmentForm,
     FeatureForm,
@@ -48,7 +49,10 @@ def _add_error(form, error: ApplicationError) -> None:
 
 
 def _category_choices() -> list[tuple[str, str]]:
-    return [(c.code, c.name) for c in DataCategory.objects.order_by("pk")]
+    """Data categories a feature may use: every one but the audit attributes."""
+    return [
+        (c.code, c.name) for c in DataCategory.objects.exclude(code=AUDIT_ATTRIBUTES).order_by("pk")
+    ]
 
 
 def _status(request, form) -> int:

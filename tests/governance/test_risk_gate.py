@@ -250,3 +250,22 @@ def test_bad_input_on_the_feature_form_is_explained_and_kept(owner_client):
 
 def test_staff_cannot_open_the_risk_gate(staff_client):
     assert staff_client.get(reverse("owner:features")).status_code == 403
+
+
+def test_no_feature_may_use_the_audit_attributes(owner, owner_client):
+    with pytest.raises(ApplicationError, match="used only to check the AI for bias"):
+        new_feature(data_categories=["purchase_history", "audit_attributes"])
+    feature = new_feature()
+    with pytest.raises(ApplicationError, match="used only to check the AI for bias"):
+        services.feature_change_scope(
+            feature=feature,
+            data_categories=["audit_attributes"],
+            model_type="item_knn",
+            reason="x",
+            actor=owner,
+        )
+    page = owner_client.get(reverse("owner:feature_detail", args=["campaign_birthday"]))
+    assert 'value="audit_attributes"' not in page.content.decode()
+    assert PersonalizationFeature.objects.get(code="campaign_birthday").data_categories == [
+        "purchase_history"
+    ]
