@@ -31,7 +31,9 @@ def hours(value: float | None) -> str:
 
 
 def _pct_axis(value: float) -> str:
-    return _("%(n)s%%") % {"n": number_format(round(value * 100), 0)}
+    percent = round(value * 100, 1)
+    # Small axes (a 0.5 % maximum) need the decimal; round ones do not.
+    return _("%(n)s%%") % {"n": number_format(percent, 0 if percent == int(percent) else 1)}
 
 
 def _count(value: float) -> str:
