@@ -685,6 +685,21 @@ def _replacement_check(item: ReviewItem, replacement_item_id: int | None) -> tup
             code="invalid",
             field="replacement_item",
         )
+    if recommendation is not None and (
+        Recommendation.objects.filter(
+            customer_id=recommendation.customer_id,
+            channel=recommendation.channel,
+            item_id=replacement.pk,
+            superseded_at__isnull=True,
+        )
+        .exclude(status=RecommendationStatus.REJECTED)
+        .exists()
+    ):
+        raise ApplicationError(
+            _("That item is already on the customer's list: choose another."),
+            code="invalid",
+            field="replacement_item",
+        )
     flags = replacement_flags(
         customer_id=item.customer_id or 0,
         item_id=replacement.pk,

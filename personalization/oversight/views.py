@@ -17,7 +17,15 @@ from accounts.decorators import console_required
 from accounts.roles import OWNER_CONSOLE, STAFF_CONSOLE
 from core.errors import ApplicationError
 from governance.selectors import ai_policy_unacknowledged
-from personalization.models import Attribute, Category, Item, ReviewDecision, ReviewSource
+from personalization.models import (
+    Attribute,
+    Category,
+    Item,
+    Recommendation,
+    RecommendationStatus,
+    ReviewDecision,
+    ReviewSource,
+)
 from personalization.oversight import selectors, services
 from personalization.oversight.forms import (
     BulkForm,
@@ -114,11 +122,19 @@ def review_claim(request):
 def _replacement_choices(page: selectors.ItemPage):
     if page.item.source != ReviewSource.RECOMMENDATION or page.item.recommendation is None:
         return []
-    current = page.item.recommendation.item_id
+    held = page.item.recommendation
+    # Items already on the customer's list would be offered twice.
+    listed = (
+        Recommendation.objects.filter(
+            customer_id=held.customer_id, channel=held.channel, superseded_at__isnull=True
+        )
+        .exclude(status=RecommendationStatus.REJECTED)
+        .values("item_id")
+    )
     return [
         (pk, f"{name} ({category})")
         for pk, name, category in Item.objects.filter(active=True)
-        .exclude(pk=current)
+        .exclude(pk__in=listed)
         .order_by("category__name", "name")
         .values_list("pk", "name", "category__name")
     ]

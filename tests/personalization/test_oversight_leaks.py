@@ -10,6 +10,7 @@ import pytest
 
 from accounts.models import ApiScope
 from accounts.roles import Role
+from core.errors import ApplicationError
 from personalization.models import Recommendation, RecommendationStatus, ReviewItem
 from personalization.oversight import services as oversight
 from personalization.recommending import services
@@ -92,17 +93,27 @@ def test_rejecting_keeps_it_away_for_good(client, api, fan, reviewer):
     assert Recommendation.objects.get(item=fan.shop.cake, customer=fan).status == "rejected"
 
 
-def test_a_replacement_is_shown_instead(client, api, fan, reviewer):
+def test_a_replacement_is_shown_instead_once(client, api, fan, reviewer):
+    # The Danish is already on the list: offering it twice is refused.
+    with pytest.raises(ApplicationError) as error:
+        oversight.review_decide(
+            user=reviewer,
+            item_id=the_cake(fan).pk,
+            decision="replace",
+            reason_code="better_item",
+            replacement_item_id=fan.shop.danish.pk,
+        )
+    assert error.value.field == "replacement_item"
     oversight.review_decide(
         user=reviewer,
         item_id=the_cake(fan).pk,
         decision="replace",
         reason_code="better_item",
-        replacement_item_id=fan.shop.danish.pk,
+        replacement_item_id=fan.shop.gluten_free.pk,
     )
     names = page_names(client)
-    assert "Celebration Cake" not in names and "Danish" in names
-    assert "Danish" in api_names(api)
+    assert "Celebration Cake" not in names and names.count("Buckwheat Loaf") == 1
+    assert "Buckwheat Loaf" in api_names(api)
 
 
 def test_a_decision_waiting_for_a_second_person_shows_nothing_yet(client, api, fan, make_user):

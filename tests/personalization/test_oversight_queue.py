@@ -30,7 +30,7 @@ from personalization.models import (
 )
 from personalization.oversight import services as oversight
 from personalization.recommending import services
-from tests.factories import CustomerProfileFactory
+from tests.factories import CustomerProfileFactory, ItemFactory
 from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
 
 pytestmark = pytest.mark.django_db
@@ -247,20 +247,35 @@ def test_a_replacement_goes_through_the_same_rules(client, held, staff):
     )
     assert refused.status_code == 400
     assert "This replacement is refused" in text(refused) and "contains:gluten" in text(refused)
-    # The gluten-free loaf is fine: the held row is rejected, the new one approved.
+    # Something already on her list would be offered twice: refused.
+    listed = Recommendation.objects.filter(customer=held.coeliac, superseded_at__isnull=True)
+    twice = c.post(
+        url,
+        {
+            "decision": "replace",
+            "reason_code": "better_item",
+            "replacement_item": listed.exclude(pk=held.risky.recommendation_id).first().item_id,
+        },
+    )
+    assert twice.status_code == 400 and "already on the customer&#x27;s list" in text(twice)
+    # A gluten-free item that is not on her list is fine: the held row is rejected, the
+    # new one approved.
+    macaroon = ItemFactory(
+        name="Macaroon", category=held.shop.gluten_free.category, attribute_codes=["contains:egg"]
+    )
     ok = c.post(
         url,
         {
             "decision": "replace",
             "reason_code": "better_item",
-            "replacement_item": held.shop.gluten_free.pk,
+            "replacement_item": macaroon.pk,
         },
     )
     assert ok.status_code == 302
     held.risky.refresh_from_db()
     assert held.risky.recommendation.status == RecommendationStatus.REJECTED
     new = held.risky.replacement
-    assert new.item == held.shop.gluten_free and new.status == RecommendationStatus.APPROVED
+    assert new.item == macaroon and new.status == RecommendationStatus.APPROVED
     assert new.rank == held.risky.recommendation.rank and new.customer == held.coeliac
 
 
