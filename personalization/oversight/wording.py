@@ -49,7 +49,7 @@ def flag_words(rule: str, facts: dict[str, Any]) -> str:
         }
     if rule == "premium_nudge":
         return _(
-            "The item costs %(price)s, %(multiple)s times the %(usual)s the customer "
+            "The item costs £%(price)s, %(multiple)s times the £%(usual)s the customer "
             "usually pays per item."
         ) % {
             "price": number_format(facts.get("price", 0), 2),
