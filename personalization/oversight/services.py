@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, FloatField, Q, QuerySet
+from django.db.models import Count, FloatField, Max, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone, translation
 from django.utils.formats import date_format
@@ -195,17 +195,28 @@ def _facts(
     )
     if usual_spend is None or not all(pk in usual_spend for pk in customer_ids):
         usual_spend = {**_usual_spend(customer_ids), **(usual_spend or {})}
-    complaints = dict(
-        Feedback.objects.filter(
+    # A complaint counts until a person has decided on the customer's suggestions
+    # since it was made: after that review, the next lists go out as usual again.
+    reviewed = dict(
+        ReviewItem.objects.filter(
             customer_id__in=customer_ids,
-            kind__in=COMPLAINTS,
-            created_at__gte=now - timedelta(days=settings.complaint_window_days),
+            status=ReviewStatus.DECIDED,
+            rules__contains=",recent_complaint,",
         )
         .order_by()
         .values("customer_id")
-        .annotate(n=Count("pk"))
-        .values_list("customer_id", "n")
+        .annotate(at=Max("decided_at"))
+        .values_list("customer_id", "at")
     )
+    complaints: dict[int, int] = defaultdict(int)
+    for customer_id, at in Feedback.objects.filter(
+        customer_id__in=customer_ids,
+        kind__in=COMPLAINTS,
+        created_at__gte=now - timedelta(days=settings.complaint_window_days),
+    ).values_list("customer_id", "created_at"):
+        seen = reviewed.get(customer_id)
+        if seen is None or at > seen:
+            complaints[customer_id] += 1
     sample_start: dict[int, int] = {}
     if settings.new_model_sample:
         first: dict[int, int] = {}
@@ -225,7 +236,7 @@ def _facts(
         restrictions=restrictions,
         usual_spend=dict(usual_spend),
         history=history,
-        complaints=complaints,
+        complaints=dict(complaints),
         sample_start=sample_start,
     )
 

@@ -26,7 +26,7 @@ from personalization.models import (
 from personalization.oversight import selectors as oversight_selectors
 from personalization.oversight import services as oversight
 from personalization.recommending import selectors, services
-from tests.factories import CategoryFactory, CustomerProfileFactory, ItemFactory
+from tests.factories import CategoryFactory, CustomerProfileFactory, ItemFactory, UserFactory
 from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
 
 pytestmark = pytest.mark.django_db
@@ -163,7 +163,7 @@ def test_thin_history_is_held_as_low_confidence(shop):
     assert all(r.status == RecommendationStatus.PROPOSED for r in rows)
 
 
-def test_a_recent_complaint_holds_the_next_list_until_the_window_passes(shop):
+def test_a_recent_complaint_holds_the_next_list_until_a_person_reviewed_it(shop):
     alice = shop.alice
     rows = services.recommendations_generate_for_customer(customer=alice)
     result = services.feedback_record(
@@ -173,10 +173,28 @@ def test_a_recent_complaint_holds_the_next_list_until_the_window_passes(shop):
     assert all(r.status == RecommendationStatus.HELD for r in result.recommendations)
     item = item_of(result.recommendations[0])
     assert "recent_complaint" in item.rule_codes and item.high_risk
-    # Thirty days later the complaint no longer counts.
-    alice.feedback.update(created_at=timezone.now() - timedelta(days=31))
+    # Once a person decided on her held suggestions, her next list goes out as usual.
+    reviewer = UserFactory(email="reviewer@example.com")
+    oversight.review_decide(
+        user=reviewer,
+        item_id=item.pk,
+        decision="approve",
+        reason_code="fits_customer",
+        explanation_seen=True,
+    )
     rows = services.recommendations_generate_for_customer(customer=alice)
     assert all(r.status == RecommendationStatus.PROPOSED for r in rows)
+    # A new complaint holds the list again...
+    services.feedback_record(
+        customer=alice, recommendation_id=rows[0].pk, kind=FeedbackKind.NOT_FOR_ME
+    )
+    rows = services.recommendations_generate_for_customer(customer=alice)
+    assert all(r.status == RecommendationStatus.HELD for r in rows)
+    # ...until the window has passed.
+    alice.feedback.update(created_at=timezone.now() - timedelta(days=31))
+    rows = services.recommendations_generate_for_customer(customer=alice)
+    assert not any("recent_complaint" in rules_of(r) for r in rows)
+    assert any(r.status == RecommendationStatus.PROPOSED for r in rows)
 
 
 def test_the_first_recommendations_of_a_new_model_are_a_sample(shop):
