@@ -239,7 +239,9 @@ def campaign_generate_run(*, campaign_id: int, chunk_size: int = GENERATE_CHUNK)
 
 
 def _generate_chunk(campaign: Campaign, profiles: list[CustomerProfile], generate) -> None:
-    lists = generate(customers=profiles, channel=Channel.EMAIL)
+    # Unscreened: only the offer kept for each customer is screened (below), so the
+    # review queue and its trail get one item per customer, not one per candidate.
+    lists = generate(customers=profiles, channel=Channel.EMAIL, screen=False)
     allowed = selectors.marketing_categories(customer_ids=[p.pk for p in profiles])
     chosen: list[Recommendation] = []
     recipients: list[CampaignRecipient] = []

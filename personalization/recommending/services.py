@@ -203,14 +203,17 @@ def recommendations_generate_for_customer(
 
 
 def recommendations_generate_for_channel(
-    *, customers: Sequence[CustomerProfile], channel: str
+    *, customers: Sequence[CustomerProfile], channel: str, screen: bool = True
 ) -> dict[int, list[Recommendation]]:
     """Regenerate the lists of these customers for one channel (e.g. an offer email),
     replacing their undecided rows on that channel only; customer pk -> stored rows.
 
-    Only customers whose personalization is on get rows."""
+    Only customers whose personalization is on get rows. `screen=False` leaves every row
+    proposed for a caller that keeps only some of them and screens those itself (offer
+    campaigns: one offer per email, so the review queue gets one item per customer);
+    nothing on such a channel may be delivered before it is screened and approved."""
     version_id, model = _active_model()
-    return _generate_and_store(model, version_id, list(customers), channel=channel)
+    return _generate_and_store(model, version_id, list(customers), channel=channel, screen=screen)
 
 
 def _generate_and_store(
@@ -220,6 +223,7 @@ def _generate_and_store(
     *,
     now: datetime | None = None,
     channel: str = Channel.ONSITE,
+    screen: bool = True,
 ) -> dict[int, list[Recommendation]]:
     catalog = loading.catalog_load().aligned(model.item_keys)
     lists = _compute(model, profiles, now=now, catalog=catalog)
@@ -264,14 +268,15 @@ def _generate_and_store(
         current.filter(status__in=UNDECIDED).only("pk").delete()
         current.update(superseded_at=now)
         Recommendation.objects.bulk_create(rows, batch_size=2_000)
-        # Screened in the same transaction: no flagged row is ever visible unheld.
-        oversight.recommendations_screen(
-            recommendations=rows,
-            is_campaign=channel == Channel.EMAIL,
-            usual_spend={r.customer: r.usual_unit_price for r in lists if r.mode == "on"},
-            known=oversight.Known(catalog=catalog, profiles=profiles),
-            carried=waiting,
-        )
+        if screen:
+            # Screened in the same transaction: no flagged row is ever visible unheld.
+            oversight.recommendations_screen(
+                recommendations=rows,
+                is_campaign=channel == Channel.EMAIL,
+                usual_spend={r.customer: r.usual_unit_price for r in lists if r.mode == "on"},
+                known=oversight.Known(catalog=catalog, profiles=profiles),
+                carried=waiting,
+            )
     for customer_rows in by_customer.values():
         customer_rows.sort(key=lambda r: (r.status == RecommendationStatus.HELD, r.rank))
     return by_customer

@@ -25,7 +25,14 @@ from personalization.campaigns.models import (
     SkipReason,
 )
 from personalization.consent.services import ConsentChange, consent_set
-from personalization.models import Channel, Recommendation, RecommendationStatus, ReviewItem
+from personalization.models import (
+    Channel,
+    Recommendation,
+    RecommendationStatus,
+    ReviewAction,
+    ReviewActionKind,
+    ReviewItem,
+)
 from personalization.oversight.services import review_decide
 from personalization.recommending import services as recommending
 from personalization.registry import (
@@ -238,6 +245,11 @@ def test_each_customer_gets_one_offer_which_waits_for_review(
     assert (counts.held, counts.approved, counts.rejected) == (len(chosen), 0, 0)
     # the on-site list is untouched
     assert Recommendation.objects.filter(channel=Channel.EMAIL).count() == len(chosen)
+    # only the kept offers were ever put to reviewers: the trail holds one "held for
+    # review" entry per offer, none for candidates that were dropped
+    opened = ReviewAction.objects.filter(action=ReviewActionKind.OPENED)
+    assert opened.count() == len(chosen)
+    assert not opened.filter(item__isnull=True).exists()
 
 
 def test_offers_use_only_the_data_categories_allowed_for_marketing(
