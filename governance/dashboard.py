@@ -163,14 +163,21 @@ def _consent_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
 
 
 def _modes_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
-    chart = bar_chart(
-        [Bar(str(mode.label), mode.rate) for mode in kpis.modes],
-        title=_("Personalization choices now"),
-        description=_("Share of customers in each personalization mode today."),
-        fmt=pct,
-        max_value=1.0,
-    )
     withdrew = kpis.withdrawals.share("withdrew")
+    labels = {mode.mode: str(mode.label) for mode in kpis.modes}
+    chart = line_chart(
+        months,
+        [
+            *[Series(labels[mode], kpis.mode_history[mode]) for mode in ("paused", "off", "none")],
+            Series(_("Withdrew a consent"), withdrew),
+        ],
+        title=_("Pause, off and opt-out over time"),
+        description=_(
+            "Share of customers who paused personalization, switched it off, chose none, "
+            "or withdrew a consent, per month."
+        ),
+        fmt=_pct_axis,
+    )
     return Panel(
         "modes",
         _("Pause, off and opt-out"),
@@ -196,8 +203,19 @@ def _modes_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
         ],
         chart=mark_safe(chart),  # noqa: S308
         table=(
-            (_("Month"), _("Withdrew a consent")),
-            [(month, pct(withdrew[i])) for i, month in enumerate(months)],
+            (
+                _("Month"),
+                *[labels[mode] for mode in ("paused", "off", "none")],
+                _("Withdrew a consent"),
+            ),
+            [
+                (
+                    month,
+                    *[pct(kpis.mode_history[mode][i]) for mode in ("paused", "off", "none")],
+                    pct(withdrew[i]),
+                )
+                for i, month in enumerate(months)
+            ],
         ),
     )
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import CustomerProfile, PersonalizationMode
@@ -86,6 +85,8 @@ class TrustKpis:
     customers: int
     consent: list[PurposeRate]
     modes: list[ModeRate]
+    # Paused / off / none shares per month (from the daily snapshots).
+    mode_history: dict[str, list[float | None]]
     # Customers who withdrew any consent in the month, per customer at its end.
     withdrawals: MonthRates
     # Feedback given on suggestions per suggestion delivered, by month created.
@@ -137,25 +138,26 @@ def _consent(starts: list[date], now: datetime) -> tuple[int, list[PurposeRate]]
 
 
 def _modes(customers: int, today: date) -> list[ModeRate]:
-    counts = CustomerProfile.objects.aggregate(
-        on=Count(
-            "pk",
-            filter=Q(personalization_mode=PersonalizationMode.ON)
-            | Q(personalization_mode=PersonalizationMode.PAUSED, paused_until__lt=today),
-        ),
-        paused=Count(
-            "pk",
-            filter=Q(personalization_mode=PersonalizationMode.PAUSED, paused_until__gte=today),
-        ),
-        off=Count("pk", filter=Q(personalization_mode=PersonalizationMode.OFF)),
-        none=Count("pk", filter=Q(personalization_mode=PersonalizationMode.NONE)),
-    )
+    counts = governance.mode_counts(today=today)
     return [
         ModeRate(
             mode, str(PersonalizationMode(mode).label), counts[mode], rate(counts[mode], customers)
         )
         for mode in ("on", "paused", "off", "none")
     ]
+
+
+def _mode_history(starts: list[date], modes: list[ModeRate]) -> dict[str, list[float | None]]:
+    """Share of customers paused, off and with none per month: the month's last daily
+    snapshot; this month is today's live figure."""
+    snapshots = governance.mode_snapshots_by_month(months=starts)
+    history: dict[str, list[float | None]] = {}
+    for mode in ("paused", "off", "none"):
+        history[mode] = [
+            rate(getattr(snap, mode), snap.customers) if snap else None for snap in snapshots[:-1]
+        ]
+        history[mode].append(next(row.rate for row in modes if row.mode == mode))
+    return history
 
 
 def _bucket(starts: list[date], moments) -> list[int]:
@@ -254,6 +256,7 @@ def owner_kpis(*, now: datetime | None = None, months: int = MONTHS) -> TrustKpi
     today = timezone.localdate(now)
     starts = month_starts(today, months)
     customers, consent = _consent(starts, now)
+    modes = _modes(customers, today)
     review, review_history = _review(starts, now)
     comments = governance.trust_survey_comments()
     notes = list(
@@ -267,7 +270,8 @@ def owner_kpis(*, now: datetime | None = None, months: int = MONTHS) -> TrustKpi
         months=starts,
         customers=customers,
         consent=consent,
-        modes=_modes(customers, today),
+        modes=modes,
+        mode_history=_mode_history(starts, modes),
         withdrawals=_withdrawals(starts),
         complaints=_complaints(starts),
         flagged=_flagged(starts),

@@ -293,3 +293,26 @@ class TrustSurveyAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.period:%Y-%m} {self.score}"
+
+
+class ModeSnapshot(models.Model):
+    """How many customers were in each personalization mode on one day (counts only).
+
+    Customers' modes keep no history of their own; a daily task records these counts so
+    the owner's dashboard can show pause and off rates over time.
+    """
+
+    day = models.DateField(_("day"), unique=True)
+    customers = models.PositiveIntegerField(_("customers"))
+    on = models.PositiveIntegerField(_("on"))
+    paused = models.PositiveIntegerField(_("paused"))
+    off = models.PositiveIntegerField(_("off"))
+    none = models.PositiveIntegerField(_("none"))
+
+    class Meta:
+        verbose_name = _("mode snapshot")
+        verbose_name_plural = _("mode snapshots")
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.paused} paused, {self.off} off, {self.none} none"

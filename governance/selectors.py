@@ -10,13 +10,14 @@ from typing import Any
 from django.db.models import Avg, Count, Prefetch, Q
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import CustomerProfile, PersonalizationMode, User
 from accounts.roles import Role
 from governance.features import BUILTIN_CODES
 from governance.models import (
     AIPolicy,
     FeatureEvent,
     KillSwitchEvent,
+    ModeSnapshot,
     PersonalizationFeature,
     PolicyAcknowledgement,
     RiskAssessment,
@@ -249,3 +250,35 @@ def trust_survey_results() -> list[SurveyPeriod]:
 
 def trust_survey_comments() -> list[str]:
     return list(TrustSurveyAnswer.objects.exclude(comment="").values_list("comment", flat=True))
+
+
+# --- Mode history -------------------------------------------------------------------
+
+
+def mode_counts(*, today: date | None = None) -> dict[str, int]:
+    """Customers per personalization mode in force today (a pause past its date is on)."""
+    today = today or timezone.localdate()
+    on = Q(personalization_mode=PersonalizationMode.ON) | Q(
+        personalization_mode=PersonalizationMode.PAUSED, paused_until__lt=today
+    )
+    return CustomerProfile.objects.aggregate(
+        customers=Count("pk"),
+        on=Count("pk", filter=on),
+        paused=Count(
+            "pk",
+            filter=Q(personalization_mode=PersonalizationMode.PAUSED, paused_until__gte=today),
+        ),
+        off=Count("pk", filter=Q(personalization_mode=PersonalizationMode.OFF)),
+        none=Count("pk", filter=Q(personalization_mode=PersonalizationMode.NONE)),
+    )
+
+
+def mode_snapshots_by_month(*, months: list[date]) -> list[ModeSnapshot | None]:
+    """For each month (its first day), the last snapshot taken in it, or None."""
+    if not months:
+        return []
+    rows = ModeSnapshot.objects.filter(day__gte=months[0]).order_by("day")
+    last: dict[tuple[int, int], ModeSnapshot] = {}
+    for row in rows:
+        last[(row.day.year, row.day.month)] = row
+    return [last.get((month.year, month.month)) for month in months]

@@ -18,6 +18,7 @@ from governance.models import (
     AIPolicy,
     FeatureEvent,
     KillSwitchEvent,
+    ModeSnapshot,
     PersonalizationFeature,
     PolicyAcknowledgement,
     RiskAssessment,
@@ -28,6 +29,7 @@ from governance.selectors import (
     assessment_approved,
     assessment_covers,
     kill_switch_state,
+    mode_counts,
     survey_period,
 )
 
@@ -437,3 +439,14 @@ def trust_survey_answer(
         defaults={"score": score, "comment": comment, "answered_at": now},
     )
     return answer
+
+
+# --- Mode history -------------------------------------------------------------------
+
+
+def mode_snapshot_record(*, today: date | None = None) -> ModeSnapshot:
+    """Record (or refresh) today's counts of customers per personalization mode."""
+    today = today or timezone.localdate()
+    counts = mode_counts(today=today)
+    snapshot, _created = ModeSnapshot.objects.update_or_create(day=today, defaults=counts)
+    return snapshot

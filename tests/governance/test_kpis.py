@@ -348,3 +348,26 @@ def test_the_dashboard_and_the_transparency_page_do_not_query_per_row(make_user)
     few = queries()
     more_of_everything(10)
     assert queries() == few
+
+
+def test_pause_and_off_rates_over_time_come_from_the_daily_snapshots(shop):
+    from governance.models import ModeSnapshot
+    from governance.tasks import record_mode_snapshot
+
+    # given October's last snapshot (earlier ones in the month do not count)
+    ModeSnapshot.objects.create(day=date(2026, 10, 3), customers=10, on=10, paused=0, off=0, none=0)
+    services.mode_snapshot_record(today=date(2026, 10, 31))
+    # September has none
+
+    kpis = owner_kpis(now=NOW, months=3)
+
+    # on 31 October C2 was paused (until December) and C3 too (until 1 November)
+    assert kpis.mode_history["paused"] == [None, 0.2, 0.1]
+    assert kpis.mode_history["off"] == [None, 0.1, 0.1]
+    assert kpis.mode_history["none"] == [None, 0.1, 0.1]
+
+    # the daily task records today's figures once, however often it runs
+    record_mode_snapshot()
+    record_mode_snapshot()
+    today = ModeSnapshot.objects.get(day=timezone.localdate())
+    assert (today.customers, today.off, today.none) == (10, 1, 1)
