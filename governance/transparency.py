@@ -81,8 +81,8 @@ def transparency_facts() -> dict[str, object]:
         "audit": audit_latest_summary(),
         "policy": governance.ai_policy_current(),
         "vendors": governance.vendors(),
-        "contact_email": getattr(settings, "SHOP_CONTACT_EMAIL", "") or settings.DEFAULT_FROM_EMAIL,
-        "contact_address": getattr(settings, "SHOP_CONTACT_ADDRESS", ""),
+        "contact_email": settings.SHOP_CONTACT_EMAIL or settings.DEFAULT_FROM_EMAIL,
+        "contact_address": settings.SHOP_CONTACT_ADDRESS,
         "modes": [
             (mode.label, _mode_words(mode))
             for mode in (

@@ -258,6 +258,10 @@ CONTENT_SECURITY_POLICY = {
 # --- Shop ---------------------------------------------------------------------------
 
 SHOP_NAME = env.str("SHOP_NAME", default="Crumb & Co.")
+# How customers reach the shop, on the public transparency page (the email falls back
+# to DEFAULT_FROM_EMAIL).
+SHOP_CONTACT_EMAIL = env.str("SHOP_CONTACT_EMAIL", default="")
+SHOP_CONTACT_ADDRESS = env.str("SHOP_CONTACT_ADDRESS", default="")
 # Minutes a customer can still cancel an erasure request before the erasure starts.
 ERASURE_CANCEL_WINDOW_MINUTES = env.int("ERASURE_CANCEL_WINDOW_MINUTES", default=10)
 # Offer campaigns: emails sent per minute at most (all campaigns together).

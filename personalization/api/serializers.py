@@ -139,7 +139,10 @@ class RecommendationsSerializer(serializers.Serializer):
         )
     )
     shop_paused = serializers.BooleanField(
-        help_text="True while the shop has paused all AI personalization (its kill switch)."
+        help_text=(
+            "True while the shop has paused AI personalization: its kill switch, or "
+            "recommendations through the API switched off in its risk gate."
+        )
     )
     items = RecommendedItemSerializer(many=True)
 

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from accounts.models import ApiKey, ApiScope, CustomerProfile
 from core.api import error_body
 from core.errors import ApplicationError
+from governance.features import API_RECOMMENDATIONS
 from personalization.api import serializers as S
 from personalization.consent.services import ConsentChange, RequestFingerprint, consent_set
 from personalization.datarights.services import data_request_create
@@ -213,7 +214,8 @@ class RecommendationsView(APIView):
         description=(
             "Respects the customer's mode (off and paused give the non-personalized list, "
             "none gives nothing), the shop's kill switch (the non-personalized list for "
-            "everyone), consent, restrictions and review holds. Each item's "
+            "everyone; also while recommendations through the API are switched off in the "
+            "risk gate), consent, restrictions and review holds. Each item's "
             "structured reasons sum to its score."
         ),
         parameters=[
@@ -229,7 +231,7 @@ class RecommendationsView(APIView):
             limit = -1
         if not 1 <= limit <= 50:
             raise ApplicationError("limit must be a whole number from 1 to 50.", field="limit")
-        page = recommendations_page(customer=customer, explain=False)
+        page = recommendations_page(customer=customer, explain=False, feature=API_RECOMMENDATIONS)
         body = [
             {
                 "rank": entry.rank,

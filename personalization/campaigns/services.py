@@ -30,7 +30,8 @@ from accounts.models import CustomerProfile, PersonalizationMode, User
 from accounts.selectors import effective_mode
 from accounts.services import customer_profile_set_mode
 from core.errors import ApplicationError
-from governance.selectors import kill_switch_engaged, kill_switch_state
+from governance.features import MODEL_ITEM_KNN, OFFER_EMAILS
+from governance.selectors import feature_enabled, kill_switch_engaged, kill_switch_state
 from personalization import registry
 from personalization.campaigns import selectors
 from personalization.campaigns.emails import offer_email
@@ -119,11 +120,38 @@ def campaign_update(*, campaign: Campaign, name: str, subject: str, message: str
 # --- choose offers ------------------------------------------------------------------
 
 
+def _offer_emails_switched_off() -> bool:
+    """The risk gate: offer emails (and the model behind them) must be switched on."""
+    return not (feature_enabled(OFFER_EMAILS) and feature_enabled(MODEL_ITEM_KNN))
+
+
+def _halt_reason() -> str | None:
+    """Why a running campaign must stop now (kill switch, feature switched off), or None."""
+    state = kill_switch_state()
+    if state.engaged:
+        if state.reason:
+            return _("AI personalization was paused with the kill switch: %(reason)s") % {
+                "reason": state.reason
+            }
+        return _("AI personalization was paused with the kill switch.")
+    if _offer_emails_switched_off():
+        return _("Offer emails were switched off under Features & risk.")
+    return None
+
+
 def _refuse_when_paused() -> None:
     if kill_switch_engaged():
         raise ApplicationError(
             _("AI personalization is paused with the kill switch: no campaign can run."),
             code="kill_switch",
+        )
+    if _offer_emails_switched_off():
+        raise ApplicationError(
+            _(
+                "Offer emails are switched off under Features & risk: switch them on (with "
+                "an approved risk assessment) before running a campaign."
+            ),
+            code="feature_off",
         )
 
 
@@ -206,8 +234,8 @@ def campaign_generate_run(*, campaign_id: int, chunk_size: int = GENERATE_CHUNK)
     ids = [pk for pk in selectors.audience_queryset().order_by("pk").values_list("pk", flat=True)]
     todo = [pk for pk in ids if pk not in done]
     for start in range(0, len(todo), chunk_size):
-        if kill_switch_engaged():
-            return campaign_stop_for_kill_switch(campaign_id=campaign_id)
+        if (reason := _halt_reason()) is not None:
+            return _stop(campaign_id, reason=reason, user=None)
         campaign.refresh_from_db(fields=["status"])
         if campaign.status != CampaignStatus.GENERATING:
             return campaign
@@ -479,8 +507,8 @@ def campaign_send_batch(*, campaign_id: int, now: datetime | None = None) -> Sen
         status = Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).first()
         if status != CampaignStatus.SENDING:
             return SendOutcome(done=True, sent=sent)
-        if kill_switch_engaged():
-            campaign_stop_for_kill_switch(campaign_id=campaign_id)
+        if (reason := _halt_reason()) is not None:
+            _stop(campaign_id, reason=reason, user=None)
             return SendOutcome(done=True, sent=sent)
         left, wait = _budget(moment)
         if left <= 0:

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from accounts.models import CustomerProfile, PersonalizationMode
 from accounts.selectors import effective_mode
+from governance.features import MODEL_ITEM_KNN, ONSITE_RECOMMENDATIONS
 from personalization import engine
 from personalization.models import (
     Category,
@@ -63,28 +64,38 @@ class RecommendationsPage:
     shop_paused: bool = False
 
 
-def recommendations_page(*, customer: CustomerProfile, explain: bool = True) -> RecommendationsPage:
+def recommendations_page(
+    *,
+    customer: CustomerProfile,
+    explain: bool = True,
+    feature: str = ONSITE_RECOMMENDATIONS,
+) -> RecommendationsPage:
     """The customer's own list, ready to show; marks what is shown as delivered.
 
     Every channel serves this: the customer's mode and the owner's kill switch sit in
     front of whatever is stored, read on each request. A stored list that is still valid
     costs three queries (serving state, rows, and the attributes only under a
     restriction). `explain=False` leaves out the per-reason lines (the API sends the
-    structured reasons and the stored sentence instead).
+    structured reasons and the stored sentence instead). `feature` is the channel's
+    switch in the risk gate: while it (or the model's type) is off, the channel serves
+    the non-personalized list, as under the kill switch.
     """
     mode = effective_mode(profile=customer)
     if mode is PersonalizationMode.NONE:
         return RecommendationsPage(mode=mode, personalized=False, model_ready=True)
-    state = serving.serving_state(customer_id=customer.pk, purpose=PERSONALIZATION)
+    state = serving.serving_state(
+        customer_id=customer.pk, purpose=PERSONALIZATION, features=(feature, MODEL_ITEM_KNN)
+    )
     if state.version_id is None:
         return RecommendationsPage(mode=mode, personalized=False, model_ready=False)
-    if mode is not PersonalizationMode.ON or state.shop_paused:
+    shop_paused = state.shop_paused or state.switched_off
+    if mode is not PersonalizationMode.ON or shop_paused:
         return RecommendationsPage(
             mode=mode,
             personalized=False,
             model_ready=True,
             items=_anonymous_items(services.anonymous_recommendations(customer=customer)),
-            shop_paused=state.shop_paused,
+            shop_paused=shop_paused,
         )
     rows = _current_rows(customer)
     if not _still_valid(customer, rows, state):

@@ -17,7 +17,7 @@ from decimal import Decimal
 from django.db import connection
 from django.utils.dateparse import parse_datetime
 
-from governance.models import KillSwitchEvent
+from governance.models import KillSwitchEvent, PersonalizationFeature
 from personalization.models import (
     Category,
     Consent,
@@ -34,7 +34,9 @@ SELECT
   (SELECT {concat}(data_category, ',') FROM {consent}
      WHERE customer_id = %s AND purpose = %s AND granted),
   (SELECT MAX(updated_at) FROM {consent} WHERE customer_id = %s AND purpose = %s),
-  (SELECT MAX(created_at) FROM {feedback} WHERE customer_id = %s)
+  (SELECT MAX(created_at) FROM {feedback} WHERE customer_id = %s),
+  (SELECT enabled FROM {feature} WHERE code = %s),
+  (SELECT enabled FROM {feature} WHERE code = %s)
 """
 
 _ROWS_SQL = """
@@ -53,6 +55,8 @@ ORDER BY r.rank, r.id
 class ServingState:
     version_id: int | None
     shop_paused: bool
+    # The channel's feature or the model's type is switched off in the risk gate.
+    switched_off: bool
     # Data categories allowed for personalization, and the last change of any of the
     # customer's consents or feedback (a stored list older than that is regenerated).
     allowed: frozenset[str]
@@ -79,13 +83,18 @@ class StoredRow:
     category_name: str
 
 
-def serving_state(*, customer_id: int, purpose: str) -> ServingState:
-    """The active model, the kill switch, and the customer's consent and feedback stamps."""
+def serving_state(
+    *, customer_id: int, purpose: str, features: tuple[str, str]
+) -> ServingState:
+    """The active model, the kill switch, the channel's and the model's feature switches
+    (built-in features without a row are on), and the customer's consent and feedback
+    stamps."""
     sql = _STATE_SQL.format(
         version=ModelVersion._meta.db_table,
         switch=KillSwitchEvent._meta.db_table,
         consent=Consent._meta.db_table,
         feedback=Feedback._meta.db_table,
+        feature=PersonalizationFeature._meta.db_table,
         concat="STRING_AGG" if connection.vendor == "postgresql" else "GROUP_CONCAT",
     )
     params = [
@@ -95,14 +104,16 @@ def serving_state(*, customer_id: int, purpose: str) -> ServingState:
         customer_id,
         purpose,
         customer_id,
+        *features,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        version_id, engaged, allowed, consent_at, feedback_at = cursor.fetchone()
+        version_id, engaged, allowed, consent_at, feedback_at, *switches = cursor.fetchone()
     stamps = [at for at in (_when(consent_at), _when(feedback_at)) if at is not None]
     return ServingState(
         version_id=version_id,
         shop_paused=bool(engaged),
+        switched_off=any(on is not None and not on for on in switches),
         allowed=frozenset(filter(None, (allowed or "").split(","))),
         changed_at=max(stamps) if stamps else None,
     )

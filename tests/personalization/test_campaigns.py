@@ -15,7 +15,9 @@ from accounts.models import PersonalizationMode, User
 from accounts.roles import STAFF_CONSOLE, Role
 from accounts.services import customer_profile_set_mode, user_set_role
 from core.errors import ApplicationError
-from governance.services import kill_switch_set
+from governance.features import OFFER_EMAILS
+from governance.models import PersonalizationFeature
+from governance.services import feature_set_enabled, kill_switch_set
 from personalization.campaigns import selectors, services
 from personalization.campaigns.models import (
     Campaign,
@@ -588,3 +590,35 @@ def test_the_kill_switch_stops_a_campaign_while_offers_are_chosen(
         services.campaign_generate_start(
             campaign=services.campaign_create(name="X", subject="S", message="M", created_by=owner)
         )
+
+
+def test_offer_emails_switched_off_in_the_risk_gate_stop_sending_and_refuse_new_runs(
+    shop, owner, settings, django_capture_on_commit_callbacks
+):
+    settings.CAMPAIGN_EMAILS_PER_MINUTE = 1
+    campaign = generated(owner, django_capture_on_commit_callbacks)
+    for r in offers(campaign):
+        decide(r.recommendation, RecommendationStatus.APPROVED)
+    with django_capture_on_commit_callbacks(execute=False):
+        services.campaign_send_start(campaign=campaign, user=owner, base_url="http://x/")
+    start = timezone.now()
+    assert services.campaign_send_batch(campaign_id=campaign.pk, now=start).sent == 1
+
+    feature, _created = PersonalizationFeature.objects.get_or_create(
+        code=OFFER_EMAILS, defaults={"name": "Offer emails", "enabled": True, "built_in": True}
+    )
+    feature_set_enabled(feature=feature, enabled=False, reason="New assessment", actor=owner)
+    outcome = services.campaign_send_batch(
+        campaign_id=campaign.pk, now=start + timedelta(minutes=2)
+    )
+
+    assert outcome.done and outcome.sent == 0 and len(mail.outbox) == 1
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.STOPPED
+    assert campaign.stop_reason == "Offer emails were switched off under Features & risk."
+    another = services.campaign_create(
+        name="Cake week", subject="Cakes", message="Cakes all week.", created_by=owner
+    )
+    with pytest.raises(ApplicationError) as refused:
+        services.campaign_generate_start(campaign=another)
+    assert refused.value.code == "feature_off"

@@ -9,7 +9,8 @@ from accounts.roles import Role
 from accounts.services import customer_profile_set_mode
 from core.errors import ApplicationError
 from governance import services as governance
-from governance.models import KillSwitchEvent
+from governance.features import API_RECOMMENDATIONS, MODEL_ITEM_KNN, ONSITE_RECOMMENDATIONS
+from governance.models import KillSwitchEvent, PersonalizationFeature
 from personalization.models import Item
 from personalization.recommending import services
 from personalization.recommending.selectors import recommendations_page
@@ -86,3 +87,39 @@ def test_the_switch_needs_a_reason_and_a_change(owner):
         governance.kill_switch_set(engaged=True, reason="Again", actor=owner)
     assert error.value.code == "kill_switch_unchanged"
     assert KillSwitchEvent.objects.count() == 1
+
+
+def switch_off(code: str, owner) -> None:
+    feature, _created = PersonalizationFeature.objects.get_or_create(
+        code=code, defaults={"name": code, "enabled": True, "built_in": True}
+    )
+    governance.feature_set_enabled(
+        feature=feature, enabled=False, reason="Reassessing the risks", actor=owner
+    )
+
+
+def test_a_channel_switched_off_in_the_risk_gate_serves_the_non_personalized_list(
+    client, api, customer, owner
+):
+    reader = api(ApiScope.RECOMMENDATIONS_READ)
+    url = f"/api/v1/customers/{customer.external_id}/recommendations/"
+
+    switch_off(API_RECOMMENDATIONS, owner)
+
+    body = reader.get(url).json()
+    assert body["personalized"] is False and body["shop_paused"] is True
+    assert [item["sku"] for item in body["items"]] == anonymous_skus(customer)
+    # the on-site channel has its own switch, still on
+    assert "Why this?" in client.get(PAGE).content.decode()
+    assert recommendations_page(customer=customer).personalized is True
+
+    switch_off(ONSITE_RECOMMENDATIONS, owner)
+    assert "The shop has paused all personalized suggestions" in client.get(PAGE).content.decode()
+
+
+def test_switching_off_the_model_type_stops_every_channel(client, api, customer, owner):
+    switch_off(MODEL_ITEM_KNN, owner)
+    reader = api(ApiScope.RECOMMENDATIONS_READ)
+    url = f"/api/v1/customers/{customer.external_id}/recommendations/"
+    assert reader.get(url).json()["personalized"] is False
+    assert recommendations_page(customer=customer).personalized is False
