@@ -144,6 +144,12 @@ class RecommendationsSerializer(serializers.Serializer):
             "recommendations through the API switched off in its risk gate."
         )
     )
+    under_review = serializers.BooleanField(
+        help_text=(
+            "True when every item of the customer's own list waits for a person's review "
+            "(e.g. after a complaint); the non-personalized list is sent meanwhile."
+        )
+    )
     items = RecommendedItemSerializer(many=True)
 
 

@@ -252,6 +252,7 @@ class RecommendationsView(APIView):
                 "mode": page.mode.value,
                 "personalized": page.personalized,
                 "shop_paused": page.shop_paused,
+                "under_review": page.under_review,
                 "items": body,
             }
         )

@@ -62,6 +62,8 @@ class RecommendationsPage:
     items: list[ShownItem] = field(default_factory=list)
     # The owner's kill switch is on: everyone gets the non-personalized list.
     shop_paused: bool = False
+    # The customer's own list is all waiting for a person; the visitors' list is shown.
+    under_review: bool = False
 
 
 def recommendations_page(
@@ -102,6 +104,18 @@ def recommendations_page(
         services.recommendations_generate_for_customer(customer=customer)
         rows = _current_rows(customer)
     shown = [row for row in rows if row.status in SHOWN]
+    if not shown and any(row.status == RecommendationStatus.HELD for row in rows):
+        # Everything waits for a person (e.g. after a complaint): meanwhile the
+        # customer gets what any visitor gets, without what they must never be offered.
+        return RecommendationsPage(
+            mode=mode,
+            personalized=False,
+            model_ready=True,
+            items=_anonymous_items(
+                services.anonymous_recommendations(customer=customer, honour_feedback=True)
+            ),
+            under_review=True,
+        )
     to_deliver = [row.pk for row in shown if row.status != RecommendationStatus.DELIVERED]
     if to_deliver:
         Recommendation.objects.filter(pk__in=to_deliver).update(
@@ -170,8 +184,11 @@ def _shown(row: serving.StoredRow, *, explain: bool = True) -> ShownItem:
         category=row.category_name,
         price=row.price,
         rank=row.rank,
-        # Rendered in the reader's language; the stored one is in the shop's.
-        sentence=sentences.sentence(reasons, item_id=row.item_id) if explain else row.sentence,
+        # Rendered in the reader's language from the reasons; a row without reasons
+        # (a reviewer's replacement) keeps the sentence stored with it.
+        sentence=sentences.sentence(reasons, item_id=row.item_id)
+        if explain and reasons
+        else row.sentence,
         reasons=lines,
         data_categories=[(code, sentences.data_category_name(code)) for code in codes],
         recommendation_id=row.pk,

@@ -387,14 +387,21 @@ def recommendations_preview(
     return _compute(model, [customer], without=without_data_category)[0]
 
 
-def anonymous_recommendations(*, customer: CustomerProfile | None = None) -> engine.CustomerList:
+def anonymous_recommendations(
+    *, customer: CustomerProfile | None = None, honour_feedback: bool = False
+) -> engine.CustomerList:
     """What a visitor sees (and a customer whose personalization is off or paused).
 
     For a customer, the items they must never be offered are left out (restrictions,
-    missing allergen data under an allergen restriction, "I can't have this").
+    missing allergen data under an allergen restriction, "I can't have this");
+    `honour_feedback` also leaves out what they called "not for me" (for a customer whose
+    personalization is on but whose own list waits for review).
     """
     _version_id, model = _active_model()
     catalog = loading.catalog_load().aligned(model.item_keys)
     if customer is None:
         return engine.anonymous_list(model, catalog)
-    return engine.anonymous_list(model, catalog, shopper=loading.shoppers_load([customer])[0])
+    shopper = loading.shoppers_load([customer])[0]
+    if honour_feedback:
+        shopper = replace(shopper, cant_have=shopper.cant_have | shopper.not_for_me)
+    return engine.anonymous_list(model, catalog, shopper=shopper)

@@ -83,9 +83,7 @@ class StoredRow:
     category_name: str
 
 
-def serving_state(
-    *, customer_id: int, purpose: str, features: tuple[str, str]
-) -> ServingState:
+def serving_state(*, customer_id: int, purpose: str, features: tuple[str, str]) -> ServingState:
     """The active model, the kill switch, the channel's and the model's feature switches
     (built-in features without a row are on), and the customer's consent and feedback
     stamps."""

@@ -12,7 +12,8 @@ from django.utils import timezone
 from accounts.models import PersonalizationMode
 from accounts.roles import Role
 from accounts.services import customer_profile_set_mode
-from personalization.models import Feedback, Item, Recommendation
+from personalization.models import Feedback, Item, Recommendation, ReviewItem
+from personalization.oversight.services import review_decide
 from personalization.recommending import services
 from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
 
@@ -203,3 +204,48 @@ def test_a_stored_list_is_served_again_until_something_it_rests_on_changes(clien
     client.get(URL)
     current = Recommendation.objects.filter(customer=customer, superseded_at__isnull=True)
     assert not set(current.values_list("pk", flat=True)) & first
+
+
+def test_while_the_whole_list_waits_for_review_the_customer_sees_the_visitors_list(
+    client, customer, shop
+):
+    client.get(URL)
+    row = Recommendation.objects.get(
+        customer=customer, item=shop.croissant, superseded_at__isnull=True
+    )
+    # a complaint: the next list waits for a person (the recent_complaint rule)
+    client.post(reverse("me:recommendation_feedback", args=[row.pk]), {"kind": "not_for_me"})
+    current = Recommendation.objects.filter(customer=customer, superseded_at__isnull=True)
+    assert current.exists() and not current.exclude(status="held").exists()
+
+    html = client.get(URL).content.decode()
+    assert "Our staff are checking your personal suggestions" in html
+    visitor = services.anonymous_recommendations(customer=customer, honour_feedback=True)
+    assert item_names(html) == [Item.objects.get(pk=s.item).name for s in visitor.suggestions]
+    assert "Croissant" not in item_names(html)  # what they just turned down stays away
+    assert "not_for_me" not in html  # nothing stored is shown, so no feedback buttons
+
+
+def test_a_reviewers_replacement_says_staff_chose_it(client, customer, shop, make_user):
+    client.get(URL)
+    row = Recommendation.objects.get(
+        customer=customer, item=shop.croissant, superseded_at__isnull=True
+    )
+    client.post(reverse("me:recommendation_feedback", args=[row.pk]), {"kind": "not_for_me"})
+    held = Recommendation.objects.filter(customer=customer, superseded_at__isnull=True)
+    listed = set(held.values_list("item_id", flat=True))
+    spare = Item.objects.exclude(pk__in=listed).filter(active=True).order_by("pk").first()
+    item = ReviewItem.objects.get(recommendation=held.order_by("rank").first())
+    review_decide(
+        user=make_user(Role.STAFF),
+        item_id=item.pk,
+        decision="replace",
+        reason_code="better_item",
+        replacement_item_id=spare.pk,
+        explanation_seen=True,
+    )
+
+    html = client.get(URL).content.decode()
+    assert item_names(html) == [spare.name]
+    assert "Chosen for you by our staff" in html
+    assert "Popular with" not in html
