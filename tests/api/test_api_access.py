@@ -20,6 +20,7 @@ ENDPOINTS = [
     ("put", "/api/v1/items/", ApiScope.CATALOG_WRITE, {"items": []}),
     ("put", "/api/v1/customers/", ApiScope.CUSTOMERS_WRITE, {"customers": []}),
     ("get", "/api/v1/customers/C1/consents/", ApiScope.CONSENTS_READ, None),
+    ("get", "/api/v1/audits/", ApiScope.AUDITS_READ, None),
     (
         "put",
         "/api/v1/customers/C1/consents/",
@@ -137,3 +138,15 @@ def test_last_use_is_recorded(api):
     client = api(ApiScope.CONSENTS_READ)
     client.get("/api/v1/customers/C1/consents/")
     assert ApiKey.objects.get().last_used_at is not None
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [(Role.CUSTOMER, 403), (Role.STAFF, 403), (Role.OWNER, 200)]
+)
+def test_bias_audits_through_a_browser_session_are_for_the_owner_only(make_user, role, status):
+    client = APIClient()
+    client.force_login(make_user(role))
+    response = client.get("/api/v1/audits/")
+    assert response.status_code == status
+    if status == 403:
+        assert set(response.json()) == {"error"}
