@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('personalization', '0006_oversight'),
+        ("personalization", "0006_oversight"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='reviewitem',
-            name='rules',
-            field=models.CharField(blank=True, db_index=True, max_length=300, verbose_name='rules'),
+            model_name="reviewitem",
+            name="rules",
+            field=models.CharField(blank=True, db_index=True, max_length=300, verbose_name="rules"),
         ),
     ]
