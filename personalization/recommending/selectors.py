@@ -77,9 +77,9 @@ def recommendations_page(
     Every channel serves this: the customer's mode and the owner's kill switch sit in
     front of whatever is stored, read on each request. A stored list that is still valid
     costs three queries (serving state, rows, and the attributes only under a
-    restriction). `explain=False` leaves out the per-reason lines (the API sends the
-    structured reasons and the stored sentence instead). `feature` is the channel's
-    switch in the risk gate: while it (or the model's type) is off, the channel serves
+    restriction). `explain=False` leaves out the per-reason lines and data-category names
+    (the API sends the structured reasons and the stored sentence instead). `feature` is
+    the channel's switch in the risk gate: while it (or the model's type) is off, the channel serves
     the non-personalized list, as under the kill switch.
     """
     mode = effective_mode(profile=customer)
@@ -177,7 +177,11 @@ def _still_valid(
 def _shown(row: serving.StoredRow, *, explain: bool = True) -> ShownItem:
     reasons = row.reasons
     lines = sentences.reason_lines(reasons, item_id=row.item_id) if explain else []
-    codes = list(dict.fromkeys(r["data_category"] for r in reasons if r.get("data_category")))
+    codes = (
+        list(dict.fromkeys(r["data_category"] for r in reasons if r.get("data_category")))
+        if explain
+        else []
+    )
     return ShownItem(
         item_id=row.item_id,
         name=row.name,
