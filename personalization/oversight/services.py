@@ -339,6 +339,7 @@ def recommendations_screen(
     known: Known = Known(),
     carried: Mapping[tuple[int, int], Carried] | None = None,
     now: datetime | None = None,
+    fresh: bool = False,
 ) -> list[ReviewItem]:
     """Run the guardrail rules on already-saved Recommendation rows (one batch, a bounded
     number of queries regardless of size). Each flagged row gets status HELD and one open
@@ -363,7 +364,13 @@ def recommendations_screen(
     created: list[ReviewItem] = []
     for start in range(0, len(rows), SCREEN_BATCH):
         created += _screen_batch(
-            rows[start : start + SCREEN_BATCH], is_campaign, usual_spend, known, carried or {}, now
+            rows[start : start + SCREEN_BATCH],
+            is_campaign,
+            usual_spend,
+            known,
+            carried or {},
+            now,
+            fresh,
         )
     return created
 
@@ -375,14 +382,20 @@ def _screen_batch(
     known: Known,
     carried: Mapping[tuple[int, int], Carried],
     now: datetime,
+    fresh: bool,
 ) -> list[ReviewItem]:
     settings = oversight_settings()
     facts = _facts(rows, usual_spend, now, settings, known)
     thresholds = thresholds_of(settings)
-    existing = {
-        item.recommendation_id: item
-        for item in ReviewItem.objects.filter(recommendation_id__in=[r.pk for r in rows])
-    }
+    # Rows stored in this very transaction (`fresh`) cannot have queue items yet.
+    existing = (
+        {}
+        if fresh
+        else {
+            item.recommendation_id: item
+            for item in ReviewItem.objects.filter(recommendation_id__in=[r.pk for r in rows])
+        }
+    )
     seen_per_version: dict[int, int] = defaultdict(int)
     flagged: dict[int, list[dict]] = {}
     for row in sorted(rows, key=lambda r: r.pk):
@@ -420,9 +433,16 @@ def _screen_batch(
     to_create: list[ReviewItem] = []
     to_update: list[ReviewItem] = []
     carried_from: dict[int, int] = {}
-    with translation.override(django_settings.LANGUAGE_CODE), transaction.atomic():
+    # Inside generation's transaction no savepoint is needed: it commits or rolls back whole.
+    with (
+        translation.override(django_settings.LANGUAGE_CODE),
+        transaction.atomic(savepoint=False),
+    ):
         held_ids = [pk for pk in flagged]
-        released = [r.pk for r in rows if r.pk not in flagged and r.pk not in existing]
+        # Rows stored just now are all proposed: only a re-screen may release a held row.
+        released = (
+            [] if fresh else [r.pk for r in rows if r.pk not in flagged and r.pk not in existing]
+        )
         if held_ids:
             Recommendation.objects.filter(pk__in=held_ids).update(status=RecommendationStatus.HELD)
         if released:

@@ -276,6 +276,7 @@ def _generate_and_store(
                 usual_spend={r.customer: r.usual_unit_price for r in lists if r.mode == "on"},
                 known=oversight.Known(catalog=catalog, profiles=profiles),
                 carried=waiting,
+                fresh=True,
             )
     for customer_rows in by_customer.values():
         customer_rows.sort(key=lambda r: (r.status == RecommendationStatus.HELD, r.rank))
