@@ -12,108 +12,28 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
-import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from audits import services, tasks
 from audits.models import AuditFinding, AuditResult, AuditRun, AuditRunChunk
-from config.celery_app import app as celery_app
 from tests.audits.conftest import build_audit_shop
-
-ROOT = Path(__file__).resolve().parents[2]
-WAIT_SECONDS = 120  # a wait limit, never asserted on
+from tests.workers import require_worker_services, wait_for, worker_pool
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-def database_url_of_test_db() -> str:
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 @pytest.fixture
 def workers(tmp_path, monkeypatch):
-    if not os.environ.get("REDIS_URL"):
-        pytest.skip("REDIS_URL is not set: the audit worker test needs Redis")
-    if connection.vendor != "postgresql":
-        pytest.skip("DATABASE_URL does not point at PostgreSQL: the worker needs a shared database")
-    queue = f"test-audit-{uuid.uuid4().hex[:8]}"
-    started: list[subprocess.Popen] = []
-
-    def start(name: str, **extra_env: str) -> tuple[subprocess.Popen, Path]:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": database_url_of_test_db(),
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            **extra_env,
-        }
-        log_path = tmp_path / f"{name}.log"
-        log = open(log_path, "w")  # noqa: SIM115 - the process writes to it until it ends
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "-Q",
-                queue,
-                f"--hostname={name}-{queue}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        log.close()
-        started.append(process)
-        return process, log_path
-
-    monkeypatch.setattr(
-        tasks.audit_run_step,
-        "delay",
-        lambda *args: tasks.audit_run_step.apply_async(args=args, queue=queue),
-    )
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    try:
-        yield start
-    finally:
-        celery_app.conf.task_always_eager = eager
-        for process in started:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-
-
-def wait_for(condition, *, process, log: Path, what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    pytest.fail(f"the worker did not {what}:\n" + log.read_text()[-4000:])
+    require_worker_services("the audit worker test")
+    with worker_pool(
+        tmp_path=tmp_path,
+        monkeypatch=monkeypatch,
+        prefix="test-audit",
+        tasks=[tasks.audit_run_step],
+    ) as pool:
+        yield pool.start
 
 
 def figures(run: AuditRun) -> dict[tuple, tuple]:
@@ -133,7 +53,12 @@ def test_a_worker_killed_mid_audit_is_resumed_by_a_fresh_one_without_duplicates(
 
     # when a worker has committed its first chunk...
     first, first_log = workers("first", FAIRSHARE_AUDIT_TEST_PAUSE_DIR=str(pause_dir))
-    wait_for((pause_dir / "paused").exists, process=first, log=first_log, what="reach the middle")
+    wait_for(
+        (pause_dir / "paused").exists,
+        processes=[first],
+        logs=[first_log],
+        what="reach the middle",
+    )
     run.refresh_from_db()
     assert run.status == "running"
     assert list(AuditRunChunk.objects.filter(run=run).values_list("name", flat=True)) == [
@@ -158,7 +83,7 @@ def test_a_worker_killed_mid_audit_is_resumed_by_a_fresh_one_without_duplicates(
         run.refresh_from_db()
         return run.status == "completed" and run.notified_at is not None
 
-    wait_for(completed, process=second, log=second_log, what="complete the audit")
+    wait_for(completed, processes=[second], logs=[second_log], what="complete the audit")
 
     # every chunk exactly once, no result twice, findings once
     chunks = list(AuditRunChunk.objects.filter(run=run).values_list("name", "results"))

@@ -1,78 +1,23 @@
 """A real Celery worker process consumes a task from Redis and writes to PostgreSQL."""
 
-import os
-import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
-from config.celery_app import app as celery_app
 from core.models import Heartbeat
 from core.tasks import record_heartbeat
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.workers import require_worker_services, worker_pool
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-def database_url_of_test_db() -> str:
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 @pytest.fixture
-def worker(tmp_path):
-    if not os.environ.get("REDIS_URL"):
-        pytest.skip("REDIS_URL is not set: the worker integration test needs Redis")
-    if connection.vendor != "postgresql":
-        pytest.skip("DATABASE_URL does not point at PostgreSQL: the worker needs a shared database")
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": database_url_of_test_db(),
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-    }
-    log = open(tmp_path / "worker.log", "w+")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "-Q",
-            queue,
-            f"--hostname={queue}@%h",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    try:
-        yield queue, process, tmp_path / "worker.log"
-    finally:
-        celery_app.conf.task_always_eager = eager
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+def worker(tmp_path, monkeypatch):
+    """One worker process on a queue of this test's own: (queue, process, log path)."""
+    require_worker_services("the worker integration test")
+    with worker_pool(tmp_path=tmp_path, monkeypatch=monkeypatch, prefix="test", tasks=[]) as pool:
+        process, log = pool.start("worker")
+        yield pool.queue, process, log
 
 
 def test_task_sent_through_redis_is_run_by_a_worker_and_lands_in_postgres(worker):

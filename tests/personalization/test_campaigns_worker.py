@@ -19,17 +19,11 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
-import time
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
-from config.celery_app import app as celery_app
 from personalization.campaigns import selectors, services, tasks
 from personalization.campaigns.models import (
     Campaign,
@@ -41,19 +35,11 @@ from personalization.campaigns.services import PAUSE_DIR_ENV
 from personalization.models import Channel, ModelVersion, Recommendation, RecommendationStatus
 from tests.factories import CustomerProfileFactory, ItemFactory
 from tests.personalization.test_campaigns import allow_marketing
+from tests.workers import require_worker_services, wait_for, worker_pool
 
-ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = 24
-# How long to wait for the workers at each step (a wait limit, never asserted on).
-WAIT_SECONDS = 120
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-def database_url_of_test_db() -> str:
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 @pytest.fixture
@@ -66,81 +52,18 @@ def mailbox(tmp_path) -> Path:
 @pytest.fixture
 def workers(tmp_path, mailbox, monkeypatch):
     """Starts worker processes on a queue of this test's own; stops them afterwards."""
-    if not os.environ.get("REDIS_URL"):
-        pytest.skip("REDIS_URL is not set: the campaign worker test needs Redis")
-    if connection.vendor != "postgresql":
-        pytest.skip("DATABASE_URL does not point at PostgreSQL: the worker needs a shared database")
-    queue = f"test-campaigns-{uuid.uuid4().hex[:8]}"
-    started: list[subprocess.Popen] = []
-
-    def start(name: str, **extra_env: str) -> tuple[subprocess.Popen, Path]:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": database_url_of_test_db(),
-            "CELERY_TASK_ALWAYS_EAGER": "false",
+    require_worker_services("the campaign worker test")
+    with worker_pool(
+        tmp_path=tmp_path,
+        monkeypatch=monkeypatch,
+        prefix="test-campaigns",
+        tasks=[tasks.campaign_send],
+        env={
             "FAIRSHARE_TEST_EMAIL_FILE_PATH": str(mailbox),
             "CAMPAIGN_EMAILS_PER_MINUTE": "100000",
-            **extra_env,
-        }
-        log_path = tmp_path / f"{name}.log"
-        log = open(log_path, "w")  # noqa: SIM115 - the process writes to it until it ends
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "-Q",
-                queue,
-                f"--hostname={name}-{queue}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        log.close()
-        started.append(process)
-        return process, log_path
-
-    monkeypatch.setattr(
-        tasks.campaign_send,
-        "delay",
-        lambda *args: tasks.campaign_send.apply_async(args=args, queue=queue),
-    )
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    try:
-        yield queue, start
-    finally:
-        celery_app.conf.task_always_eager = eager
-        for process in started:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-
-
-def wait_for(condition, *, processes, logs, what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        if all(p.poll() is not None for p in processes):
-            break
-        time.sleep(0.2)
-    pytest.fail(f"the workers did not {what}:\n" + "\n".join(p.read_text()[-3000:] for p in logs))
+        },
+    ) as pool:
+        yield pool.queue, pool.start
 
 
 def emails_by_address(mailbox: Path) -> dict[str, int]:

@@ -10,116 +10,36 @@ committed, then kills the process: no timing guesses.
 
 import os
 import signal
-import subprocess
-import sys
-import time
-import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import CustomerProfile, User
 from accounts.roles import Role
-from config.celery_app import app as celery_app
 from personalization.consent.services import ConsentChange, consent_set
 from personalization.datarights import services, tasks
 from personalization.datarights.erasure import CHUNK_SIZE, PAUSE_DIR_ENV
 from personalization.models import ConsentEvent, DataRequest, Interaction
 from tests.factories import ItemFactory
+from tests.workers import require_worker_services, wait_for, worker_pool
 
-ROOT = Path(__file__).resolve().parents[2]
 INTERACTIONS = CHUNK_SIZE * 2 + 200
-# How long to wait for the worker at each step (a wait limit, never asserted on).
-WAIT_SECONDS = 90
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-def database_url_of_test_db() -> str:
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
 @pytest.fixture
 def workers(tmp_path, monkeypatch):
     """Starts worker processes on a queue of this test's own; stops them afterwards."""
-    if not os.environ.get("REDIS_URL"):
-        pytest.skip("REDIS_URL is not set: the erasure worker test needs Redis")
-    if connection.vendor != "postgresql":
-        pytest.skip("DATABASE_URL does not point at PostgreSQL: the worker needs a shared database")
-    queue = f"test-erasure-{uuid.uuid4().hex[:8]}"
-    started: list[tuple[subprocess.Popen, Path]] = []
-
-    def start(name: str, **extra_env: str) -> tuple[subprocess.Popen, Path]:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": database_url_of_test_db(),
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            **extra_env,
-        }
-        log_path = tmp_path / f"{name}.log"
-        log = open(log_path, "w")  # noqa: SIM115 - the process writes to it until it ends
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "-Q",
-                queue,
-                f"--hostname={name}-{queue}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        log.close()
-        started.append((process, log_path))
-        return process, log_path
-
-    # This test's tasks go to its own queue (what beat sends goes to the default one).
-    for task in (tasks.erasure_run, tasks.export_build):
-        monkeypatch.setattr(
-            task, "delay", lambda *args, _task=task: _task.apply_async(args=args, queue=queue)
-        )
-    eager = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = False
-    try:
-        yield queue, start
-    finally:
-        celery_app.conf.task_always_eager = eager
-        for process, _ in started:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-
-
-def wait_for(condition, *, process, log: Path, what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        if process.poll() is not None:
-            break
-        time.sleep(0.2)
-    pytest.fail(f"the worker did not {what}:\n" + log.read_text()[-4000:])
+    require_worker_services("the erasure worker test")
+    with worker_pool(
+        tmp_path=tmp_path,
+        monkeypatch=monkeypatch,
+        prefix="test-erasure",
+        tasks=[tasks.erasure_run, tasks.export_build],
+    ) as pool:
+        yield pool.queue, pool.start
 
 
 @pytest.fixture
@@ -166,8 +86,8 @@ def test_a_worker_killed_mid_erasure_leaves_it_rerunnable_and_a_fresh_worker_com
     first, first_log = start("first", **{PAUSE_DIR_ENV: str(pause_dir)})
     wait_for(
         (pause_dir / "paused").exists,
-        process=first,
-        log=first_log,
+        processes=[first],
+        logs=[first_log],
         what="reach the middle of the erasure",
     )
     request.refresh_from_db()
@@ -197,7 +117,7 @@ def test_a_worker_killed_mid_erasure_leaves_it_rerunnable_and_a_fresh_worker_com
         request.refresh_from_db()
         return request.status == "completed"
 
-    wait_for(completed, process=second, log=second_log, what="complete the erasure")
+    wait_for(completed, processes=[second], logs=[second_log], what="complete the erasure")
 
     # which finishes the job exactly once
     assert not CustomerProfile.objects.filter(pk=profile.pk).exists()
