@@ -63,3 +63,14 @@ def test_a_second_audit_while_one_runs_is_a_clear_error(audit_shop):
     AuditRun.objects.create(trigger="console", policy={"metrics": ["exposure"]})
     with pytest.raises(CommandError, match="still running"):
         run("--sync")
+
+
+def test_if_none_runs_the_first_audit_only(audit_shop):
+    out, _ = run("--sync", "--if-none")
+    assert "100%" in out
+    first = AuditRun.objects.get()
+    assert first.status == AuditRun.Status.COMPLETED
+
+    out, _ = run("--sync", "--if-none")
+    assert out.strip() == f"Audit #{first.pk} has already completed: nothing to do."
+    assert AuditRun.objects.count() == 1

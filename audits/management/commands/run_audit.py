@@ -30,9 +30,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--json", action="store_true", help=_("print the run's results as one JSON object")
         )
+        parser.add_argument(
+            "--if-none",
+            action="store_true",
+            help=_("only when no audit has completed yet (e.g. when a demo starts)"),
+        )
 
-    def handle(self, *args: object, sync: bool, json: bool, **options: object) -> None:
+    def handle(
+        self, *args: object, sync: bool, json: bool, if_none: bool = False, **options: object
+    ) -> None:
         as_json = json
+        if if_none:
+            done = AuditRun.objects.filter(status=AuditRun.Status.COMPLETED).order_by("-pk").first()
+            if done is not None:
+                self.stdout.write(
+                    _("Audit #%(id)d has already completed: nothing to do.") % {"id": done.pk}
+                )
+                return
         try:
             if not sync:
                 run = services.audit_run_start(trigger=AuditRun.Trigger.COMMAND)
