@@ -215,7 +215,7 @@ def _choose(rows: list[Recommendation], allowed: set[str]) -> Recommendation | N
 
 def _screen(rows: list[Recommendation]) -> None:
     """Every campaign offer waits for a person (the "campaign" rule)."""
-    from personalization.oversight.services import recommendations_screen
+    from personalization.oversight.screening import recommendations_screen
 
     recommendations_screen(recommendations=rows, is_campaign=True)
 

@@ -1,36 +1,26 @@
-"""Writes for human oversight: screening recommendations with the guardrail rules,
-opening review tasks, claiming and deciding them. Every action is written to the
+"""Writes for human oversight: opening review tasks, claiming and deciding them, the
+owner's settings. Screening lives in `screening.py`. Every action is written to the
 append-only trail (`ReviewAction`) in the same transaction as the change it records.
 """
 
 from __future__ import annotations
 
 import logging
-import statistics
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, FloatField, Max, Q, QuerySet
-from django.db.models.functions import Cast
-from django.utils import timezone, translation
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from accounts.models import CustomerProfile
 from accounts.roles import OWNER_CONSOLE
 from core.errors import ApplicationError
 from governance.selectors import ai_policy_unacknowledged
-from personalization import engine
 from personalization.models import (
     Channel,
-    Feedback,
-    FeedbackKind,
-    InteractionKind,
     Item,
     OversightSettings,
     ReasonCode,
@@ -43,478 +33,11 @@ from personalization.models import (
     ReviewSource,
     ReviewStatus,
 )
-from personalization.oversight import rules, wording
-from personalization.oversight.selectors import oversight_settings, thresholds_of
-from personalization.recommending.loading import consented_interactions
+from personalization.oversight import trail
+from personalization.oversight.screening import replacement_flags
+from personalization.oversight.selectors import oversight_settings
 
 logger = logging.getLogger(__name__)
-
-# Rows screened per round of queries (keeps every IN (...) list short on SQLite).
-SCREEN_BATCH = 2_000
-# Feedback that counts as a complaint for the recent-complaint rule.
-COMPLAINTS = (FeedbackKind.CANT_HAVE, FeedbackKind.NOT_FOR_ME)
-# The engine's own marks (Suggestion.flags) that must always reach a person.
-_ENGINE_MISSING = engine.MISSING_ALLERGEN_DATA
-_OWN_HISTORY = (engine.HISTORY, engine.OTHER_HISTORY)
-
-
-# --- the trail --------------------------------------------------------------------------
-
-
-def _snapshot(item: ReviewItem) -> dict:
-    """What the item was, for the trail: no personal data beyond the customer's number."""
-    data: dict = {
-        "source": item.source,
-        "channel": item.channel,
-        "rules": item.rule_codes,
-        "high_risk": item.high_risk,
-        "status": item.status,
-    }
-    if item.recommendation_id is not None:
-        data["recommendation"] = item.recommendation_id
-    if item.title:
-        data["title"] = item.title
-    if item.decision:
-        data["decision"] = item.decision
-    if item.replacement_item_id is not None:
-        data["replacement_item"] = item.replacement_item_id
-    return data
-
-
-def _action(
-    item: ReviewItem,
-    kind: str,
-    *,
-    actor=None,
-    reason_code: str = "",
-    note: str = "",
-    extra: dict | None = None,
-) -> ReviewAction:
-    return ReviewAction(
-        item=item,
-        item_ref=item.pk,
-        customer_ref=item.customer_id,
-        actor=actor,
-        action=kind,
-        reason_code=reason_code,
-        note=note,
-        snapshot={**_snapshot(item), **(extra or {})},
-    )
-
-
-# --- screening --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Facts:
-    """What the rules need beyond the row itself, for one batch (bounded queries)."""
-
-    items: dict[int, tuple[float, str, bool]]  # pk -> price, category slug, allergens declared
-    attributes: dict[int, frozenset[str]]
-    restrictions: dict[int, frozenset[str]]
-    usual_spend: dict[int, float | None]
-    history: dict[int, int]
-    complaints: dict[int, int]
-    sample_start: dict[int, int]  # model version -> rows it made before this batch
-
-
-def _usual_spend(customer_ids: list[int]) -> dict[int, float | None]:
-    """Median price per unit the customer paid over their consented purchase history."""
-    paid: dict[int, list[float]] = defaultdict(list)
-    rows = (
-        consented_interactions(customer_ids)
-        .filter(kind=InteractionKind.PURCHASE)
-        .annotate(amount=Cast("value", FloatField()), list_price=Cast("item__price", FloatField()))
-        .values_list("customer_id", "amount", "quantity", "list_price")
-    )
-    for customer_id, amount, quantity, list_price in rows.iterator(chunk_size=20_000):
-        quantity = quantity or 1
-        unit = amount / quantity if amount else list_price
-        if unit is not None and unit > 0:
-            paid[customer_id].append(unit)
-    return {pk: statistics.median(values) for pk, values in paid.items()}
-
-
-@dataclass(frozen=True)
-class Known:
-    """What the caller already loaded (generation has both), saving queries."""
-
-    catalog: engine.Catalog | None = None
-    profiles: Sequence[CustomerProfile] | None = None
-
-
-def _facts(
-    rows: list[Recommendation],
-    usual_spend: Mapping[int, float | None] | None,
-    now: datetime,
-    settings: OversightSettings,
-    known: Known = Known(),
-) -> _Facts:
-    item_ids = sorted({r.item_id for r in rows})
-    customer_ids = sorted({r.customer_id for r in rows})
-    items: dict[int, tuple[float, str, bool]] = {}
-    codes: dict[int, set[str]] = defaultdict(set)
-    catalog = known.catalog
-    position = catalog.position if catalog is not None else {}
-    if catalog is not None and all(pk in position for pk in item_ids):
-        for pk in item_ids:
-            i = position[pk]
-            items[pk] = (
-                float(catalog.price[i]),
-                catalog.category_codes[int(catalog.category[i])],
-                bool(catalog.allergens_declared[i]),
-            )
-            codes[pk] = set(catalog.attributes[i])
-    else:
-        items = {
-            pk: (float(price), slug, declared)
-            for pk, price, slug, declared in Item.objects.filter(pk__in=item_ids).values_list(
-                "pk", "price", "category__slug", "allergens_declared"
-            )
-        }
-        for item_id, code in Item.attributes.through.objects.filter(
-            item_id__in=item_ids
-        ).values_list("item_id", "attribute__code"):
-            codes[item_id].add(code)
-    given = {p.pk: p for p in known.profiles or ()}
-    if all(pk in given for pk in customer_ids):
-        restrictions = {pk: frozenset(given[pk].restrictions or ()) for pk in customer_ids}
-    else:
-        restrictions = {
-            pk: frozenset(value or ())
-            for pk, value in CustomerProfile.objects.filter(pk__in=customer_ids).values_list(
-                "pk", "restrictions"
-            )
-        }
-    history = dict(
-        consented_interactions(customer_ids)
-        .order_by()
-        .values("customer_id")
-        .annotate(n=Count("pk"))
-        .values_list("customer_id", "n")
-    )
-    if usual_spend is None or not all(pk in usual_spend for pk in customer_ids):
-        usual_spend = {**_usual_spend(customer_ids), **(usual_spend or {})}
-    # A complaint counts until a person has decided on the customer's suggestions
-    # since it was made: after that review, the next lists go out as usual again.
-    reviewed = dict(
-        ReviewItem.objects.filter(
-            customer_id__in=customer_ids,
-            status=ReviewStatus.DECIDED,
-            rules__contains=",recent_complaint,",
-        )
-        .order_by()
-        .values("customer_id")
-        .annotate(at=Max("decided_at"))
-        .values_list("customer_id", "at")
-    )
-    complaints: dict[int, int] = defaultdict(int)
-    for customer_id, at in Feedback.objects.filter(
-        customer_id__in=customer_ids,
-        kind__in=COMPLAINTS,
-        created_at__gte=now - timedelta(days=settings.complaint_window_days),
-    ).values_list("customer_id", "created_at"):
-        seen = reviewed.get(customer_id)
-        if seen is None or at > seen:
-            complaints[customer_id] += 1
-    sample_start: dict[int, int] = {}
-    if settings.new_model_sample:
-        first: dict[int, int] = {}
-        for row in rows:
-            if row.pk is not None:
-                first[row.model_version_id] = min(first.get(row.model_version_id, row.pk), row.pk)
-        for version_id, pk in first.items():
-            # Rows are numbered in the order they were stored, so the rows a version made
-            # before this batch are those with a smaller number (replaced undecided rows
-            # are deleted, so this counts what is still on record).
-            sample_start[version_id] = Recommendation.objects.filter(
-                model_version_id=version_id, pk__lt=pk
-            ).count()
-    return _Facts(
-        items=items,
-        attributes={pk: frozenset(c) for pk, c in codes.items()},
-        restrictions=restrictions,
-        usual_spend=dict(usual_spend),
-        history=history,
-        complaints=dict(complaints),
-        sample_start=sample_start,
-    )
-
-
-def _confidence(reasons: list[dict], score: float) -> float:
-    """Share of the score that rests on the customer's own history (0..1)."""
-    if score <= 0:
-        return 0.0
-    own = sum(r.get("contribution", 0.0) for r in reasons if r.get("kind") in _OWN_HISTORY)
-    return max(0.0, min(1.0, own / score))
-
-
-def rules_text(flags: list[dict]) -> str:
-    """The rule codes as stored in ReviewItem.rules (",a,b,")."""
-    codes = [f["rule"] for f in flags]
-    return f",{','.join(codes)}," if codes else ""
-
-
-def _flag_json(flag: rules.Flag) -> dict:
-    return {
-        "rule": flag.rule,
-        "high_risk": flag.high_risk,
-        "facts": flag.facts,
-        "words": wording.flag_words(flag.rule, flag.facts),
-    }
-
-
-def candidate_for(
-    *,
-    item_id: int,
-    customer_id: int,
-    facts: _Facts,
-    reasons: list[dict] | None = None,
-    score: float = 0.0,
-    sample_index: int | None = None,
-    is_campaign: bool = False,
-) -> rules.Candidate:
-    price, category, declared = facts.items.get(item_id, (0.0, "", False))
-    return rules.Candidate(
-        item_attributes=facts.attributes.get(item_id, frozenset()),
-        item_allergens_declared=declared,
-        item_category=category,
-        item_price=price,
-        customer_restrictions=facts.restrictions.get(customer_id, frozenset()),
-        customer_usual_spend=facts.usual_spend.get(customer_id),
-        confidence=_confidence(reasons, score) if reasons is not None else 1.0,
-        history_size=facts.history.get(customer_id, 0),
-        recent_complaints=facts.complaints.get(customer_id, 0),
-        model_sample_index=sample_index,
-        is_campaign=is_campaign,
-    )
-
-
-@dataclass(frozen=True)
-class Carried:
-    """What a waiting item hands to its successor when its list is regenerated."""
-
-    item_pk: int
-    waiting_since: datetime
-    escalated_at: datetime | None
-    policy_level: bool
-    claimed_by_id: int | None
-    claim_expires_at: datetime | None
-
-
-def waiting_items_of(
-    *, customer_ids: Sequence[int], channel: str
-) -> dict[tuple[int, int], Carried]:
-    """(customer pk, catalog item pk) -> the undecided item waiting for it on `channel`.
-
-    Read by generation before it replaces the undecided rows (one query), so the same
-    held item in the new list keeps its age, escalation, four-eyes mark and claim.
-    """
-    rows = ReviewItem.objects.filter(
-        customer_id__in=list(customer_ids),
-        channel=channel,
-        status__in=(ReviewStatus.OPEN, ReviewStatus.ESCALATED, ReviewStatus.AWAITING_SECOND),
-        recommendation__isnull=False,
-    ).values_list(
-        "pk",
-        "customer_id",
-        "recommendation__item_id",
-        "waiting_since",
-        "escalated_at",
-        "policy_level",
-        "claimed_by_id",
-        "claim_expires_at",
-    )
-    return {
-        (customer, item): Carried(pk, since, escalated, policy, claimed, expires)
-        for pk, customer, item, since, escalated, policy, claimed, expires in rows
-    }
-
-
-def recommendations_screen(
-    *,
-    recommendations: Sequence[Recommendation],
-    is_campaign: bool = False,
-    usual_spend: Mapping[int, float | None] | None = None,
-    known: Known = Known(),
-    carried: Mapping[tuple[int, int], Carried] | None = None,
-    now: datetime | None = None,
-    fresh: bool = False,
-) -> list[ReviewItem]:
-    """Run the guardrail rules on already-saved Recommendation rows (one batch, a bounded
-    number of queries regardless of size). Each flagged row gets status HELD and one open
-    ReviewItem recording every rule that fired, with the rule code, high_risk and the
-    reason in words a reviewer understands; unflagged rows are left PROPOSED. Returns the
-    ReviewItems created. Campaign rows (is_campaign=True) are always flagged (rule "campaign").
-
-    Screening a row again (e.g. a campaign screening the rows generation just screened)
-    adds the new rules to its open item instead of opening a second one; rows already
-    decided (approved, rejected, delivered) are left alone. `usual_spend` (customer pk ->
-    median unit price) and `known` (the catalog and profiles) may come from generation,
-    which already loaded them, saving queries; `carried` (from `waiting_items_of`, read
-    before the old rows went) lets a re-held item keep its place in the queue.
-    """
-    now = now or timezone.now()
-    rows = [
-        r
-        for r in recommendations
-        if r.pk is not None
-        and r.status in (RecommendationStatus.PROPOSED, RecommendationStatus.HELD)
-    ]
-    created: list[ReviewItem] = []
-    for start in range(0, len(rows), SCREEN_BATCH):
-        created += _screen_batch(
-            rows[start : start + SCREEN_BATCH],
-            is_campaign,
-            usual_spend,
-            known,
-            carried or {},
-            now,
-            fresh,
-        )
-    return created
-
-
-def _screen_batch(
-    rows: list[Recommendation],
-    is_campaign: bool,
-    usual_spend: Mapping[int, float | None] | None,
-    known: Known,
-    carried: Mapping[tuple[int, int], Carried],
-    now: datetime,
-    fresh: bool,
-) -> list[ReviewItem]:
-    settings = oversight_settings()
-    facts = _facts(rows, usual_spend, now, settings, known)
-    thresholds = thresholds_of(settings)
-    # Rows stored in this very transaction (`fresh`) cannot have queue items yet.
-    existing = (
-        {}
-        if fresh
-        else {
-            item.recommendation_id: item
-            for item in ReviewItem.objects.filter(recommendation_id__in=[r.pk for r in rows])
-        }
-    )
-    seen_per_version: dict[int, int] = defaultdict(int)
-    flagged: dict[int, list[dict]] = {}
-    for row in sorted(rows, key=lambda r: r.pk):
-        sample_index = None
-        if row.model_version_id in facts.sample_start:
-            sample_index = (
-                facts.sample_start[row.model_version_id] + seen_per_version[row.model_version_id]
-            )
-            seen_per_version[row.model_version_id] += 1
-        candidate = candidate_for(
-            item_id=row.item_id,
-            customer_id=row.customer_id,
-            facts=facts,
-            reasons=row.reasons,
-            score=row.score,
-            sample_index=sample_index,
-            is_campaign=is_campaign,
-        )
-        flags = rules.evaluate(candidate, thresholds)
-        if _ENGINE_MISSING in (row.flags or ()) and not any(
-            f.rule == "missing_attribute_data" for f in flags
-        ):
-            # The engine held it back for missing allergen data: always a person's call.
-            flags.insert(
-                0,
-                rules.Flag(
-                    "missing_attribute_data",
-                    True,
-                    {"restrictions": sorted(candidate.customer_restrictions)},
-                ),
-            )
-        if flags:
-            flagged[row.pk] = [_flag_json(f) for f in flags]
-
-    to_create: list[ReviewItem] = []
-    to_update: list[ReviewItem] = []
-    carried_from: dict[int, int] = {}
-    # Inside generation's transaction no savepoint is needed: it commits or rolls back whole.
-    with (
-        translation.override(django_settings.LANGUAGE_CODE),
-        transaction.atomic(savepoint=False),
-    ):
-        held_ids = [pk for pk in flagged]
-        # Rows stored just now are all proposed: only a re-screen may release a held row.
-        released = (
-            [] if fresh else [r.pk for r in rows if r.pk not in flagged and r.pk not in existing]
-        )
-        if held_ids:
-            Recommendation.objects.filter(pk__in=held_ids).update(status=RecommendationStatus.HELD)
-        if released:
-            Recommendation.objects.filter(pk__in=released, status=RecommendationStatus.HELD).update(
-                status=RecommendationStatus.PROPOSED
-            )
-        for row in rows:
-            found = flagged.get(row.pk)
-            if found is None:
-                if row.pk not in existing:
-                    row.status = RecommendationStatus.PROPOSED
-                continue
-            row.status = RecommendationStatus.HELD
-            item = existing.get(row.pk)
-            if item is not None:
-                already = set(item.rule_codes)
-                added = [f for f in found if f["rule"] not in already]
-                if added:
-                    item.flags = [*item.flags, *added]
-                    item.high_risk = item.high_risk or any(f["high_risk"] for f in added)
-                    item.rules = rules_text(item.flags)
-                    to_update.append(item)
-                continue
-            new = ReviewItem(
-                source=ReviewSource.RECOMMENDATION,
-                recommendation_id=row.pk,
-                customer_id=row.customer_id,
-                channel=row.channel,
-                flags=found,
-                rules=rules_text(found),
-                high_risk=any(f["high_risk"] for f in found),
-                waiting_since=now,
-            )
-            before = carried.get((row.customer_id, row.item_id))
-            if before is not None:
-                new.waiting_since = before.waiting_since
-                new.policy_level = before.policy_level
-                new.claimed_by_id = before.claimed_by_id
-                new.claim_expires_at = before.claim_expires_at
-                if before.escalated_at is not None:
-                    new.status = ReviewStatus.ESCALATED
-                    new.escalated_at = before.escalated_at
-                carried_from[row.pk] = before.item_pk
-            to_create.append(new)
-        if to_update:
-            ReviewItem.objects.bulk_update(to_update, ["flags", "rules", "high_risk"])
-        if to_create:
-            ReviewItem.objects.bulk_create(to_create, batch_size=1_000)
-            if any(item.pk is None for item in to_create):
-                # A backend that does not return ids from bulk inserts (old SQLite).
-                by_rec = dict(
-                    ReviewItem.objects.filter(
-                        recommendation_id__in=[i.recommendation_id for i in to_create]
-                    ).values_list("recommendation_id", "pk")
-                )
-                for item in to_create:
-                    item.pk = by_rec[item.recommendation_id or 0]
-            ReviewAction.objects.bulk_create(
-                [
-                    _action(
-                        item,
-                        ReviewActionKind.OPENED,
-                        extra={"carried_from": carried_from[item.recommendation_id]}
-                        if item.recommendation_id in carried_from
-                        else None,
-                    )
-                    for item in to_create
-                ],
-                batch_size=1_000,
-            )
-    return to_create
-
 
 # --- tasks that are not a recommendation ------------------------------------------------
 
@@ -544,7 +67,7 @@ def review_task_open(
             link=link[:500],
             high_risk=high_risk,
         )
-        _action(item, ReviewActionKind.OPENED).save()
+        trail.action(item, ReviewActionKind.OPENED).save()
     return item
 
 
@@ -601,7 +124,7 @@ def review_claim(
         ReviewItem.objects.filter(pk__in=ids).update(claimed_by=user, claim_expires_at=expires)
         items = list(ReviewItem.objects.filter(pk__in=ids).order_by("waiting_since", "pk"))
         ReviewAction.objects.bulk_create(
-            [_action(item, ReviewActionKind.CLAIMED, actor=user) for item in items]
+            [trail.action(item, ReviewActionKind.CLAIMED, actor=user) for item in items]
         )
     return items
 
@@ -651,7 +174,7 @@ def review_claim_item(*, user, item_id: int, now: datetime | None = None) -> Rev
         item.claimed_by = user
         item.claim_expires_at = now + timedelta(minutes=oversight_settings().claim_minutes)
         item.save(update_fields=["claimed_by", "claim_expires_at"])
-        _action(item, ReviewActionKind.CLAIMED, actor=user).save()
+        trail.action(item, ReviewActionKind.CLAIMED, actor=user).save()
     return item
 
 
@@ -663,7 +186,7 @@ def review_release(*, user, item_id: int) -> ReviewItem:
             item.claimed_by = None
             item.claim_expires_at = None
             item.save(update_fields=["claimed_by", "claim_expires_at"])
-            _action(item, ReviewActionKind.RELEASED, actor=user).save()
+            trail.action(item, ReviewActionKind.RELEASED, actor=user).save()
     return item
 
 
@@ -749,19 +272,6 @@ def _replacement_check(item: ReviewItem, replacement_item_id: int | None) -> tup
     return replacement, flags
 
 
-def replacement_flags(*, customer_id: int, item_id: int, is_campaign: bool) -> list[dict]:
-    """What the rules say about offering this item to this customer (a staff pick: no
-    model score, so no confidence or sample rule)."""
-    probe = Recommendation(customer_id=customer_id, item_id=item_id, score=1.0, rank=1)
-    settings = oversight_settings()
-    facts = _facts([probe], None, timezone.now(), settings)
-    thresholds = replace(thresholds_of(settings), min_confidence=0.0, min_history=0)
-    candidate = candidate_for(
-        item_id=item_id, customer_id=customer_id, facts=facts, is_campaign=is_campaign
-    )
-    return [_flag_json(flag) for flag in rules.evaluate(candidate, thresholds)]
-
-
 def review_decide(
     *,
     user,
@@ -837,7 +347,7 @@ def review_decide(
             item.claimed_by = None
             item.claim_expires_at = None
             item.save()
-            _action(
+            trail.action(
                 item,
                 ReviewActionKind.PROPOSED,
                 actor=user,
@@ -848,7 +358,7 @@ def review_decide(
             return item
         _apply(item, now)
         item.save()
-        _action(
+        trail.action(
             item,
             _DECISION_ACTION[ReviewDecision(decision)],
             actor=user,
@@ -910,7 +420,7 @@ def review_confirm(
             item.confirmed_by = user
             _apply(item, now)
             item.save()
-            _action(
+            trail.action(
                 item,
                 ReviewActionKind.CONFIRMED,
                 actor=user,
@@ -918,7 +428,7 @@ def review_confirm(
                 note=note,
             ).save()
         else:
-            _action(item, ReviewActionKind.DECLINED, actor=user, note=note).save()
+            trail.action(item, ReviewActionKind.DECLINED, actor=user, note=note).save()
             item.status = ReviewStatus.ESCALATED if item.escalated_at else ReviewStatus.OPEN
             item.decision = ""
             item.reason_code = ""
@@ -945,7 +455,7 @@ def review_escalate(*, user, item_id: int, note: str = "") -> ReviewItem:
         item.claimed_by = None
         item.claim_expires_at = None
         item.save()
-        _action(item, ReviewActionKind.ESCALATED, actor=user, note=note).save()
+        trail.action(item, ReviewActionKind.ESCALATED, actor=user, note=note).save()
     return item
 
 
@@ -962,7 +472,7 @@ def review_mark_policy_level(*, user, item_id: int) -> ReviewItem:
         if not item.policy_level:
             item.policy_level = True
             item.save(update_fields=["policy_level"])
-            _action(item, ReviewActionKind.MARKED_POLICY, actor=user).save()
+            trail.action(item, ReviewActionKind.MARKED_POLICY, actor=user).save()
     return item
 
 
@@ -1055,7 +565,7 @@ def review_bulk_decide(
         )
         ReviewAction.objects.bulk_create(
             [
-                _action(
+                trail.action(
                     item,
                     _DECISION_ACTION[ReviewDecision(decision)],
                     actor=user,

@@ -30,7 +30,7 @@ from personalization.models import (
     Recommendation,
     RecommendationStatus,
 )
-from personalization.oversight import services as oversight
+from personalization.oversight import screening
 from personalization.recommending import loading, sentences
 from personalization.recommending.models_cache import active_version, model_for
 
@@ -259,7 +259,7 @@ def _generate_and_store(
     ids = [p.pk for p in profiles]
     with transaction.atomic():
         # Held items that come back keep their place in the review queue.
-        waiting = oversight.waiting_items_of(customer_ids=ids, channel=channel)
+        waiting = screening.waiting_items_of(customer_ids=ids, channel=channel)
         current = Recommendation.objects.filter(
             customer_id__in=ids, channel=channel, superseded_at__isnull=True
         )
@@ -270,11 +270,11 @@ def _generate_and_store(
         Recommendation.objects.bulk_create(rows, batch_size=2_000)
         if screen:
             # Screened in the same transaction: no flagged row is ever visible unheld.
-            oversight.recommendations_screen(
+            screening.recommendations_screen(
                 recommendations=rows,
                 is_campaign=channel == Channel.EMAIL,
                 usual_spend={r.customer: r.usual_unit_price for r in lists if r.mode == "on"},
-                known=oversight.Known(catalog=catalog, profiles=profiles),
+                known=screening.Known(catalog=catalog, profiles=profiles),
                 carried=waiting,
                 fresh=True,
             )

@@ -23,6 +23,7 @@ from personalization.models import (
     ReviewItem,
     ReviewStatus,
 )
+from personalization.oversight import screening
 from personalization.oversight import selectors as oversight_selectors
 from personalization.oversight import services as oversight
 from personalization.recommending import selectors, services
@@ -101,7 +102,7 @@ def test_a_restriction_conflict_is_held_high_risk(shop):
         model_version_id=Recommendation.objects.first().model_version_id,
         reasons=[{"kind": "popularity", "contribution": 1.0}],
     )
-    (item,) = oversight.recommendations_screen(recommendations=[row])
+    (item,) = screening.recommendations_screen(recommendations=[row])
     row.refresh_from_db()
     assert row.status == RecommendationStatus.HELD
     assert item.rule_codes[0] == "restriction_conflict" and item.high_risk
@@ -217,7 +218,7 @@ def test_every_campaign_row_is_held_and_screening_again_adds_to_the_same_item(sh
     assert rows and all(r.status == RecommendationStatus.HELD for r in rows)
     assert all("campaign" in rules_of(r) for r in rows)
     # The campaign service screens its rows again: no second item, no duplicate rule.
-    created = oversight.recommendations_screen(recommendations=rows, is_campaign=True)
+    created = screening.recommendations_screen(recommendations=rows, is_campaign=True)
     assert created == []
     assert ReviewItem.objects.count() == len(rows)
     assert all(rules_of(r).count("campaign") == 1 for r in rows)
@@ -247,9 +248,9 @@ def test_screening_takes_the_same_few_queries_for_ten_or_a_hundred_rows(shop):
 
     small, large = rows(10), rows(100)
     with CaptureQueriesContext(connection) as few:
-        oversight.recommendations_screen(recommendations=small)
+        screening.recommendations_screen(recommendations=small)
     with CaptureQueriesContext(connection) as many:
-        oversight.recommendations_screen(recommendations=large)
+        screening.recommendations_screen(recommendations=large)
 
     def not_inserts(context):
         return [q["sql"] for q in context.captured_queries if not q["sql"].startswith("INSERT")]
