@@ -14,11 +14,8 @@ A run is a list of chunks, one per measure, then a "compare" step:
 from __future__ import annotations
 
 import logging
-import os
-import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings as django_settings
@@ -45,6 +42,7 @@ from audits.models import (
     Metric,
 )
 from core.errors import ApplicationError
+from core.pause import pause_point
 
 logger = logging.getLogger(__name__)
 
@@ -250,15 +248,6 @@ def audit_run_start(*, trigger: str, requested_by=None) -> AuditRun:
     return run
 
 
-def _pause_for_test() -> None:
-    folder = os.environ.get(PAUSE_DIR_ENV)
-    if not folder:
-        return
-    (Path(folder) / "paused").touch()
-    while not (Path(folder) / "resume").exists():
-        time.sleep(0.1)
-
-
 def _percent(done: int, total: int) -> int:
     # The compare step counts as one more chunk.
     return min(99, int(100 * done / max(total + 1, 1)))
@@ -294,7 +283,7 @@ def audit_run_advance(*, run_id: int) -> bool:
         run.step = f"measure:{pending[1]}" if len(pending) > 1 else COMPARE
         run.save()
     logger.info("audit %s: measured %s (%d results)", run.pk, metric, len(results))
-    _pause_for_test()
+    pause_point(PAUSE_DIR_ENV)
     return True
 
 

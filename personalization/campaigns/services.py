@@ -11,12 +11,9 @@ may get no email (shown on the campaign's page).
 from __future__ import annotations
 
 import logging
-import os
 import smtplib
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
@@ -30,6 +27,7 @@ from accounts.models import CustomerProfile, PersonalizationMode, User
 from accounts.selectors import effective_mode
 from accounts.services import customer_profile_set_mode
 from core.errors import ApplicationError
+from core.pause import pause_point
 from governance.features import MODEL_ITEM_KNN, OFFER_EMAILS
 from governance.selectors import feature_enabled, kill_switch_engaged, kill_switch_state
 from personalization import registry
@@ -483,17 +481,6 @@ def _send_check(recipient: CampaignRecipient) -> tuple[str | None, Recommendatio
     return None, rec
 
 
-def _pause_point() -> None:
-    folder = os.environ.get(PAUSE_DIR_ENV)
-    if not folder:
-        return
-    Path(folder, "paused").touch()
-    resume = Path(folder, "resume")
-    give_up = time.monotonic() + 600
-    while not resume.exists() and time.monotonic() < give_up:
-        time.sleep(0.05)
-
-
 def campaign_send_batch(*, campaign_id: int, now: datetime | None = None) -> SendOutcome:
     """Send emails until the campaign is done, stopped, or the rate limit says wait.
 
@@ -564,7 +551,7 @@ def campaign_send_batch(*, campaign_id: int, now: datetime | None = None) -> Sen
         finally:
             if opened:
                 connection.close()
-        _pause_point()
+        pause_point(PAUSE_DIR_ENV)
         CampaignRecipient.objects.filter(pk=next_pk, status=RecipientStatus.SENDING).update(
             status=RecipientStatus.SENT, sent_at=timezone.now()
         )

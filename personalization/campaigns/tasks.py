@@ -10,19 +10,10 @@ from __future__ import annotations
 import time
 
 from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError
 
+from core.retry import RETRY_ON_TRANSIENT
 from personalization.campaigns import services
 from personalization.campaigns.models import Campaign, CampaignStatus
-
-TRANSIENT = (OperationalError, InterfaceError)
-_RETRY = {
-    "autoretry_for": TRANSIENT,
-    "retry_backoff": 5,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
 
 
 class CampaignTask(Task):
@@ -39,7 +30,11 @@ class CampaignTask(Task):
 
 
 @shared_task(
-    base=CampaignTask, name="campaigns.generate", acks_late=True, ignore_result=True, **_RETRY
+    base=CampaignTask,
+    name="campaigns.generate",
+    acks_late=True,
+    ignore_result=True,
+    **RETRY_ON_TRANSIENT,
 )
 def campaign_generate(campaign_id: int) -> None:
     """Choose and screen an offer for every customer in the audience."""
@@ -52,7 +47,7 @@ def campaign_generate(campaign_id: int) -> None:
     bind=True,
     acks_late=True,
     ignore_result=True,
-    **_RETRY,
+    **RETRY_ON_TRANSIENT,
 )
 def campaign_send(self, campaign_id: int) -> None:
     """Send until done; when the rate limit says wait, queue itself again for later

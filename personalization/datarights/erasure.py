@@ -15,12 +15,9 @@ transaction, so a request is never "completed" while any data is left.
 from __future__ import annotations
 
 import logging
-import os
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import cast
 
 from django.contrib.admin.models import LogEntry
@@ -28,6 +25,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 
 from accounts.models import CustomerProfile
+from core.pause import pause_point
 from personalization.datarights.relations import CUSTOMER, Relation, customer_relations
 
 logger = logging.getLogger(__name__)
@@ -142,18 +140,6 @@ def erasure_plan(
     return steps
 
 
-def pause_point() -> None:
-    """The test-only pause described at PAUSE_DIR_ENV; does nothing otherwise."""
-    folder = os.environ.get(PAUSE_DIR_ENV)
-    if not folder:
-        return
-    Path(folder, "paused").touch()
-    resume = Path(folder, "resume")
-    give_up = time.monotonic() + 600
-    while not resume.exists() and time.monotonic() < give_up:
-        time.sleep(0.05)
-
-
 def _subject_of(relation: Relation, customer: CustomerProfile, user) -> models.Model | None:
     return customer if relation.subject == CUSTOMER else user
 
@@ -216,7 +202,7 @@ def erase_related_rows(
                 on_chunk(counts)
             if not paused:
                 paused = True
-                pause_point()
+                pause_point(PAUSE_DIR_ENV)
 
 
 def erase_subject(*, plan: list[Step], customer: CustomerProfile, user) -> dict[str, int]:

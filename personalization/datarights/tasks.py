@@ -9,19 +9,9 @@ reason, on the staff console.
 from __future__ import annotations
 
 from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError
 
+from core.retry import RETRY_ON_TRANSIENT
 from personalization.datarights import services
-
-# Errors worth another try: the database restarting, SQLite busy, a dropped connection.
-TRANSIENT = (OperationalError, InterfaceError)
-_RETRY = {
-    "autoretry_for": TRANSIENT,
-    "retry_backoff": 5,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
 
 
 class DataRequestTask(Task):
@@ -39,7 +29,7 @@ class DataRequestTask(Task):
     name="datarights.export_build",
     acks_late=True,
     ignore_result=True,
-    **_RETRY,
+    **RETRY_ON_TRANSIENT,
 )
 def export_build(request_id: int) -> None:
     """Build a customer's export ZIP."""
@@ -51,7 +41,7 @@ def export_build(request_id: int) -> None:
     name="datarights.erasure_run",
     acks_late=True,
     ignore_result=True,
-    **_RETRY,
+    **RETRY_ON_TRANSIENT,
 )
 def erasure_run(request_id: int) -> None:
     """Erase a customer's data (after the cancel window)."""

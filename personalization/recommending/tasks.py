@@ -9,20 +9,10 @@ with the reason, where the owner sees it.
 from __future__ import annotations
 
 from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError
 
+from core.retry import RETRY_ON_TRANSIENT
 from personalization.models import ModelVersion
 from personalization.recommending import services
-
-# Errors worth another try: the database restarting, SQLite busy, a dropped connection.
-TRANSIENT = (OperationalError, InterfaceError)
-_RETRY = {
-    "autoretry_for": TRANSIENT,
-    "retry_backoff": 5,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
 
 
 def _message(exc: BaseException) -> str:
@@ -46,7 +36,11 @@ class ChunkTask(Task):
 
 
 @shared_task(
-    base=TrainTask, name="recommending.train", acks_late=True, ignore_result=True, **_RETRY
+    base=TrainTask,
+    name="recommending.train",
+    acks_late=True,
+    ignore_result=True,
+    **RETRY_ON_TRANSIENT,
 )
 def train(model_version_id: int) -> None:
     """Train one model version (created by `model_version_create`)."""
@@ -59,7 +53,7 @@ def train(model_version_id: int) -> None:
     name="recommending.generate_chunk",
     acks_late=True,
     ignore_result=True,
-    **_RETRY,
+    **RETRY_ON_TRANSIENT,
 )
 def generate_chunk(run_id: int, chunk: int, customer_ids: list[int]) -> None:
     """Generate and store the lists of one chunk of customers in a generation run."""
@@ -67,7 +61,10 @@ def generate_chunk(run_id: int, chunk: int, customer_ids: list[int]) -> None:
 
 
 @shared_task(
-    name="recommending.generate_for_customer", acks_late=True, ignore_result=True, **_RETRY
+    name="recommending.generate_for_customer",
+    acks_late=True,
+    ignore_result=True,
+    **RETRY_ON_TRANSIENT,
 )
 def generate_for_customer(customer_id: int) -> None:
     """Regenerate one customer's list (after a change that affects it)."""
@@ -78,7 +75,7 @@ def generate_for_customer(customer_id: int) -> None:
         services.recommendations_generate_for_customer(customer=customer)
 
 
-@shared_task(name="recommending.refresh", acks_late=True, ignore_result=True, **_RETRY)
+@shared_task(name="recommending.refresh", acks_late=True, ignore_result=True, **RETRY_ON_TRANSIENT)
 def refresh() -> None:
     """Beat: train a new version, then regenerate every customer's list in chunks."""
     services.recommender_refresh()
