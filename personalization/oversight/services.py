@@ -272,6 +272,20 @@ def _replacement_check(item: ReviewItem, replacement_item_id: int | None) -> tup
     return replacement, flags
 
 
+def _checked_note(reason_code: str, note: str) -> str:
+    """Every decision needs a reason code; "other" needs the note that says why."""
+    if reason_code not in ReasonCode.values:
+        raise ApplicationError(
+            _("Choose a reason for the decision."), code="required", field="reason_code"
+        )
+    note = (note or "").strip()
+    if reason_code == ReasonCode.OTHER and not note:
+        raise ApplicationError(
+            _("Say why in the note when the reason is 'Other'."), code="required", field="note"
+        )
+    return note
+
+
 def review_decide(
     *,
     user,
@@ -292,15 +306,7 @@ def review_decide(
     """
     now = now or timezone.now()
     _policy_gate(user)
-    if reason_code not in ReasonCode.values:
-        raise ApplicationError(
-            _("Choose a reason for the decision."), code="required", field="reason_code"
-        )
-    note = (note or "").strip()
-    if reason_code == ReasonCode.OTHER and not note:
-        raise ApplicationError(
-            _("Say why in the note when the reason is 'Other'."), code="required", field="note"
-        )
+    note = _checked_note(reason_code, note)
     with transaction.atomic():
         item = _locked_item(item_id)
         if item.status not in CLAIMABLE:
@@ -505,15 +511,7 @@ def review_bulk_decide(
         raise ApplicationError(
             _("Bulk decisions approve or reject."), code="invalid", field="decision"
         )
-    if reason_code not in ReasonCode.values:
-        raise ApplicationError(
-            _("Choose a reason for the decision."), code="required", field="reason_code"
-        )
-    note = (note or "").strip()
-    if reason_code == ReasonCode.OTHER and not note:
-        raise ApplicationError(
-            _("Say why in the note when the reason is 'Other'."), code="required", field="note"
-        )
+    note = _checked_note(reason_code, note)
     with transaction.atomic():
         candidates = list(
             _lock(
