@@ -93,6 +93,23 @@ def person(make_user):
     return make
 
 
+# axe findings that fail a page.
+BLOCKING = {"serious", "critical"}
+
+
+def blocking_violations(page) -> list[str]:
+    """Serious and critical axe findings, one readable line per affected element."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{violation['id']} ({violation['impact']}): {node['target']}"
+        for violation in results.response["violations"]
+        if violation["impact"] in BLOCKING
+        for node in violation["nodes"]
+    ]
+
+
 def sign_in(page, email: str, password: str = PASSWORD) -> None:
     """Sign in through the real login form, as a person would."""
     page.goto("/accounts/login/")

@@ -1,28 +1,14 @@
 """axe-core (bundled by axe-playwright-python) finds no serious or critical problems."""
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from accounts.models import CustomerProfile
 from accounts.roles import Role
-from tests.browser.conftest import ROLE_START_PAGE, sign_in
+from tests.browser.conftest import ROLE_START_PAGE, blocking_violations, sign_in
 from tests.factories import InteractionFactory, ItemFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-BLOCKING = {"serious", "critical"}
-
-
-def blocking_violations(page) -> list[str]:
-    """Serious and critical axe findings, one readable line per affected element."""
-    results = Axe().run(page)
-    found = []
-    for violation in results.response["violations"]:
-        if violation["impact"] in BLOCKING:
-            for node in violation["nodes"]:
-                found.append(f"{violation['id']} ({violation['impact']}): {node['target']}")
-    return found
 
 
 @pytest.mark.parametrize(

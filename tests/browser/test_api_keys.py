@@ -5,8 +5,7 @@ from playwright.sync_api import expect
 from rest_framework.test import APIClient
 
 from accounts.roles import Role
-from tests.browser.conftest import sign_in
-from tests.browser.test_accessibility import blocking_violations
+from tests.browser.conftest import blocking_violations, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

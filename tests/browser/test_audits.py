@@ -12,8 +12,7 @@ from accounts.roles import Role
 from audits import services
 from audits.models import AuditFinding
 from tests.audits.conftest import build_audit_shop
-from tests.browser.conftest import sign_in
-from tests.browser.test_accessibility import blocking_violations
+from tests.browser.conftest import blocking_violations, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

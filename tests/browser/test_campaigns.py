@@ -10,7 +10,6 @@ workers), so the page's own polling script has to bring the result on screen.
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.core import mail
 from playwright.sync_api import expect
 
@@ -20,22 +19,10 @@ from personalization.campaigns.models import Campaign, CampaignRecipient
 from personalization.models import Consent, ReviewItem
 from personalization.oversight.services import review_decide
 from personalization.registry import MARKETING
-from tests.browser.conftest import ROLE_START_PAGE, sign_in
+from tests.browser.conftest import ROLE_START_PAGE, blocking_violations, sign_in
 from tests.personalization.test_campaigns import trained_shop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-BLOCKING = {"serious", "critical"}
-
-
-def blocking_violations(page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{violation['id']} ({violation['impact']}): {node['target']}"
-        for violation in results.response["violations"]
-        if violation["impact"] in BLOCKING
-        for node in violation["nodes"]
-    ]
 
 
 @pytest.fixture

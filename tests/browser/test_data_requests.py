@@ -7,7 +7,6 @@ import zipfile
 from datetime import timedelta
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -15,12 +14,10 @@ from accounts.models import AuditAttribute, CustomerProfile
 from accounts.roles import Role
 from personalization.datarights import services
 from personalization.models import DataRequest
-from tests.browser.conftest import PASSWORD, ROLE_START_PAGE, sign_in
+from tests.browser.conftest import PASSWORD, ROLE_START_PAGE, blocking_violations, sign_in
 from tests.factories import CustomerProfileFactory, InteractionFactory, ItemFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-BLOCKING = {"serious", "critical"}
 
 
 @pytest.fixture(autouse=True)
@@ -35,16 +32,6 @@ def gable(person):
     profile = CustomerProfile.objects.get(user=user)
     InteractionFactory(customer=profile, item=ItemFactory(name="Wheat sourdough"))
     return user
-
-
-def blocking_violations(page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{violation['id']} ({violation['impact']}): {node['target']}"
-        for violation in results.response["violations"]
-        if violation["impact"] in BLOCKING
-        for node in violation["nodes"]
-    ]
 
 
 def open_requests_page(page, email: str) -> None:

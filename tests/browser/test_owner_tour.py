@@ -13,8 +13,7 @@ from playwright.sync_api import expect
 
 from accounts.roles import Role
 from governance import services
-from tests.browser.conftest import ROLE_START_PAGE, sign_in
-from tests.browser.test_accessibility import blocking_violations
+from tests.browser.conftest import ROLE_START_PAGE, blocking_violations, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -7,8 +7,7 @@ from accounts.models import CustomerProfile
 from accounts.roles import Role
 from personalization.models import Feedback
 from personalization.recommending import services
-from tests.browser.conftest import ROLE_START_PAGE, sign_in
-from tests.browser.test_accessibility import blocking_violations
+from tests.browser.conftest import ROLE_START_PAGE, blocking_violations, sign_in
 from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -5,27 +5,14 @@ reads the trail and sets the rules. axe on every page."""
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
 from accounts.roles import Role
 from personalization.models import RecommendationStatus, ReviewAction, ReviewStatus
-from tests.browser.conftest import ROLE_START_PAGE, sign_in
+from tests.browser.conftest import ROLE_START_PAGE, blocking_violations, sign_in
 from tests.personalization.test_oversight_queue import Held
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-BLOCKING = {"serious", "critical"}
-
-
-def blocking_violations(page) -> list[str]:
-    results = Axe().run(page)
-    return [
-        f"{violation['id']} ({violation['impact']}): {node['target']}"
-        for violation in results.response["violations"]
-        if violation["impact"] in BLOCKING
-        for node in violation["nodes"]
-    ]
 
 
 def test_a_reviewer_works_the_queue(page, person):
