@@ -221,7 +221,9 @@ def bench_service() -> None:
     from django.db import connection
 
     from accounts.models import CustomerProfile
+    from core.services import tables_analyze
     from personalization.consent.services import ConsentChange, consent_set
+    from personalization.models import Consent
     from personalization.recommending import selectors, services
     from personalization.registry import PERSONALIZATION
 
@@ -239,6 +241,9 @@ def bench_service() -> None:
                 actor="benchmark",
                 notice_version=None,
             )
+        # As autovacuum would within a minute: statistics that know about these rows
+        # (seed_demo refreshes its own; this loop adds thousands of consent rows).
+        tables_analyze(Consent)
         with Clock() as training:
             services.model_version_train(
                 model_version=services.model_version_create(), with_metrics=False
@@ -283,11 +288,17 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch-customers", type=int, default=100_000)
     parser.add_argument("--no-db", action="store_true", help="skip the Django service path")
+    parser.add_argument(
+        "--db-only", action="store_true", help="only the Django service path (the demo bakery)"
+    )
     args = parser.parse_args()
     print(
         f"numpy {np.__version__}; {os.cpu_count()} CPUs; load average "
         f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
+    if args.db_only:
+        bench_service()
+        return
 
     data = generate(customers=args.customers, items=args.items, events=args.events, seed=42)
     model = bench_training(data, "generated shop")

@@ -1,5 +1,5 @@
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, Model
 from django.utils import timezone
 
 from core.models import Heartbeat
@@ -53,3 +53,23 @@ def schedules_sync() -> list[str]:
             PeriodicTask.objects.create(**fields)
             created.append(name)
     return created
+
+
+def tables_analyze(*models: type[Model]) -> None:
+    """Refresh the query planner's statistics of these models' tables.
+
+    After a bulk load the planner still believes the tables are as small as before, and
+    can pick a plan that is fine for ten rows and slow for a hundred thousand (seen here:
+    loading one customer's consented history took 11 ms instead of 0.4 ms until the
+    next automatic analyze). PostgreSQL's manual advises it ("Populating a Database: Run
+    ANALYZE Afterwards"); SQLite's ANALYZE refreshes its statistics the same way.
+    """
+    tables = [model._meta.db_table for model in models]
+    if not tables:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {', '.join(connection.ops.quote_name(t) for t in tables)}")
+        else:
+            for table in tables:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")

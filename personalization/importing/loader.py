@@ -10,10 +10,11 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from accounts.models import CustomerProfile
+from core.services import tables_analyze
 from personalization.importing import rows as R
 from personalization.importing import writers as W
 from personalization.importing.csvstream import CsvStream, MalformedCsv
-from personalization.models import Item
+from personalization.models import Consent, Interaction, Item
 
 CHUNK = 5000
 # Most errors a report keeps in memory; every error is still passed to `on_error`.
@@ -107,6 +108,9 @@ def import_files(
                 _import_events(run, FileReport("events", events))
             if run.failed or dry_run:
                 transaction.set_rollback(True)
+            elif any(f.created or f.updated for f in report.files):
+                # Fresh statistics for the planner once the rows are visible.
+                transaction.on_commit(_analyze)
     except DatabaseError as exc:
         # Rows are validated first, so this is a race with another writer or an outage.
         last = report.files[-1] if report.files else FileReport("import", "import")
@@ -116,6 +120,10 @@ def import_files(
             f"the database refused the import ({type(exc).__name__}); nothing was written",
         )
     return report
+
+
+def _analyze() -> None:
+    tables_analyze(Item, Item.attributes.through, CustomerProfile, Interaction, Consent)
 
 
 # --- reading ----------------------------------------------------------------------------

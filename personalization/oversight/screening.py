@@ -12,12 +12,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings as django_settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, FloatField, Max
 from django.db.models.functions import Cast
 from django.utils import timezone, translation
 
 from accounts.models import CustomerProfile
+from core.sql import aware, marks
 from personalization import engine
 from personalization.models import (
     Feedback,
@@ -33,6 +34,7 @@ from personalization.models import (
     ReviewSource,
     ReviewStatus,
 )
+from personalization.models.oversight import UNDECIDED_STATUSES
 from personalization.oversight import rules, trail, wording
 from personalization.oversight.selectors import oversight_settings, thresholds_of
 from personalization.recommending.loading import consented_interactions
@@ -84,6 +86,9 @@ class Known:
 
     catalog: engine.Catalog | None = None
     profiles: Sequence[CustomerProfile] | None = None
+    # Consented interactions per customer, and (kind, when) of each one's feedback.
+    history: Mapping[int, int] | None = None
+    feedback: Mapping[int, Sequence[tuple[str, datetime]]] | None = None
 
 
 def _facts(
@@ -129,37 +134,19 @@ def _facts(
                 "pk", "restrictions"
             )
         }
-    history = dict(
-        consented_interactions(customer_ids)
-        .order_by()
-        .values("customer_id")
-        .annotate(n=Count("pk"))
-        .values_list("customer_id", "n")
-    )
+    if known.history is not None and all(pk in known.history for pk in customer_ids):
+        history = {pk: known.history[pk] for pk in customer_ids}
+    else:
+        history = dict(
+            consented_interactions(customer_ids)
+            .order_by()
+            .values("customer_id")
+            .annotate(n=Count("pk"))
+            .values_list("customer_id", "n")
+        )
     if usual_spend is None or not all(pk in usual_spend for pk in customer_ids):
         usual_spend = {**_usual_spend(customer_ids), **(usual_spend or {})}
-    # A complaint counts until a person has decided on the customer's suggestions
-    # since it was made: after that review, the next lists go out as usual again.
-    reviewed = dict(
-        ReviewItem.objects.filter(
-            customer_id__in=customer_ids,
-            status=ReviewStatus.DECIDED,
-            rules__contains=",recent_complaint,",
-        )
-        .order_by()
-        .values("customer_id")
-        .annotate(at=Max("decided_at"))
-        .values_list("customer_id", "at")
-    )
-    complaints: dict[int, int] = defaultdict(int)
-    for customer_id, at in Feedback.objects.filter(
-        customer_id__in=customer_ids,
-        kind__in=COMPLAINTS,
-        created_at__gte=now - timedelta(days=settings.complaint_window_days),
-    ).values_list("customer_id", "created_at"):
-        seen = reviewed.get(customer_id)
-        if seen is None or at > seen:
-            complaints[customer_id] += 1
+    complaints = _recent_complaints(customer_ids, now, settings, known)
     sample_start: dict[int, int] = {}
     if settings.new_model_sample:
         first: dict[int, int] = {}
@@ -182,6 +169,46 @@ def _facts(
         complaints=dict(complaints),
         sample_start=sample_start,
     )
+
+
+def _recent_complaints(
+    customer_ids: list[int], now: datetime, settings: OversightSettings, known: Known
+) -> dict[int, int]:
+    """Complaints within the window that no person has looked at yet, per customer.
+
+    A complaint counts until a person has decided on the customer's suggestions since it
+    was made: after that review, the next lists go out as usual again."""
+    since = now - timedelta(days=settings.complaint_window_days)
+    made: dict[int, list[datetime]] = defaultdict(list)
+    if known.feedback is not None and all(pk in known.feedback for pk in customer_ids):
+        for pk in customer_ids:
+            made[pk] = [at for kind, at in known.feedback[pk] if kind in COMPLAINTS and at >= since]
+    else:
+        for customer_id, at in Feedback.objects.filter(
+            customer_id__in=customer_ids, kind__in=COMPLAINTS, created_at__gte=since
+        ).values_list("customer_id", "created_at"):
+            made[customer_id].append(at)
+    complained = [pk for pk, times in made.items() if times]
+    if not complained:
+        return {}
+    reviewed = dict(
+        ReviewItem.objects.filter(
+            customer_id__in=complained,
+            status=ReviewStatus.DECIDED,
+            rules__contains=",recent_complaint,",
+        )
+        .order_by()
+        .values("customer_id")
+        .annotate(at=Max("decided_at"))
+        .values_list("customer_id", "at")
+    )
+    counts = {}
+    for pk in complained:
+        seen = reviewed.get(pk)
+        n = sum(1 for at in made[pk] if seen is None or at > seen)
+        if n:
+            counts[pk] = n
+    return counts
 
 
 def _confidence(reasons: list[dict], score: float) -> float:
@@ -245,6 +272,15 @@ class Carried:
     claim_expires_at: datetime | None
 
 
+# Plain SQL (core/sql.py): every regeneration reads this inside its transaction.
+_WAITING_SQL = """
+SELECT w.id, w.customer_id, r.item_id, w.waiting_since, w.escalated_at, w.policy_level,
+       w.claimed_by_id, w.claim_expires_at
+FROM {review} w JOIN {recommendation} r ON r.id = w.recommendation_id
+WHERE w.customer_id IN ({ids}) AND w.channel = %s AND w.status IN (%s, %s, %s)
+"""
+
+
 def waiting_items_of(
     *, customer_ids: Sequence[int], channel: str
 ) -> dict[tuple[int, int], Carried]:
@@ -253,23 +289,21 @@ def waiting_items_of(
     Read by generation before it replaces the undecided rows (one query), so the same
     held item in the new list keeps its age, escalation, four-eyes mark and claim.
     """
-    rows = ReviewItem.objects.filter(
-        customer_id__in=list(customer_ids),
-        channel=channel,
-        status__in=(ReviewStatus.OPEN, ReviewStatus.ESCALATED, ReviewStatus.AWAITING_SECOND),
-        recommendation__isnull=False,
-    ).values_list(
-        "pk",
-        "customer_id",
-        "recommendation__item_id",
-        "waiting_since",
-        "escalated_at",
-        "policy_level",
-        "claimed_by_id",
-        "claim_expires_at",
+    ids = list(customer_ids)
+    if not ids:
+        return {}
+    sql = _WAITING_SQL.format(
+        review=ReviewItem._meta.db_table,
+        recommendation=Recommendation._meta.db_table,
+        ids=marks(len(ids)),
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*ids, channel, *UNDECIDED_STATUSES])
+        rows = cursor.fetchall()
     return {
-        (customer, item): Carried(pk, since, escalated, policy, claimed, expires)
+        (customer, item): Carried(
+            pk, aware(since), aware(escalated), bool(policy), claimed, aware(expires)
+        )
         for pk, customer, item, since, escalated, policy, claimed, expires in rows
     }
 

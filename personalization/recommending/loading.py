@@ -1,26 +1,38 @@
-"""From the ORM to the engine's arrays: only consented, non-excluded data is read.
+"""From the database to the engine's arrays: only consented, non-excluded data is read.
 
 The consent filter is in the SQL itself (an EXISTS over the current-consent table), so
 rows of a category a customer switched off never leave the database. The engine filters
 again by the same consent (defence in depth).
+
+The reads are plain SQL (core/sql.py): regenerating one customer's list runs them while
+the customer waits, and compiling ORM querysets cost more than running them.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
 import numpy as np
-from django.db.models import Exists, FloatField, Func, OuterRef, QuerySet
-from django.db.models.functions import Cast
+from django.db import connection
+from django.db.models import Exists, OuterRef, QuerySet
 
 from accounts.models import CustomerProfile
 from accounts.selectors import effective_mode
+from core import sql as sql_helpers
 from personalization import engine
-from personalization.consent.selectors import consented_categories
 from personalization.engine.data import EVIDENCE_CATEGORIES, KINDS
-from personalization.models import Consent, Feedback, FeedbackKind, Interaction, Item
+from personalization.models import (
+    Attribute,
+    Category,
+    Consent,
+    Feedback,
+    FeedbackKind,
+    Interaction,
+    Item,
+)
 from personalization.registry import PERSONALIZATION
 
 _KIND_INDEX = {kind: i for i, kind in enumerate(KINDS)}
@@ -29,48 +41,44 @@ _ROWS = 20_000
 _BATCH = 1_000
 
 
-class EpochSeconds(Func):
-    """A datetime as seconds since 1970 (float), computed by the database: no per-row
-    parsing in Python, which dominates loading a history on SQLite."""
-
-    output_field = FloatField()
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)",
-            **extra_context,
-        )
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="EXTRACT(EPOCH FROM %(expressions)s)::double precision",
-            **extra_context,
-        )
+_CATALOG_SQL = """
+SELECT i.id, i.name, c.slug, i.price, i.active, i.allergens_declared, i.consumable
+FROM {item} i JOIN {category} c ON c.id = i.category_id
+ORDER BY i.id
+"""
+_ATTRIBUTES_SQL = (
+    "SELECT ia.{item_col}, a.code FROM {through} ia JOIN {attribute} a ON a.id = ia.{attr_col}"
+)
 
 
 def catalog_load() -> engine.Catalog:
     """Every item, as the shop lists it now (two queries)."""
-    rows = list(
-        Item.objects.order_by("pk").values_list(
-            "pk", "name", "category__slug", "price", "active", "allergens_declared", "consumable"
+    through = Item.attributes.through
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CATALOG_SQL.format(item=Item._meta.db_table, category=Category._meta.db_table)
         )
-    )
-    codes: dict[int, set[str]] = defaultdict(set)
-    for item_id, code in Item.attributes.through.objects.values_list("item_id", "attribute__code"):
-        codes[item_id].add(code)
+        rows = cursor.fetchall()
+        cursor.execute(
+            _ATTRIBUTES_SQL.format(
+                through=through._meta.db_table,
+                attribute=Attribute._meta.db_table,
+                item_col=through._meta.get_field("item").column,
+                attr_col=through._meta.get_field("attribute").column,
+            )
+        )
+        codes: dict[int, set[str]] = defaultdict(set)
+        for item_id, code in cursor.fetchall():
+            codes[item_id].add(code)
     return engine.Catalog.build(
         keys=[r[0] for r in rows],
         names=[r[1] for r in rows],
         categories=[r[2] for r in rows],
         attributes=[codes.get(r[0], ()) for r in rows],
         prices=[float(r[3]) for r in rows],
-        active=[r[4] for r in rows],
-        allergens_declared=[r[5] for r in rows],
-        consumable=[r[6] for r in rows],
+        active=[bool(r[4]) for r in rows],
+        allergens_declared=[bool(r[5]) for r in rows],
+        consumable=[bool(r[6]) for r in rows],
     )
 
 
@@ -88,31 +96,58 @@ def consented_interactions(customer_ids: Sequence[int] | None = None) -> QuerySe
     return rows
 
 
+# The same rule as `consented_interactions`, in SQL: a row is read only while its
+# customer allows its data category for personalization, and never once removed.
+_EVENTS_SQL = """
+SELECT x.customer_id, x.item_id, x.kind, x.data_category, x.quantity, {amount}, {at}
+FROM {interaction} x
+WHERE x.excluded_at IS NULL
+  AND EXISTS (
+    SELECT 1 FROM {consent} g
+    WHERE g.customer_id = x.customer_id AND g.purpose = %s
+      AND g.data_category = x.data_category AND g.granted
+  )
+  {only}
+ORDER BY x.customer_id, x.occurred_at, x.id
+"""
+
+
 def events_load(
-    *, position: dict[int, int], customer_ids: Sequence[int] | None = None
+    *,
+    position: dict[int, int],
+    customer_ids: Sequence[int] | None = None,
+    tally: Counter[int] | None = None,
 ) -> engine.Events:
-    """Consented events as arrays; items outside `position` (unknown to a model) are skipped."""
+    """Consented events as arrays; items outside `position` (unknown to a model) are skipped.
+
+    `tally`, when given, counts every consented row per customer (skipped ones too)."""
     columns: dict[str, list] = {name: [] for name in ("c", "i", "k", "g", "q", "v", "t")}
-    rows = (
-        consented_interactions(customer_ids)
-        .annotate(amount=Cast("value", FloatField()), at=EpochSeconds("occurred_at"))
-        .order_by("customer_id", "occurred_at", "pk")
-        .values_list("customer_id", "item_id", "kind", "data_category", "quantity", "amount", "at")
+    ids = list(customer_ids) if customer_ids is not None else None
+    sql = _EVENTS_SQL.format(
+        amount=sql_helpers.as_float("x.value"),
+        at=sql_helpers.epoch_seconds("x.occurred_at"),
+        interaction=Interaction._meta.db_table,
+        consent=Consent._meta.db_table,
+        only="" if ids is None else f"AND x.customer_id IN ({sql_helpers.marks(len(ids))})",
     )
-    # Streamed for a whole shop; a few customers' histories are fetched at once (a
-    # server-side cursor costs PostgreSQL three extra round trips).
-    stream = rows.iterator(chunk_size=_ROWS) if customer_ids is None else rows
-    for customer_id, item_id, kind, category, quantity, value, at in stream:
-        pos = position.get(item_id)
-        if pos is None or category not in _CATEGORY_INDEX:
-            continue
-        columns["c"].append(customer_id)
-        columns["i"].append(pos)
-        columns["k"].append(_KIND_INDEX[kind])
-        columns["g"].append(_CATEGORY_INDEX[category])
-        columns["q"].append(quantity)
-        columns["v"].append(value or 0.0)
-        columns["t"].append(at)
+    # A whole shop is streamed (a server-side cursor on PostgreSQL); a few customers'
+    # histories are fetched at once (a server-side cursor costs three round trips).
+    with connection.chunked_cursor() if ids is None else connection.cursor() as cursor:
+        cursor.execute(sql, [PERSONALIZATION, *(ids or ())])
+        while rows := cursor.fetchmany(_ROWS):
+            for customer_id, item_id, kind, category, quantity, value, at in rows:
+                if tally is not None:
+                    tally[customer_id] += 1
+                pos = position.get(item_id)
+                if pos is None or category not in _CATEGORY_INDEX:
+                    continue
+                columns["c"].append(customer_id)
+                columns["i"].append(pos)
+                columns["k"].append(_KIND_INDEX[kind])
+                columns["g"].append(_CATEGORY_INDEX[category])
+                columns["q"].append(quantity)
+                columns["v"].append(value or 0.0)
+                columns["t"].append(at)
     return engine.Events.build(
         customer=np.array(columns["c"], dtype=np.int64),
         item=np.array(columns["i"], dtype=np.int64),
@@ -124,6 +159,46 @@ def events_load(
     )
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """What generation read about some customers, beyond the catalog."""
+
+    shoppers: list[engine.Shopper]
+    events: engine.Events
+    # Consented, not removed interactions per personalized customer (every item).
+    history: dict[int, int]
+    # (kind, when) of each customer's feedback, for the oversight rules.
+    feedback: dict[int, list[tuple[str, datetime]]]
+
+
+def customers_load(
+    profiles: Sequence[CustomerProfile],
+    *,
+    position: dict[int, int],
+    without: str | None = None,
+    today: date | None = None,
+) -> Loaded:
+    """Shoppers and the consented histories of those whose personalization is on.
+
+    `without` takes one data category out of every shopper's consent (a preview)."""
+    shoppers, feedback = _shoppers_and_feedback(list(profiles), today=today)
+    if without is not None:
+        shoppers = [replace(s, consented=s.consented - {without}) for s in shoppers]
+    personal = [s.key for s in shoppers if s.mode == "on"]
+    tally: Counter[int] = Counter()
+    events = (
+        events_load(position=position, customer_ids=personal, tally=tally)
+        if personal
+        else engine.Events.empty()
+    )
+    return Loaded(
+        shoppers=shoppers,
+        events=events,
+        history={pk: tally[pk] for pk in personal},
+        feedback=feedback,
+    )
+
+
 def shoppers_load(
     profiles: Iterable[CustomerProfile], *, today: date | None = None
 ) -> list[engine.Shopper]:
@@ -131,23 +206,63 @@ def shoppers_load(
 
     Never their declared audit attributes: the engine has no field for them.
     """
-    profiles = list(profiles)
+    return _shoppers_and_feedback(list(profiles), today=today)[0]
+
+
+def _shoppers_and_feedback(
+    profiles: list[CustomerProfile], *, today: date | None
+) -> tuple[list[engine.Shopper], dict[int, list[tuple[str, datetime]]]]:
     shoppers: list[engine.Shopper] = []
+    feedback: dict[int, list[tuple[str, datetime]]] = {}
     # In batches: SQLite caps the number of values in one IN (...).
     for start in range(0, len(profiles), _BATCH):
-        shoppers += _shoppers_batch(profiles[start : start + _BATCH], today=today)
-    return shoppers
+        batch, said_at = _shoppers_batch(profiles[start : start + _BATCH], today=today)
+        shoppers += batch
+        feedback.update(said_at)
+    return shoppers, feedback
 
 
-def _shoppers_batch(profiles: list[CustomerProfile], *, today: date | None) -> list[engine.Shopper]:
+_CONSENT_SQL = (
+    "SELECT customer_id, data_category FROM {consent} "
+    "WHERE customer_id IN ({ids}) AND purpose = %s AND granted"
+)
+_FEEDBACK_SQL = """
+SELECT f.customer_id, f.kind, f.item_id, c.slug, f.created_at
+FROM {feedback} f
+JOIN {item} i ON i.id = f.item_id
+JOIN {category} c ON c.id = i.category_id
+WHERE f.customer_id IN ({ids})
+"""
+
+
+def _shoppers_batch(
+    profiles: list[CustomerProfile], *, today: date | None
+) -> tuple[list[engine.Shopper], dict[int, list[tuple[str, datetime]]]]:
     ids = [p.pk for p in profiles]
-    consent = consented_categories(customer_ids=ids, purpose=PERSONALIZATION)
+    consent: dict[int, set[str]] = defaultdict(set)
     said: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    said_at: dict[int, list[tuple[str, datetime]]] = {pk: [] for pk in ids}
     fewer: dict[int, Counter[str]] = defaultdict(Counter)
-    for customer_id, kind, item_id, category in Feedback.objects.filter(
-        customer_id__in=ids
-    ).values_list("customer_id", "kind", "item_id", "item__category__slug"):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CONSENT_SQL.format(consent=Consent._meta.db_table, ids=sql_helpers.marks(len(ids))),
+            [*ids, PERSONALIZATION],
+        )
+        for customer_id, category in cursor.fetchall():
+            consent[customer_id].add(category)
+        cursor.execute(
+            _FEEDBACK_SQL.format(
+                feedback=Feedback._meta.db_table,
+                item=Item._meta.db_table,
+                category=Category._meta.db_table,
+                ids=sql_helpers.marks(len(ids)),
+            ),
+            ids,
+        )
+        feedback = cursor.fetchall()
+    for customer_id, kind, item_id, category, at in feedback:
         said[customer_id][kind].add(item_id)
+        said_at[customer_id].append((kind, sql_helpers.aware(at)))
         if kind == FeedbackKind.FEWER_LIKE_THIS:
             # Any feedback on an item keeps that item away; "fewer" also tones down its kind.
             fewer[customer_id][category] += 1
@@ -169,4 +284,4 @@ def _shoppers_batch(profiles: list[CustomerProfile], *, today: date | None) -> l
                 fewer_like_this=dict(fewer.get(profile.pk, {})),
             )
         )
-    return shoppers
+    return shoppers, said_at

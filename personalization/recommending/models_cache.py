@@ -5,6 +5,9 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
+from django.db import connection
+
+from core.sql import aware
 from personalization import engine
 from personalization.engine.serialize import model_from_bytes
 from personalization.models import ModelVersion
@@ -15,15 +18,21 @@ _lock = threading.Lock()
 _cache: dict[tuple[int, datetime | None], engine.Model] = {}
 
 
+_ACTIVE_SQL = (
+    "SELECT id, trained_at FROM {table} WHERE status = %s ORDER BY trained_at DESC, id DESC LIMIT 1"
+)
+
+
 def active_version() -> tuple[int, datetime | None] | None:
-    """The newest active version's (id, trained at), one query; None before any training."""
-    row = (
-        ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
-        .order_by("-trained_at", "-pk")
-        .values_list("pk", "trained_at")
-        .first()
-    )
-    return (row[0], row[1]) if row else None
+    """The newest active version's (id, trained at), one query; None before any training.
+
+    Plain SQL: every generation and every served page asks (core/sql.py)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _ACTIVE_SQL.format(table=ModelVersion._meta.db_table), [ModelVersion.Status.ACTIVE]
+        )
+        row = cursor.fetchone()
+    return (row[0], aware(row[1])) if row else None
 
 
 def active_version_id() -> int | None:

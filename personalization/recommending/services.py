@@ -31,15 +31,13 @@ from personalization.models import (
     RecommendationStatus,
 )
 from personalization.oversight import screening
-from personalization.recommending import loading, sentences
+from personalization.recommending import loading, sentences, storing
 from personalization.recommending.models_cache import active_version, model_for
 
 logger = logging.getLogger(__name__)
 
 # Customers per generation task.
 CHUNK_SIZE = 1_000
-# Statuses of rows nobody has seen or decided on: a newer list simply replaces them.
-UNDECIDED = (RecommendationStatus.PROPOSED, RecommendationStatus.HELD)
 
 
 # --- training ---------------------------------------------------------------------------
@@ -226,7 +224,7 @@ def _generate_and_store(
     screen: bool = True,
 ) -> dict[int, list[Recommendation]]:
     catalog = loading.catalog_load().aligned(model.item_keys)
-    lists = _compute(model, profiles, now=now, catalog=catalog)
+    lists, loaded = _compute(model, profiles, now=now, catalog=catalog)
     names = _names(lists, catalog)
     now = timezone.now()
     rows: list[Recommendation] = []
@@ -260,21 +258,19 @@ def _generate_and_store(
     with transaction.atomic():
         # Held items that come back keep their place in the review queue.
         waiting = screening.waiting_items_of(customer_ids=ids, channel=channel)
-        current = Recommendation.objects.filter(
-            customer_id__in=ids, channel=channel, superseded_at__isnull=True
-        )
-        # Rows nobody saw or decided on go; only their ids are fetched (feedback keeps a
-        # link to a recommendation, so Django has to look before deleting).
-        current.filter(status__in=UNDECIDED).only("pk").delete()
-        current.update(superseded_at=now)
-        Recommendation.objects.bulk_create(rows, batch_size=2_000)
+        storing.lists_replace(customer_ids=ids, channel=channel, rows=rows, now=now)
         if screen:
             # Screened in the same transaction: no flagged row is ever visible unheld.
             screening.recommendations_screen(
                 recommendations=rows,
                 is_campaign=channel == Channel.EMAIL,
                 usual_spend={r.customer: r.usual_unit_price for r in lists if r.mode == "on"},
-                known=screening.Known(catalog=catalog, profiles=profiles),
+                known=screening.Known(
+                    catalog=catalog,
+                    profiles=profiles,
+                    history=loaded.history,
+                    feedback=loaded.feedback,
+                ),
                 carried=waiting,
                 fresh=True,
             )
@@ -290,24 +286,20 @@ def _compute(
     without: str | None = None,
     now: datetime | None = None,
     catalog: engine.Catalog | None = None,
-) -> list[engine.CustomerList]:
+) -> tuple[list[engine.CustomerList], loading.Loaded]:
     if catalog is None:
         catalog = loading.catalog_load().aligned(model.item_keys)
-    shoppers = loading.shoppers_load(profiles)
-    if without is not None:
-        shoppers = [replace(s, consented=s.consented - {without}) for s in shoppers]
-    personal = [s.key for s in shoppers if s.mode == "on"]
     position = {int(key): i for i, key in enumerate(model.item_keys)}
-    events = loading.events_load(position=position, customer_ids=personal) if personal else None
+    loaded = loading.customers_load(profiles, position=position, without=without)
     histories = engine.build_histories(
-        events if events is not None else engine.Events.empty(),
+        loaded.events,
         n_items=len(model.item_keys),
         params=model.params,
         now=(now or timezone.now()).timestamp(),
-        consent={s.key: s.consented for s in shoppers},
-        customers=personal,
+        consent={s.key: s.consented for s in loaded.shoppers},
+        customers=list(loaded.history),
     )
-    return engine.recommend(model, catalog, histories, shoppers)
+    return engine.recommend(model, catalog, histories, loaded.shoppers), loaded
 
 
 def _names(lists: list[engine.CustomerList], catalog: engine.Catalog) -> dict[str, dict]:
@@ -385,7 +377,7 @@ def recommendations_preview(
     customer decides.
     """
     _version_id, model = _active_model()
-    return _compute(model, [customer], without=without_data_category)[0]
+    return _compute(model, [customer], without=without_data_category)[0][0]
 
 
 def anonymous_recommendations(

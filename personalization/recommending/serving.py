@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.utils.dateparse import parse_datetime
 
+from core.sql import aware
 from governance.models import KillSwitchEvent, PersonalizationFeature
 from personalization.models import (
     Category,
@@ -107,7 +107,7 @@ def serving_state(*, customer_id: int, purpose: str, features: tuple[str, str]) 
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         version_id, engaged, allowed, consent_at, feedback_at, *switches = cursor.fetchone()
-    stamps = [at for at in (_when(consent_at), _when(feedback_at)) if at is not None]
+    stamps = [at for at in (aware(consent_at), aware(feedback_at)) if at is not None]
     return ServingState(
         version_id=version_id,
         shop_paused=bool(engaged),
@@ -137,7 +137,7 @@ def stored_rows(*, customer_id: int, channel: str) -> list[StoredRow]:
             reasons=json.loads(reasons) if isinstance(reasons, str | bytes) else reasons,
             sentence=sentence,
             status=status,
-            created_at=_when(created_at),
+            created_at=aware(created_at),
             sku=sku,
             name=name,
             price=Decimal(str(price)).quantize(Decimal("0.01")),
@@ -165,14 +165,3 @@ def stored_rows(*, customer_id: int, channel: str) -> list[StoredRow]:
             category_name,
         ) in rows
     ]
-
-
-def _when(value) -> datetime | None:
-    """A timestamp as an aware datetime (SQLite hands back text for computed columns)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value

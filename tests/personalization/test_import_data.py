@@ -330,3 +330,37 @@ def test_large_file_is_streamed_not_loaded_whole(tmp_path):
     assert report.ok, report.errors[:3]
     assert report.files[0].rows == 2 * half
     assert Interaction.objects.filter(event_id__startswith="big-").count() == 2 * half
+
+
+def _planner_rows(table: str) -> int | None:
+    """How many rows the query planner believes `table` has (None: no statistics)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # -1 until the table is first analyzed (PostgreSQL 14+).
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+            rows = cursor.fetchone()[0]
+            return None if rows < 0 else int(rows)
+        cursor.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        if cursor.fetchone() is None:
+            return None
+        cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = %s", [table])
+        found = cursor.fetchone()
+        return int(found[0].split()[0]) if found else None
+
+
+def test_an_import_refreshes_the_planners_statistics(
+    db, base_files, tmp_path, django_capture_on_commit_callbacks
+):
+    """After a bulk load the planner must not plan for the old, smaller tables."""
+    table = Interaction._meta.db_table
+    before = _planner_rows(table)
+    assert before in (None, 0)
+    bad = write(tmp_path, "bad.csv", EVENTS_HEADER + "e9,C1,NOPE,view,2026-03-04T09:15:00Z,1,0\n")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert not import_files(events=bad).ok
+    assert _planner_rows(table) == before
+    with django_capture_on_commit_callbacks(execute=True):
+        assert import_files(**base_files).ok
+    assert _planner_rows(table) == Interaction.objects.count() == 3

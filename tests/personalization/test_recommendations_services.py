@@ -243,6 +243,28 @@ def test_removed_records_are_never_read(trained):
     assert all(r.get("item") != trained.wheat.pk for row in after for r in row.reasons)
 
 
+def test_the_engines_read_and_the_consent_rule_agree_row_for_row(trained):
+    """The engine's SQL and `consented_interactions` state one rule twice: they agree."""
+    from collections import Counter
+
+    from personalization.recommending import loading
+
+    alice, other = trained.alice, trained.crowd[0]
+    grant(alice, BROWSING_HISTORY, granted=False)
+    grant(other, PURCHASE_HISTORY, granted=False)
+    Interaction.objects.filter(customer=alice, item=trained.rye).update(excluded_at=timezone.now())
+    position = {
+        pk: i for i, pk in enumerate(Item.objects.order_by("pk").values_list("pk", flat=True))
+    }
+    everyone, some = Counter(), Counter()
+    whole = loading.events_load(position=position, tally=everyone)
+    loading.events_load(position=position, customer_ids=[alice.pk, other.pk], tally=some)
+    expected = Counter(loading.consented_interactions().values_list("customer_id", flat=True))
+    assert everyone == expected and len(whole.customer) == expected.total()
+    assert some == {pk: expected[pk] for pk in (alice.pk, other.pk) if expected[pk]}
+    assert expected[other.pk] == 0 and 0 < expected[alice.pk] < alice.interactions.count()
+
+
 def test_declared_audit_attributes_change_nothing(shop):
     alice = shop.alice
     now = timezone.now()
@@ -400,3 +422,58 @@ def test_an_item_far_above_the_usual_spend_is_flagged_and_held(trained):
     assert cake[0].status == RecommendationStatus.HELD
     page = selectors.recommendations_page(customer=fan)
     assert trained.cake.pk not in [i.item_id for i in page.items]
+
+
+def test_a_new_list_replaces_unseen_rows_and_keeps_decided_ones_on_record(trained):
+    alice = trained.alice
+    first = services.recommendations_generate_for_customer(customer=alice)
+    approved, shown = first[0], first[1]
+    Recommendation.objects.filter(pk=approved.pk).update(status=RecommendationStatus.APPROVED)
+    # Feedback links to the row it was given on; the new list is generated at once.
+    result = services.feedback_record(
+        customer=alice, recommendation_id=shown.pk, kind=FeedbackKind.NOT_FOR_ME
+    )
+    approved.refresh_from_db()
+    assert approved.superseded_at is not None
+    kept = {approved.pk}
+    gone = [r.pk for r in first if r.pk not in kept]
+    assert not Recommendation.objects.filter(pk__in=gone).exists()
+    feedback = Feedback.objects.get(customer=alice)
+    assert (feedback.item, feedback.recommendation) == (shown.item, None)
+    # The returned rows are the stored ones, value for value.
+    assert result.recommendations
+    for row in result.recommendations:
+        stored = Recommendation.objects.get(pk=row.pk)
+        assert (stored.item_id, stored.rank, stored.score, stored.status) == (
+            row.item_id,
+            row.rank,
+            row.score,
+            row.status,
+        )
+        assert stored.reasons == row.reasons and stored.sentence == row.sentence
+        assert stored.created_at == row.created_at and stored.superseded_at is None
+    assert set(r.pk for r in current(alice)) == {r.pk for r in result.recommendations}
+
+
+def test_regenerating_one_list_is_a_fixed_number_of_queries(trained, django_assert_num_queries):
+    """On demand, a customer waits for this: no query per row, per old row or per event."""
+    for customer in trained.crowd:
+        services.recommendations_generate_for_customer(customer=customer)
+    # A list with nothing held for review: the common case, in its fewest statements.
+    plain = next(c for c in trained.crowd if not current(c)[-1].status == RecommendationStatus.HELD)
+    with django_assert_num_queries(QUERIES_ON_DEMAND):
+        services.recommendations_generate_for_customer(customer=plain)
+    # More history and more old rows: still no query per row or per event.
+    bought(plain, trained.bloomer, times=5)
+    bought(plain, trained.tea, times=5, kind="view")
+    for _ in range(3):
+        services.recommendations_generate_for_customer(customer=plain)
+    assert all(r.status == RecommendationStatus.PROPOSED for r in current(plain))
+    with django_assert_num_queries(QUERIES_ON_DEMAND):
+        services.recommendations_generate_for_customer(customer=plain)
+
+
+# Model version, catalog (2), consent, feedback, history; in the transaction: waiting
+# review items, the rows to replace, their delete, the replaced mark, the insert, the
+# oversight settings; and the savepoint pair of the test's own transaction.
+QUERIES_ON_DEMAND = 14

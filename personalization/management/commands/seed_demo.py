@@ -19,10 +19,11 @@ from django.utils.translation import gettext as _
 from accounts.models import CustomerProfile
 from accounts.roles import Role
 from accounts.services import customer_profile_set_preferences, user_upsert_verified
+from core.services import tables_analyze
 from governance.demo import governance_seed_demo
 from personalization import demo
 from personalization.consent.notices import notice_ensure_initial
-from personalization.models import Interaction
+from personalization.models import Consent, Interaction
 
 
 def _as_of(value: str) -> date:
@@ -80,6 +81,8 @@ class Command(BaseCommand):
         notice = notice_ensure_initial()
         granted = _seed_consents(notice_version=notice.version)
         if granted:
+            # Hundreds of new consent rows: the planner needs to know before generation.
+            tables_analyze(Consent)
             self.stdout.write(
                 _("Recorded the demo customers' consent choices (%(n)d customers).")
                 % {"n": granted}
@@ -224,7 +227,6 @@ def _seed_consents(*, notice_version: int) -> int:
 
     from accounts.models import CustomerProfile
     from personalization.consent.services import ConsentChange, consent_set
-    from personalization.models import Consent
 
     engine_categories = ("purchase_history", "browsing_history", "stated_preferences")
     # The import already recorded fairness_audit for declared attributes (its contract).

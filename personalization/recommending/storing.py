@@ -1,0 +1,122 @@
+"""Replacing customers' current lists: a few plain statements instead of ORM querysets.
+
+Regenerating one customer's list happens on demand (after feedback, a consent change,
+`generate_recommendations --customer`), so its writes are on a customer's clock. With
+the ORM they cost more in query compiling than in the database: Django's delete
+collector alone sent six statements (the ids, the review items, three `SET NULL`
+updates that almost never match, the delete). Here the rows to delete are read once
+with a flag saying whether anything links to them; rows nothing links to are deleted in
+one plain statement, and only linked rows (a customer's feedback, a review item, a
+campaign email) go through Django's collector, which knows every relation.
+
+Portable between PostgreSQL and SQLite; table and column names come from the models'
+metadata, so a new relation to `Recommendation` is picked up by the link check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from functools import cache
+
+from django.db import connection
+
+from core.sql import marks
+from personalization.models import Recommendation, RecommendationStatus
+
+# Statuses of rows nobody has seen or decided on: a newer list simply replaces them.
+UNDECIDED = (RecommendationStatus.PROPOSED, RecommendationStatus.HELD)
+
+
+_UNDECIDED_SQL = """
+SELECT r.id, CASE WHEN {linked} THEN 1 ELSE 0 END
+FROM {table} r
+WHERE r.customer_id IN ({ids}) AND r.channel = %s AND r.superseded_at IS NULL
+  AND r.status IN (%s, %s)
+"""
+_LINK_SQL = "EXISTS (SELECT 1 FROM {table} WHERE {column} = r.id)"
+_DELETE_SQL = "DELETE FROM {table} WHERE id IN ({ids})"
+_SUPERSEDE_SQL = """
+UPDATE {table} SET superseded_at = %s
+WHERE customer_id IN ({ids}) AND channel = %s AND superseded_at IS NULL
+"""
+_INSERT_SQL = "INSERT INTO {table} ({columns}) VALUES {values} RETURNING id"
+
+
+def lists_replace(
+    *, customer_ids: Sequence[int], channel: str, rows: list[Recommendation], now: datetime
+) -> None:
+    """Within the caller's transaction: delete these customers' undecided current rows on
+    `channel`, mark their decided ones as replaced at `now`, and store `rows` (their
+    primary keys are set)."""
+    if not customer_ids:
+        return
+    ids = list(customer_ids)
+    table = Recommendation._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _UNDECIDED_SQL.format(linked=_linked_sql(), table=table, ids=marks(len(ids))),
+            [*ids, channel, *UNDECIDED],
+        )
+        found = cursor.fetchall()
+        free = [pk for pk, linked in found if not linked]
+        linked = [pk for pk, linked in found if linked]
+        if free:
+            cursor.execute(_DELETE_SQL.format(table=table, ids=marks(len(free))), free)
+        if linked:
+            # Feedback keeps its item, a review item goes with its row, the trail keeps
+            # its number: Django's collector applies each relation's on_delete.
+            Recommendation.objects.filter(pk__in=linked).delete()
+        superseded = Recommendation._meta.get_field("superseded_at")
+        cursor.execute(
+            _SUPERSEDE_SQL.format(table=table, ids=marks(len(ids))),
+            [superseded.get_db_prep_save(now, connection), *ids, channel],
+        )
+    _insert(rows)
+
+
+@cache
+def _linked_sql() -> str:
+    """True for a row any other table links to (every relation to Recommendation)."""
+    checks = [
+        # A many-to-many link (none today) counts as linked: the collector handles it.
+        "1 = 1"
+        if rel.many_to_many
+        else _LINK_SQL.format(table=rel.related_model._meta.db_table, column=rel.field.column)
+        for rel in Recommendation._meta.related_objects
+    ]
+    return " OR ".join(checks) if checks else "1 = 0"
+
+
+def _insert(rows: list[Recommendation]) -> None:
+    """One INSERT ... RETURNING id for all rows (values prepared by each field, as Django
+    does); where the database cannot return ids from a multi-row insert, bulk_create."""
+    if not rows:
+        return
+    if not connection.features.can_return_rows_from_bulk_insert:
+        Recommendation.objects.bulk_create(rows, batch_size=2_000)
+        return
+    fields = [f for f in Recommendation._meta.concrete_fields if not f.primary_key]
+    one = f"({marks(len(fields))})"
+    # Batches keep SQLite's limit on parameters in one statement.
+    size = max(1, 900 // len(fields))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            batch = rows[start : start + size]
+            params = [
+                f.get_db_prep_save(f.pre_save(row, add=True), connection)
+                for row in batch
+                for f in fields
+            ]
+            cursor.execute(
+                _INSERT_SQL.format(
+                    table=Recommendation._meta.db_table,
+                    columns=", ".join(f.column for f in fields),
+                    values=", ".join([one] * len(batch)),
+                ),
+                params,
+            )
+            for row, (pk,) in zip(batch, cursor.fetchall(), strict=True):
+                row.pk = pk
+                row._state.adding = False
+                row._state.db = connection.alias
