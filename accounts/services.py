@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.models import ApiKey, CustomerProfile, PersonalizationMode, User
 from accounts.roles import ROLE_PERMISSIONS, Role
 from core.errors import ApplicationError
+from core.sql import fetch_instance
 
 logger = logging.getLogger(__name__)
 
@@ -251,17 +252,11 @@ def api_key_create(
 
 def api_key_authenticate(*, key: str) -> ApiKey | None:
     """The active key matching `key`, with its last use recorded (at most once a minute)."""
-    # Every API request runs this: plain SQL (on a unique column) spares the ORM's query
-    # compiler, which costs more than the lookup itself.
-    found = list(
-        ApiKey.objects.raw(
-            "SELECT * FROM accounts_apikey WHERE key_hash = %s AND revoked_at IS NULL",
-            [_api_key_hash(key)],
-        )
-    )
-    if not found:
+    # Every API request runs this: plain SQL on a unique column (core/sql.py) spares the
+    # ORM's query compiler, which costs more than the lookup itself.
+    api_key = fetch_instance(ApiKey, "key_hash", _api_key_hash(key))
+    if api_key is None or api_key.revoked_at is not None:
         return None
-    api_key = found[0]
     now = timezone.now()
     if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)

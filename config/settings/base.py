@@ -101,6 +101,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # The hot paths' plain SQL (core/sql.py) is prepared after this many runs on a
+    # connection; 0 or empty turns it off (behind a transaction-mode pooler without
+    # prepared-statement support). The ORM binds on the client and never prepares.
+    _prepare = env.int("DATABASE_PREPARE_THRESHOLD", default=5) or None
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = _prepare
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication -----------------------------------------------------------------

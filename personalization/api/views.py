@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.models import ApiKey, ApiScope, CustomerProfile
 from core.api import error_body
 from core.errors import ApplicationError
+from core.sql import fetch_instance
 from governance.features import API_RECOMMENDATIONS
 from personalization.api import serializers as S
 from personalization.consent.services import ConsentChange, RequestFingerprint, consent_set
@@ -209,15 +210,10 @@ class ConsentsView(APIView):
 def _customer_fast(external_id: str) -> CustomerProfile:
     """The customer by external id, in plain SQL (the recommendations read is the API's
     hot path; the ORM's query compiler costs more than the lookup)."""
-    found = list(
-        CustomerProfile.objects.raw(
-            "SELECT * FROM accounts_customerprofile WHERE external_id = %s",
-            [external_id],
-        )
-    )
-    if not found:
+    customer = fetch_instance(CustomerProfile, "external_id", external_id)
+    if customer is None:
         raise Http404
-    return found[0]
+    return customer
 
 
 class RecommendationsView(APIView):

@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings as django_settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, FloatField, Max
 from django.db.models.functions import Cast
 from django.utils import timezone, translation
 
 from accounts.models import CustomerProfile
 from core.sql import aware, marks
+from core.sql import cursor as sql_cursor
 from personalization import engine
 from personalization.models import (
     Feedback,
@@ -297,7 +298,7 @@ def waiting_items_of(
         recommendation=Recommendation._meta.db_table,
         ids=marks(len(ids)),
     )
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute(sql, [*ids, channel, *UNDECIDED_STATUSES])
         rows = cursor.fetchall()
     return {

@@ -54,7 +54,7 @@ _ATTRIBUTES_SQL = (
 def catalog_load() -> engine.Catalog:
     """Every item, as the shop lists it now (two queries)."""
     through = Item.attributes.through
-    with connection.cursor() as cursor:
+    with sql_helpers.cursor() as cursor:
         cursor.execute(
             _CATALOG_SQL.format(item=Item._meta.db_table, category=Category._meta.db_table)
         )
@@ -132,7 +132,7 @@ def events_load(
     )
     # A whole shop is streamed (a server-side cursor on PostgreSQL); a few customers'
     # histories are fetched at once (a server-side cursor costs three round trips).
-    with connection.chunked_cursor() if ids is None else connection.cursor() as cursor:
+    with connection.chunked_cursor() if ids is None else sql_helpers.cursor() as cursor:
         cursor.execute(sql, [PERSONALIZATION, *(ids or ())])
         while rows := cursor.fetchmany(_ROWS):
             for customer_id, item_id, kind, category, quantity, value, at in rows:
@@ -243,7 +243,7 @@ def _shoppers_batch(
     said: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
     said_at: dict[int, list[tuple[str, datetime]]] = {pk: [] for pk in ids}
     fewer: dict[int, Counter[str]] = defaultdict(Counter)
-    with connection.cursor() as cursor:
+    with sql_helpers.cursor() as cursor:
         cursor.execute(
             _CONSENT_SQL.format(consent=Consent._meta.db_table, ids=sql_helpers.marks(len(ids))),
             [*ids, PERSONALIZATION],

@@ -5,8 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
-from django.db import connection
-
+from core import sql
 from core.sql import aware
 from personalization import engine
 from personalization.engine.serialize import model_from_bytes
@@ -27,7 +26,7 @@ def active_version() -> tuple[int, datetime | None] | None:
     """The newest active version's (id, trained at), one query; None before any training.
 
     Plain SQL: every generation and every served page asks (core/sql.py)."""
-    with connection.cursor() as cursor:
+    with sql.cursor() as cursor:
         cursor.execute(
             _ACTIVE_SQL.format(table=ModelVersion._meta.db_table), [ModelVersion.Status.ACTIVE]
         )

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.db import connection
 
+from core import sql as sql_helpers
 from core.sql import aware
 from governance.models import KillSwitchEvent, PersonalizationFeature
 from personalization.models import (
@@ -104,7 +105,7 @@ def serving_state(*, customer_id: int, purpose: str, features: tuple[str, str]) 
         customer_id,
         *features,
     ]
-    with connection.cursor() as cursor:
+    with sql_helpers.cursor() as cursor:
         cursor.execute(sql, params)
         version_id, engaged, allowed, consent_at, feedback_at, *switches = cursor.fetchone()
     stamps = [at for at in (aware(consent_at), aware(feedback_at)) if at is not None]
@@ -124,7 +125,7 @@ def stored_rows(*, customer_id: int, channel: str) -> list[StoredRow]:
         item=Item._meta.db_table,
         category=Category._meta.db_table,
     )
-    with connection.cursor() as cursor:
+    with sql_helpers.cursor() as cursor:
         cursor.execute(sql, [customer_id, channel])
         rows = cursor.fetchall()
     return [

@@ -21,6 +21,7 @@ from functools import cache
 
 from django.db import connection
 
+from core import sql
 from core.sql import marks
 from personalization.models import Recommendation, RecommendationStatus
 
@@ -53,7 +54,7 @@ def lists_replace(
         return
     ids = list(customer_ids)
     table = Recommendation._meta.db_table
-    with connection.cursor() as cursor:
+    with sql.cursor() as cursor:
         cursor.execute(
             _UNDECIDED_SQL.format(linked=_linked_sql(), table=table, ids=marks(len(ids))),
             [*ids, channel, *UNDECIDED],
@@ -100,7 +101,7 @@ def _insert(rows: list[Recommendation]) -> None:
     one = f"({marks(len(fields))})"
     # Batches keep SQLite's limit on parameters in one statement.
     size = max(1, 900 // len(fields))
-    with connection.cursor() as cursor:
+    with sql.cursor() as cursor:
         for start in range(0, len(rows), size):
             batch = rows[start : start + size]
             params = [
