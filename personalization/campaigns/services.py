@@ -666,8 +666,9 @@ def offers_unsubscribe(
             ConsentChange(registry.MARKETING, category, False)
             for category in selectors.MARKETING_CATEGORIES
         ],
-        # The customer's own click on the link in their email (a page of this site).
-        method=ConsentMethod.UI,
+        # The customer's own click on the link in their email (or their mail client's
+        # one-click unsubscribe), told apart from a change on their dashboard.
+        method=ConsentMethod.EMAIL_LINK,
         actor="customer",
         notice_version=notice.version if notice is not None else None,
         fingerprint=fingerprint,

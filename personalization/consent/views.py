@@ -83,6 +83,7 @@ def _method_words(method: str) -> str:
         ConsentMethod.IMPORT: _("by an import from the shop's systems"),
         ConsentMethod.ERASURE: _("by your erasure request"),
         ConsentMethod.OBJECTION: _("by your objection to profiling"),
+        ConsentMethod.EMAIL_LINK: _("with the unsubscribe link in an offer email"),
     }
     return str(words.get(method, method))
 

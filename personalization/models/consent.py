@@ -65,6 +65,7 @@ class ConsentMethod(models.TextChoices):
     IMPORT = "import", _("an import")
     ERASURE = "erasure", _("an erasure request")
     OBJECTION = "objection", _("an objection to profiling")
+    EMAIL_LINK = "email_link", _("the unsubscribe link in an offer email")
 
 
 class ConsentEvent(models.Model):

@@ -78,7 +78,7 @@ def test_unsubscribe_without_login_withdraws_marketing_through_the_ledger(
     assert marketing_granted(customer) == set()
     withdrawn = ConsentEvent.objects.filter(customer=customer, purpose=MARKETING, granted=False)
     assert set(withdrawn.values_list("data_category", flat=True)) == set(EVERYTHING)
-    assert set(withdrawn.values_list("method", "actor")) == {("ui", "customer")}
+    assert set(withdrawn.values_list("method", "actor")) == {("email_link", "customer")}
     # personalization itself is untouched
     customer.refresh_from_db()
     assert customer.personalization_mode == PersonalizationMode.ON
