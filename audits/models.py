@@ -1,7 +1,7 @@
 """Bias audits: the owner's policy, runs with progress, per-group results and findings.
 
-The arithmetic is `audits/metrics/` (pure numpy); `audits/services.py` loads rows,
-calls it and writes these records.
+The arithmetic is `audits/metrics/` (pure numpy); `audits/services.py` runs it and
+writes the policy, runs and results; `audits/findings.py` writes the findings.
 """
 
 from django.conf import settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from audits import services
+from audits import findings, services
 
 
 def _record_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ARG001
@@ -30,7 +30,7 @@ def audit_run_step(self, run_id: int) -> None:
         else:
             audit_run_step.delay(run_id)
     else:
-        services.audit_run_notify(run_id=run_id)
+        findings.audit_run_notify(run_id=run_id)
 
 
 @shared_task(name="audits.run_scheduled", acks_late=True, ignore_result=True)

@@ -223,8 +223,8 @@ def run_gaps(results: list[AuditResult]) -> list[dict[str, Any]]:
     """Per table (measure, category, attributes): highest minus lowest published group
     value and lowest / highest; for "exposure" this is the demographic parity difference
     and ratio. No interval: a bootstrap interval of a max-min gap is biased upward."""
+    from audits.findings import result_record
     from audits.metrics import gaps
-    from audits.services import result_record
 
     out = []
     for gap in gaps([result_record(r) for r in results]):

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import console_required
 from accounts.roles import OWNER_CONSOLE
-from audits import schedules, services
+from audits import findings, schedules, services
 from audits.loading import declared_values
 from audits.models import AuditFinding, AuditRun
 from audits.reports import pages, selectors
@@ -95,10 +95,10 @@ def audit_export_json(request, pk: int):
 
 
 _ACTIONS = {
-    "acknowledge": (services.audit_finding_acknowledge, _("Finding acknowledged.")),
-    "explain": (services.audit_finding_explain, _("Explanation saved.")),
-    "resolve": (services.audit_finding_resolve, _("Finding resolved.")),
-    "reopen": (services.audit_finding_reopen, _("Finding reopened.")),
+    "acknowledge": (findings.audit_finding_acknowledge, _("Finding acknowledged.")),
+    "explain": (findings.audit_finding_explain, _("Explanation saved.")),
+    "resolve": (findings.audit_finding_resolve, _("Finding resolved.")),
+    "reopen": (findings.audit_finding_reopen, _("Finding reopened.")),
 }
 
 

@@ -1,38 +1,25 @@
-"""Writes for offer campaigns: compose, choose offers, send, stop; the email links.
+"""Writes for offer campaigns: compose, choose offers, stop; the email links.
 
-Sending is at most once per customer and campaign: each recipient row is claimed with
-one conditional UPDATE (queued -> sending) that only one task can win, committed before
-the email goes out, and marked sent afterwards. A worker that dies between the two
-leaves the row "sending (unconfirmed)" and nothing ever sends it again, so a retried or
-duplicated task can never email a customer twice; the price is that such a customer
-may get no email (shown on the campaign's page).
+Sending (at most once per customer and campaign) is in
+`personalization.campaigns.sending`; it stops a campaign with `_stop` from here and
+checks the kill switch and the Features & risk gate with the helpers below.
 """
 
 from __future__ import annotations
 
 import logging
-import smtplib
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 
-from django.apps import apps
-from django.conf import settings
-from django.core import mail
 from django.db import transaction
-from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import CustomerProfile, PersonalizationMode, User
-from accounts.selectors import effective_mode
 from accounts.services import customer_profile_set_mode
 from core.errors import ApplicationError
-from core.pause import pause_point
 from governance.features import MODEL_ITEM_KNN, OFFER_EMAILS
 from governance.selectors import feature_enabled, kill_switch_engaged, kill_switch_state
 from personalization import registry
 from personalization.campaigns import selectors
-from personalization.campaigns.emails import offer_email
 from personalization.campaigns.links import LinkAction, link_read
 from personalization.campaigns.models import (
     Campaign,
@@ -43,29 +30,14 @@ from personalization.campaigns.models import (
 )
 from personalization.consent.notices import notice_current
 from personalization.consent.services import ConsentChange, RequestFingerprint, consent_set
-from personalization.datarights.emails import customer_address
-from personalization.models import (
-    Channel,
-    ConsentMethod,
-    Feedback,
-    FeedbackKind,
-    Recommendation,
-    RecommendationStatus,
-)
+from personalization.models import Channel, ConsentMethod, Recommendation, RecommendationStatus
 from personalization.recommending.models_cache import active_version
 
 logger = logging.getLogger(__name__)
 
 # Customers whose offers are chosen per step (progress is saved after each).
 GENERATE_CHUNK = 200
-# Test-only hook (tests/personalization/test_campaigns_worker.py): when this environment
-# variable names a folder, the sender stops right after the first email went out (before
-# it is marked sent), writes `<folder>/paused` and waits for `<folder>/resume`, so a test
-# can kill the worker at the worst moment. Read at run time; never set outside that test.
-PAUSE_DIR_ENV = "FAIRSHARE_CAMPAIGN_TEST_PAUSE_DIR"
 _UNDECIDED = (RecommendationStatus.PROPOSED, RecommendationStatus.HELD)
-# Seconds before trying again when the mail server cannot be reached.
-MAIL_SERVER_RETRY_SECONDS = 60.0
 
 
 # --- compose ------------------------------------------------------------------------
@@ -309,265 +281,6 @@ def _generate_chunk(campaign: Campaign, profiles: list[CustomerProfile], generat
         _screen(chosen)
 
 
-# --- send ---------------------------------------------------------------------------
-
-
-def _replacement(recommendation: Recommendation | None) -> Recommendation | None:
-    """The approved row a reviewer put in place of this one, if any."""
-    if recommendation is None:
-        return None
-    try:
-        review_item = apps.get_model("personalization", "ReviewItem")
-    except LookupError:
-        return None
-    replacement_id = (
-        review_item.objects.filter(recommendation=recommendation, replacement__isnull=False)
-        .values_list("replacement_id", flat=True)
-        .first()
-    )
-    if replacement_id is None:
-        return None
-    return (
-        Recommendation.objects.filter(pk=replacement_id, status=RecommendationStatus.APPROVED)
-        .select_related("item__category")
-        .first()
-    )
-
-
-def campaign_send_start(*, campaign: Campaign, user: User, base_url: str) -> Campaign:
-    """Send the approved offers (owner only, checked by the view).
-
-    Offers still held or rejected are not sent (they leave the review queue); the emails
-    go out from a Celery task at CAMPAIGN_EMAILS_PER_MINUTE. Pressing it again while
-    sending re-queues the task, which is safe: every recipient is claimed once.
-    """
-    from personalization.campaigns import tasks
-
-    _refuse_when_paused()
-    with transaction.atomic():
-        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if campaign.status == CampaignStatus.SENDING:
-            pk = campaign.pk
-            transaction.on_commit(lambda: tasks.campaign_send.delay(pk))
-            return campaign
-        if campaign.status != CampaignStatus.IN_REVIEW:
-            raise ApplicationError(
-                _("Only a campaign whose offers were reviewed can be sent."), code="not_ready"
-            )
-        waiting = list(
-            CampaignRecipient.objects.filter(
-                campaign=campaign, status=RecipientStatus.IN_REVIEW
-            ).select_related("recommendation")
-        )
-        queued, rejected, unapproved, withdraw = [], [], [], []
-        for recipient in waiting:
-            rec = recipient.recommendation
-            if rec is not None and rec.status != RecommendationStatus.APPROVED:
-                replacement = _replacement(rec)
-                if replacement is not None:
-                    recipient.recommendation = replacement
-                    category = replacement.item.category
-                    recipient.segment, recipient.segment_name = category.slug, category.name
-                    recipient.save(update_fields=["recommendation", "segment", "segment_name"])
-                    rec = replacement
-            if selectors.recommendation_sendable(rec):
-                queued.append(recipient.pk)
-            elif rec is not None and rec.status == RecommendationStatus.REJECTED:
-                rejected.append(recipient.pk)
-            else:
-                unapproved.append(recipient.pk)
-                if rec is not None and rec.status in _UNDECIDED:
-                    withdraw.append(rec.pk)
-        if not queued:
-            raise ApplicationError(
-                _("No offer has been approved yet, so nothing would be sent."),
-                code="nothing_approved",
-            )
-        recipients = CampaignRecipient.objects.filter(campaign=campaign)
-        recipients.filter(pk__in=queued).update(status=RecipientStatus.QUEUED)
-        recipients.filter(pk__in=rejected).update(
-            status=RecipientStatus.SKIPPED, skip_reason=SkipReason.REJECTED
-        )
-        recipients.filter(pk__in=unapproved).update(
-            status=RecipientStatus.SKIPPED, skip_reason=SkipReason.NOT_APPROVED
-        )
-        # Offers nobody decided on leave the staff queue: they will never be sent.
-        Recommendation.objects.filter(pk__in=withdraw, status__in=_UNDECIDED).delete()
-        campaign.status = CampaignStatus.SENDING
-        campaign.send_total = len(queued)
-        campaign.send_started_by = user
-        campaign.send_started_at = timezone.now()
-        campaign.link_base_url = (settings.CAMPAIGN_LINK_BASE_URL or base_url).rstrip("/")
-        campaign.save(
-            update_fields=[
-                "status",
-                "send_total",
-                "send_started_by",
-                "send_started_at",
-                "link_base_url",
-                "updated_at",
-            ]
-        )
-        pk = campaign.pk
-        transaction.on_commit(lambda: tasks.campaign_send.delay(pk))
-    return campaign
-
-
-@dataclass(frozen=True)
-class SendOutcome:
-    # Nothing left to do for this campaign (sent, stopped, or not sending).
-    done: bool
-    # Seconds until the rate limit allows the next email (0 when not waiting).
-    wait_seconds: float = 0.0
-    sent: int = 0
-
-
-def _budget(now: datetime) -> tuple[int, float]:
-    """Emails the rate limit still allows this minute, and when the next one frees up.
-
-    Counted in the database over every campaign, so duplicated tasks share one budget."""
-    window_start = now - timedelta(seconds=60)
-    # Claims that became emails (or attempts); a recipient skipped by the checks is not one.
-    recent = CampaignRecipient.objects.filter(
-        claimed_at__gt=window_start,
-        status__in=(RecipientStatus.SENDING, RecipientStatus.SENT, RecipientStatus.FAILED),
-    )
-    used = recent.count()
-    left = settings.CAMPAIGN_EMAILS_PER_MINUTE - used
-    if left > 0:
-        return left, 0.0
-    oldest = recent.aggregate(oldest=Min("claimed_at"))["oldest"] or now
-    return 0, max(0.5, (oldest - window_start).total_seconds())
-
-
-def _skip(recipient_id: int, reason: str) -> None:
-    CampaignRecipient.objects.filter(pk=recipient_id, status=RecipientStatus.SENDING).update(
-        status=RecipientStatus.SKIPPED, skip_reason=reason
-    )
-
-
-def _send_check(recipient: CampaignRecipient) -> tuple[str | None, Recommendation | None]:
-    """Re-checked for every email just before it goes: (skip reason or None, offer)."""
-    customer = recipient.customer
-    if effective_mode(profile=customer) is not PersonalizationMode.ON:
-        return SkipReason.MODE_OFF, None
-    allowed = selectors.marketing_categories(customer_ids=[customer.pk]).get(customer.pk, set())
-    if not allowed:
-        return SkipReason.NO_CONSENT, None
-    rec = recipient.recommendation
-    if rec is None:
-        return SkipReason.OFFER_UNAVAILABLE, None
-    rec = Recommendation.objects.select_related("item__category").get(pk=rec.pk)
-    if rec.status != RecommendationStatus.APPROVED:
-        # Held or rejected offers never go out, whatever happened since sending started.
-        return (
-            SkipReason.REJECTED
-            if rec.status == RecommendationStatus.REJECTED
-            else SkipReason.NOT_APPROVED
-        ), None
-    if not selectors.offer_fits_marketing_consent(reasons=rec.reasons, allowed=allowed):
-        return SkipReason.NO_CONSENT, None
-    item = rec.item
-    codes = set(item.attributes.values_list("code", flat=True))
-    refused = Feedback.objects.filter(
-        customer=customer,
-        item=item,
-        kind__in=(FeedbackKind.CANT_HAVE, FeedbackKind.NOT_FOR_ME),
-    ).exists()
-    if not item.active or codes & set(customer.restrictions or ()) or refused:
-        return SkipReason.OFFER_UNAVAILABLE, None
-    if not customer_address(customer):
-        return SkipReason.NO_ADDRESS, None
-    return None, rec
-
-
-def campaign_send_batch(*, campaign_id: int, now: datetime | None = None) -> SendOutcome:
-    """Send emails until the campaign is done, stopped, or the rate limit says wait.
-
-    Before each email: the kill switch and the campaign's own status, then the customer's
-    mode, marketing consent and the offer's approval. Safe to run several at once.
-    """
-    sent = 0
-    connection = mail.get_connection()
-    while True:
-        moment = now or timezone.now()
-        status = Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).first()
-        if status != CampaignStatus.SENDING:
-            return SendOutcome(done=True, sent=sent)
-        if (reason := _halt_reason()) is not None:
-            _stop(campaign_id, reason=reason, user=None)
-            return SendOutcome(done=True, sent=sent)
-        left, wait = _budget(moment)
-        if left <= 0:
-            return SendOutcome(done=False, wait_seconds=wait, sent=sent)
-        next_pk = (
-            CampaignRecipient.objects.filter(campaign_id=campaign_id, status=RecipientStatus.QUEUED)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if next_pk is None:
-            _finish(campaign_id)
-            return SendOutcome(done=True, sent=sent)
-        # The claim: only one task can move this row out of "queued" (autocommitted).
-        claimed = CampaignRecipient.objects.filter(
-            pk=next_pk, status=RecipientStatus.QUEUED
-        ).update(status=RecipientStatus.SENDING, claimed_at=moment)
-        if not claimed:
-            continue
-        recipient = CampaignRecipient.objects.select_related(
-            "campaign", "customer", "customer__user", "recommendation"
-        ).get(pk=next_pk)
-        reason, offer = _send_check(recipient)
-        if reason is not None:
-            _skip(next_pk, reason)
-            continue
-        message = offer_email(
-            campaign=recipient.campaign,
-            recipient=recipient,
-            recommendation=offer,
-            base_url=recipient.campaign.link_base_url,
-        )
-        message.connection = connection
-        try:
-            opened = connection.open()
-        except (OSError, smtplib.SMTPException):
-            # The mail server could not be reached, so this email certainly did not go
-            # out: it goes back in the queue and sending tries again later.
-            CampaignRecipient.objects.filter(pk=next_pk, status=RecipientStatus.SENDING).update(
-                status=RecipientStatus.QUEUED, claimed_at=None
-            )
-            logger.warning("campaign %s: mail server unreachable, retrying later", campaign_id)
-            return SendOutcome(done=False, wait_seconds=MAIL_SERVER_RETRY_SECONDS, sent=sent)
-        try:
-            message.send()
-        except Exception as exc:  # noqa: BLE001 - a refused message must not stop the rest
-            # Possibly half-sent: never retried (at most once), shown as failed.
-            CampaignRecipient.objects.filter(pk=next_pk, status=RecipientStatus.SENDING).update(
-                status=RecipientStatus.FAILED, failure=type(exc).__name__[:300]
-            )
-            logger.warning("campaign %s: email to recipient %s failed", campaign_id, next_pk)
-            continue
-        finally:
-            if opened:
-                connection.close()
-        pause_point(PAUSE_DIR_ENV)
-        CampaignRecipient.objects.filter(pk=next_pk, status=RecipientStatus.SENDING).update(
-            status=RecipientStatus.SENT, sent_at=timezone.now()
-        )
-        Recommendation.objects.filter(pk=offer.pk, status=RecommendationStatus.APPROVED).update(
-            status=RecommendationStatus.DELIVERED
-        )
-        sent += 1
-
-
-def _finish(campaign_id: int) -> None:
-    Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.SENDING).update(
-        status=CampaignStatus.SENT, finished_at=timezone.now(), updated_at=timezone.now()
-    )
-    logger.info("campaign %s sent", campaign_id)
-
-
 # --- stop ---------------------------------------------------------------------------
 
 
@@ -612,33 +325,6 @@ def campaign_stop(*, campaign: Campaign, user: User, reason: str = "") -> Campai
     ):
         raise ApplicationError(_("This campaign is not running."), code="not_running")
     return _stop(campaign.pk, reason=reason or _("Stopped by a person at the shop."), user=user)
-
-
-def campaign_stop_for_kill_switch(*, campaign_id: int) -> Campaign:
-    state = kill_switch_state()
-    reason = _("AI personalization was paused with the kill switch.")
-    if state.reason:
-        reason = _("AI personalization was paused with the kill switch: %(reason)s") % {
-            "reason": state.reason
-        }
-    return _stop(campaign_id, reason=reason, user=None)
-
-
-def campaigns_stop_all_for_kill_switch() -> list[int]:
-    """For the kill switch: stop every running campaign now (senders also check it
-    before every email)."""
-    ids = list(
-        Campaign.objects.filter(
-            status__in=(
-                CampaignStatus.GENERATING,
-                CampaignStatus.IN_REVIEW,
-                CampaignStatus.SENDING,
-            )
-        ).values_list("pk", flat=True)
-    )
-    for pk in ids:
-        campaign_stop_for_kill_switch(campaign_id=pk)
-    return ids
 
 
 # --- the links in the email ---------------------------------------------------------

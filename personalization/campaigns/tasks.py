@@ -1,7 +1,7 @@
 """Celery tasks for offer campaigns: take an id, call one service.
 
 Both are safe to run twice or at the same time: choosing offers skips customers who
-already have one, and sending claims each recipient once (see services.py). Only
+already have one, and sending claims each recipient once (see sending.py). Only
 database hiccups are retried; anything else stops the campaign with the reason shown.
 """
 
@@ -12,7 +12,7 @@ import time
 from celery import Task, shared_task
 
 from core.retry import RETRY_ON_TRANSIENT
-from personalization.campaigns import services
+from personalization.campaigns import sending, services
 from personalization.campaigns.models import Campaign, CampaignStatus
 
 
@@ -53,7 +53,7 @@ def campaign_send(self, campaign_id: int) -> None:
     """Send until done; when the rate limit says wait, queue itself again for later
     (on the queue it came from) instead of holding the worker."""
     while True:
-        outcome = services.campaign_send_batch(campaign_id=campaign_id)
+        outcome = sending.campaign_send_batch(campaign_id=campaign_id)
         if outcome.done:
             return
         if self.request.is_eager:

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST
 from accounts.roles import OWNER_CONSOLE, STAFF_CONSOLE
 from core.errors import ApplicationError
 from governance.selectors import kill_switch_state
-from personalization.campaigns import selectors, services
+from personalization.campaigns import selectors, sending, services
 from personalization.campaigns.emails import offer_email
 from personalization.campaigns.forms import CampaignForm, StopForm
 from personalization.campaigns.models import Campaign, CampaignRecipient, CampaignStatus
@@ -165,7 +165,7 @@ def campaign_send(request, pk: int):
     return _act(
         request,
         pk,
-        lambda c: services.campaign_send_start(campaign=c, user=request.user, base_url=base_url),
+        lambda c: sending.campaign_send_start(campaign=c, user=request.user, base_url=base_url),
         _("Sending the approved offers."),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 
-from audits import services
+from audits import findings, services
 from audits.models import AuditFinding, AuditResult, AuditRun, AuditRunChunk
 from audits.reports.selectors import audit_latest_summary
 from personalization.models import Recommendation
@@ -102,7 +102,7 @@ def test_findings_open_review_tasks_and_email_the_owners_once(
     for customer in audit_shop.older:
         assert customer.email not in message.body and customer.external_id not in message.body
 
-    assert services.audit_run_notify(run_id=run.pk) == 0
+    assert findings.audit_run_notify(run_id=run.pk) == 0
     assert len(mail.outbox) == 1
 
 
@@ -161,12 +161,12 @@ def test_owner_acknowledges_explains_and_resolves_with_history(audit_shop, owner
     finding = AuditFinding.objects.filter(run=run).first()
 
     with pytest.raises(ApplicationError) as error:
-        services.audit_finding_acknowledge(finding=finding, user=owner, explanation="  ")
+        findings.audit_finding_acknowledge(finding=finding, user=owner, explanation="  ")
     assert error.value.field == "explanation"
 
-    services.audit_finding_acknowledge(finding=finding, user=owner, explanation="Seasonal range.")
-    services.audit_finding_explain(finding=finding, user=owner, explanation="Checked: seasonal.")
-    services.audit_finding_resolve(finding=finding, user=owner, explanation="Range widened.")
+    findings.audit_finding_acknowledge(finding=finding, user=owner, explanation="Seasonal range.")
+    findings.audit_finding_explain(finding=finding, user=owner, explanation="Checked: seasonal.")
+    findings.audit_finding_resolve(finding=finding, user=owner, explanation="Range widened.")
 
     finding.refresh_from_db()
     assert finding.status == "resolved" and finding.resolved_by == owner

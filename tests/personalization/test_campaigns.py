@@ -18,7 +18,7 @@ from core.errors import ApplicationError
 from governance.features import OFFER_EMAILS
 from governance.models import PersonalizationFeature
 from governance.services import feature_set_enabled, kill_switch_set
-from personalization.campaigns import selectors, services
+from personalization.campaigns import selectors, sending, services
 from personalization.campaigns.models import (
     Campaign,
     CampaignRecipient,
@@ -289,7 +289,7 @@ def test_a_second_campaign_waits_until_the_first_is_finished(
 
 def send(campaign, owner, django_capture_on_commit_callbacks) -> Campaign:
     with django_capture_on_commit_callbacks(execute=True):
-        services.campaign_send_start(
+        sending.campaign_send_start(
             campaign=campaign, user=owner, base_url="https://shop.example.com/"
         )
     campaign.refresh_from_db()
@@ -330,7 +330,7 @@ def test_held_and_rejected_offers_never_go_out(shop, owner, django_capture_on_co
 def test_nothing_approved_means_nothing_is_sent(shop, owner, django_capture_on_commit_callbacks):
     campaign = generated(owner, django_capture_on_commit_callbacks)
     with pytest.raises(ApplicationError, match="No offer has been approved"):
-        services.campaign_send_start(campaign=campaign, user=owner, base_url="http://x/")
+        sending.campaign_send_start(campaign=campaign, user=owner, base_url="http://x/")
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.IN_REVIEW
     assert mail.outbox == []
@@ -346,7 +346,7 @@ def test_each_email_is_rechecked_just_before_it_goes(
         decide(r.recommendation, RecommendationStatus.APPROVED)
     # sending starts, but the task has not run yet...
     with django_capture_on_commit_callbacks(execute=False):
-        services.campaign_send_start(campaign=campaign, user=owner, base_url="http://x/")
+        sending.campaign_send_start(campaign=campaign, user=owner, base_url="http://x/")
     mode_off, unsubscribed, held_again, restricted, fine = chosen[:5]
     # ...when customers change their minds and a reviewer takes an approval back
     customer_profile_set_mode(profile=mode_off.customer, mode=PersonalizationMode.OFF)
@@ -357,7 +357,7 @@ def test_each_email_is_rechecked_just_before_it_goes(
     restricted.customer.save()
     assert restricted.customer.restrictions
 
-    outcome = services.campaign_send_batch(campaign_id=campaign.pk)
+    outcome = sending.campaign_send_batch(campaign_id=campaign.pk)
 
     assert outcome.done
     reasons = dict(
@@ -388,9 +388,9 @@ def test_a_repeated_send_never_emails_anyone_twice(shop, owner, django_capture_o
     from personalization.campaigns.tasks import campaign_send
 
     campaign_send.apply(args=[campaign.pk])
-    services.campaign_send_batch(campaign_id=campaign.pk)
+    sending.campaign_send_batch(campaign_id=campaign.pk)
     Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENDING)
-    services.campaign_send_batch(campaign_id=campaign.pk)
+    sending.campaign_send_batch(campaign_id=campaign.pk)
 
     assert len(mail.outbox) == first
     addresses = [a for m in mail.outbox for a in m.to]
@@ -404,18 +404,18 @@ def test_sending_keeps_to_the_rate_limit(shop, owner, settings, django_capture_o
     for r in chosen:
         decide(r.recommendation, RecommendationStatus.APPROVED)
     with django_capture_on_commit_callbacks(execute=False):
-        services.campaign_send_start(campaign=campaign, user=owner, base_url="http://x/")
+        sending.campaign_send_start(campaign=campaign, user=owner, base_url="http://x/")
     start = timezone.now()
 
-    first = services.campaign_send_batch(campaign_id=campaign.pk, now=start)
+    first = sending.campaign_send_batch(campaign_id=campaign.pk, now=start)
     assert (first.done, first.sent) == (False, 2)
     assert 0 < first.wait_seconds <= 60
     assert len(mail.outbox) == 2
     # still within the same minute: nothing more
-    again = services.campaign_send_batch(campaign_id=campaign.pk, now=start + timedelta(seconds=30))
+    again = sending.campaign_send_batch(campaign_id=campaign.pk, now=start + timedelta(seconds=30))
     assert (again.done, again.sent) == (False, 0)
     # a minute later the last one goes and the campaign is done
-    later = services.campaign_send_batch(campaign_id=campaign.pk, now=start + timedelta(seconds=61))
+    later = sending.campaign_send_batch(campaign_id=campaign.pk, now=start + timedelta(seconds=61))
     assert (later.done, later.sent) == (True, 1)
     campaign.refresh_from_db()
     assert campaign.status == CampaignStatus.SENT
@@ -431,15 +431,13 @@ def test_the_kill_switch_stops_a_campaign_in_flight(
     for r in chosen:
         decide(r.recommendation, RecommendationStatus.APPROVED)
     with django_capture_on_commit_callbacks(execute=False):
-        services.campaign_send_start(campaign=campaign, user=owner, base_url="http://x/")
+        sending.campaign_send_start(campaign=campaign, user=owner, base_url="http://x/")
     start = timezone.now()
-    assert services.campaign_send_batch(campaign_id=campaign.pk, now=start).sent == 1
+    assert sending.campaign_send_batch(campaign_id=campaign.pk, now=start).sent == 1
 
     # the owner pauses all AI personalization while the campaign waits for its next email
     kill_switch_set(engaged=True, reason="Complaint about an offer", actor=owner)
-    outcome = services.campaign_send_batch(
-        campaign_id=campaign.pk, now=start + timedelta(minutes=2)
-    )
+    outcome = sending.campaign_send_batch(campaign_id=campaign.pk, now=start + timedelta(minutes=2))
 
     assert outcome.done and outcome.sent == 0
     assert len(mail.outbox) == 1
@@ -453,7 +451,7 @@ def test_the_kill_switch_stops_a_campaign_in_flight(
     assert set(left.values_list("skip_reason", flat=True)) == {SkipReason.STOPPED}
     # and no new campaign can start while it is engaged
     with pytest.raises(ApplicationError, match="kill switch"):
-        services.campaign_send_start(campaign=campaign, user=owner, base_url="http://x/")
+        sending.campaign_send_start(campaign=campaign, user=owner, base_url="http://x/")
 
 
 def test_stopping_a_campaign_in_review_takes_its_offers_out_of_the_queue(
@@ -474,7 +472,7 @@ def test_stopping_a_campaign_in_review_takes_its_offers_out_of_the_queue(
         CampaignRecipient.objects.filter(campaign=campaign).values_list("status", flat=True)
     ) == {RecipientStatus.SKIPPED}
     with pytest.raises(ApplicationError):
-        services.campaign_send_start(campaign=campaign, user=owner, base_url="http://x/")
+        sending.campaign_send_start(campaign=campaign, user=owner, base_url="http://x/")
     assert mail.outbox == []
 
 
@@ -546,12 +544,12 @@ def test_an_unreachable_mail_server_loses_nobody_and_a_refused_email_is_not_retr
     for r in chosen:
         decide(r.recommendation, RecommendationStatus.APPROVED)
     with django_capture_on_commit_callbacks(execute=False):
-        services.campaign_send_start(campaign=campaign, user=owner, base_url="http://x/")
+        sending.campaign_send_start(campaign=campaign, user=owner, base_url="http://x/")
 
     # the server cannot be reached: the email certainly did not go, it waits in the queue
     settings.EMAIL_BACKEND = f"{__name__}.UnreachableMailServer"
-    outcome = services.campaign_send_batch(campaign_id=campaign.pk)
-    assert (outcome.done, outcome.wait_seconds) == (False, services.MAIL_SERVER_RETRY_SECONDS)
+    outcome = sending.campaign_send_batch(campaign_id=campaign.pk)
+    assert (outcome.done, outcome.wait_seconds) == (False, sending.MAIL_SERVER_RETRY_SECONDS)
     statuses = CampaignRecipient.objects.filter(pk__in=[r.pk for r in chosen])
     assert set(statuses.values_list("status", flat=True)) == {RecipientStatus.QUEUED}
 
@@ -561,12 +559,12 @@ def test_an_unreachable_mail_server_loses_nobody_and_a_refused_email_is_not_retr
     CampaignRecipient.objects.exclude(pk=first.pk).filter(campaign=campaign).update(
         status=RecipientStatus.SKIPPED, skip_reason=SkipReason.STOPPED
     )
-    assert services.campaign_send_batch(campaign_id=campaign.pk).done
+    assert sending.campaign_send_batch(campaign_id=campaign.pk).done
     first.refresh_from_db()
     assert (first.status, first.failure) == (RecipientStatus.FAILED, "SMTPRecipientsRefused")
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.SENDING)
-    services.campaign_send_batch(campaign_id=campaign.pk)
+    sending.campaign_send_batch(campaign_id=campaign.pk)
     assert mail.outbox == []
 
 
@@ -600,17 +598,15 @@ def test_offer_emails_switched_off_in_the_risk_gate_stop_sending_and_refuse_new_
     for r in offers(campaign):
         decide(r.recommendation, RecommendationStatus.APPROVED)
     with django_capture_on_commit_callbacks(execute=False):
-        services.campaign_send_start(campaign=campaign, user=owner, base_url="http://x/")
+        sending.campaign_send_start(campaign=campaign, user=owner, base_url="http://x/")
     start = timezone.now()
-    assert services.campaign_send_batch(campaign_id=campaign.pk, now=start).sent == 1
+    assert sending.campaign_send_batch(campaign_id=campaign.pk, now=start).sent == 1
 
     feature, _created = PersonalizationFeature.objects.get_or_create(
         code=OFFER_EMAILS, defaults={"name": "Offer emails", "enabled": True, "built_in": True}
     )
     feature_set_enabled(feature=feature, enabled=False, reason="New assessment", actor=owner)
-    outcome = services.campaign_send_batch(
-        campaign_id=campaign.pk, now=start + timedelta(minutes=2)
-    )
+    outcome = sending.campaign_send_batch(campaign_id=campaign.pk, now=start + timedelta(minutes=2))
 
     assert outcome.done and outcome.sent == 0 and len(mail.outbox) == 1
     campaign.refresh_from_db()

@@ -24,14 +24,14 @@ from pathlib import Path
 
 import pytest
 
-from personalization.campaigns import selectors, services, tasks
+from personalization.campaigns import selectors, sending, tasks
 from personalization.campaigns.models import (
     Campaign,
     CampaignRecipient,
     CampaignStatus,
     RecipientStatus,
 )
-from personalization.campaigns.services import PAUSE_DIR_ENV
+from personalization.campaigns.sending import PAUSE_DIR_ENV
 from personalization.models import Channel, ModelVersion, Recommendation, RecommendationStatus
 from tests.factories import CustomerProfileFactory, ItemFactory
 from tests.personalization.test_campaigns import allow_marketing
@@ -111,7 +111,7 @@ def campaign_sending(make_user):
 
 def start_sending(campaign, owner) -> None:
     # As the owner's "send" button does; its task goes to this test's queue on commit.
-    services.campaign_send_start(campaign=campaign, user=owner, base_url="https://shop.test/")
+    sending.campaign_send_start(campaign=campaign, user=owner, base_url="https://shop.test/")
 
 
 def sent_all(campaign):
