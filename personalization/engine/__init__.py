@@ -15,16 +15,18 @@ from personalization.engine.data import (
 )
 from personalization.engine.history import Histories, build_histories
 from personalization.engine.params import Parameters
-from personalization.engine.recommend import (
+from personalization.engine.reasons import (
     FEWER_LIKE_THIS,
     HISTORY,
     LIKED_CATEGORY,
-    MISSING_ALLERGEN_DATA,
     OTHER_HISTORY,
     POPULARITY,
+    Reason,
+)
+from personalization.engine.recommend import (
+    MISSING_ALLERGEN_DATA,
     PREMIUM_PRICE,
     CustomerList,
-    Reason,
     Suggestion,
     anonymous_list,
     recommend,
