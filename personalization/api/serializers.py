@@ -131,6 +131,9 @@ class RecommendedItemSerializer(serializers.Serializer):
 
 class RecommendationsSerializer(serializers.Serializer):
     customer = serializers.CharField()
+    channel = serializers.ChoiceField(
+        choices=["onsite", "email"], help_text="Where the shop will show these items."
+    )
     mode = serializers.CharField(help_text="on, paused, off or none (the customer's choice).")
     personalized = serializers.BooleanField(
         help_text=(
@@ -149,6 +152,13 @@ class RecommendationsSerializer(serializers.Serializer):
             "True when every item of the customer's own list waits for a person's review "
             "(e.g. after a complaint); the non-personalized list is sent meanwhile."
         )
+    )
+    marketing_consent = serializers.BooleanField(
+        allow_null=True,
+        help_text=(
+            "Email channel: whether the customer allows offers by email at all (without it "
+            "the list is empty). Null on the onsite channel."
+        ),
     )
     items = RecommendedItemSerializer(many=True)
 

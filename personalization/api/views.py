@@ -12,12 +12,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import ApiKey, ApiScope, CustomerProfile
+from accounts.models import ApiKey, ApiScope, CustomerProfile, PersonalizationMode
+from accounts.selectors import effective_mode
 from core.api import error_body
 from core.errors import ApplicationError
 from core.sql import fetch_instance
 from governance.features import API_RECOMMENDATIONS
 from personalization.api import serializers as S
+from personalization.campaigns import selectors as campaign_selectors
 from personalization.consent.services import ConsentChange, RequestFingerprint, consent_set
 from personalization.datarights.services import data_request_create
 from personalization.importing.batches import customers_upsert, events_ingest, items_upsert
@@ -216,6 +218,11 @@ def _customer_fast(external_id: str) -> CustomerProfile:
     return customer
 
 
+# Where the shop will show a customer's recommendations (the `channel` parameter).
+ONSITE, EMAIL = "onsite", "email"
+CHANNELS = (ONSITE, EMAIL)
+
+
 class RecommendationsView(APIView):
     required_scope = ApiScope.RECOMMENDATIONS_READ
 
@@ -223,14 +230,26 @@ class RecommendationsView(APIView):
         operation_id="recommendations_read",
         summary="A customer's recommendations with their explanations",
         description=(
-            "Respects the customer's mode (off and paused give the non-personalized list, "
-            "none gives nothing), the shop's kill switch (the non-personalized list for "
-            "everyone; also while recommendations through the API are switched off in the "
-            "risk gate), consent, restrictions and review holds. Each item's "
-            "structured reasons sum to its score."
+            "`channel=onsite` (the default) is the customer's list for the shop's website, "
+            "app or till: it respects the customer's mode (off and paused give the "
+            "non-personalized list, none gives nothing), the shop's kill switch (the "
+            "non-personalized list for everyone; also while recommendations through the "
+            "API are switched off in the risk gate), consent, restrictions and review "
+            "holds. `channel=email` is for the shop's own email tool: only offers a person "
+            "approved in an offer campaign's review, and only while the customer's "
+            "personalization is on, they allow offers by email for every data category an "
+            "offer rests on, and offer emails are switched on; nothing is generated for "
+            "it. Offer campaigns send their own emails too, so use one or the other. Each "
+            "item's structured reasons sum to its score."
         ),
         parameters=[
             OpenApiParameter("limit", int, description="At most this many items (1-50)."),
+            OpenApiParameter(
+                "channel",
+                str,
+                enum=list(CHANNELS),
+                description="Where the shop will show the items (default onsite).",
+            ),
         ],
         responses={200: S.RecommendationsSerializer, **ERRORS, **NOT_FOUND},
     )
@@ -242,6 +261,13 @@ class RecommendationsView(APIView):
             limit = -1
         if not 1 <= limit <= 50:
             raise ApplicationError("limit must be a whole number from 1 to 50.", field="limit")
+        channel = request.query_params.get("channel", ONSITE)
+        if channel not in CHANNELS:
+            raise ApplicationError(
+                f"channel must be one of: {', '.join(CHANNELS)}.", field="channel"
+            )
+        if channel == EMAIL:
+            return Response(_email_offers_body(customer, limit))
         page = recommendations_page(customer=customer, explain=False, feature=API_RECOMMENDATIONS)
         body = [
             {
@@ -260,13 +286,56 @@ class RecommendationsView(APIView):
         return Response(
             {
                 "customer": customer.external_id,
+                "channel": ONSITE,
                 "mode": page.mode.value,
                 "personalized": page.personalized,
                 "shop_paused": page.shop_paused,
                 "under_review": page.under_review,
+                "marketing_consent": None,
                 "items": body,
             }
         )
+
+
+def _email_offers_body(customer: CustomerProfile, limit: int) -> dict:
+    """The email channel: approved campaign offers that may reach the customer now."""
+    mode = effective_mode(profile=customer)
+    body = {
+        "customer": customer.external_id,
+        "channel": EMAIL,
+        "mode": mode.value,
+        "personalized": False,
+        "shop_paused": False,
+        "under_review": False,
+        "marketing_consent": None,
+        "items": [],
+    }
+    if mode is not PersonalizationMode.ON:
+        # Offer emails are personal marketing: none while personalization is not on.
+        return body
+    if campaign_selectors.offer_emails_halt_reason() is not None:
+        return {**body, "shop_paused": True}
+    found = campaign_selectors.email_offers_of(customer=customer)
+    return {
+        **body,
+        "personalized": bool(found.offers),
+        "under_review": found.waiting and not found.offers,
+        "marketing_consent": found.marketing_consent,
+        "items": [
+            {
+                "rank": offer.rank,
+                "sku": offer.item.sku,
+                "name": offer.item.name,
+                "category": offer.item.category.slug,
+                "price": offer.item.price,
+                "score": offer.score,
+                "model_version": offer.model_version_id,
+                "reason": offer.sentence,
+                "reasons": offer.reasons,
+            }
+            for offer in found.offers[:limit]
+        ],
+    }
 
 
 class DataRequestsView(APIView):

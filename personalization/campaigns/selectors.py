@@ -23,15 +23,25 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import CustomerProfile, PersonalizationMode
+from governance.features import MODEL_ITEM_KNN, OFFER_EMAILS
+from governance.selectors import feature_enabled, kill_switch_state
 from personalization import registry
 from personalization.campaigns.models import (
     Campaign,
     CampaignRecipient,
     CampaignStatus,
     RecipientStatus,
+    SkipReason,
 )
 from personalization.consent.selectors import cell_applies
-from personalization.models import Consent, Recommendation, RecommendationStatus
+from personalization.models import (
+    Channel,
+    Consent,
+    Feedback,
+    FeedbackKind,
+    Recommendation,
+    RecommendationStatus,
+)
 
 # Data categories a customer can allow the marketing purpose to use.
 MARKETING_CATEGORIES: tuple[str, ...] = tuple(
@@ -87,6 +97,103 @@ def cited_categories(reasons: list[dict]) -> set[str]:
 def offer_fits_marketing_consent(*, reasons: list[dict], allowed: set[str]) -> bool:
     """A customer with no marketing consent at all gets no email, whatever the offer."""
     return bool(allowed) and cited_categories(reasons) <= allowed
+
+
+def offer_emails_switched_off() -> bool:
+    """The risk gate: offer emails (and the model behind them) must be switched on."""
+    return not (feature_enabled(OFFER_EMAILS) and feature_enabled(MODEL_ITEM_KNN))
+
+
+def offer_emails_halt_reason() -> str | None:
+    """Why no offer email may go now (kill switch, feature switched off), or None."""
+    state = kill_switch_state()
+    if state.engaged:
+        if state.reason:
+            return _("AI personalization was paused with the kill switch: %(reason)s") % {
+                "reason": state.reason
+            }
+        return _("AI personalization was paused with the kill switch.")
+    if offer_emails_switched_off():
+        return _("Offer emails were switched off under Features & risk.")
+    return None
+
+
+def offer_problem(
+    *,
+    customer: CustomerProfile,
+    offer: Recommendation,
+    allowed: set[str],
+    refused: set[int],
+) -> str | None:
+    """Why this offer may not reach the customer now (a SkipReason), or None.
+
+    Checked before every campaign email and for the API's email channel: a person
+    approved it, it rests only on data allowed for marketing (`allowed`), the item is on
+    sale, carries none of the customer's restrictions and is not one they refused
+    (`refused`: items they called "not for me" or "I can't have this"). `offer` comes
+    with its item and the item's attributes loaded."""
+    if offer.status != RecommendationStatus.APPROVED:
+        # Held or rejected offers never go out, whatever happened since.
+        return (
+            SkipReason.REJECTED
+            if offer.status == RecommendationStatus.REJECTED
+            else SkipReason.NOT_APPROVED
+        )
+    if not offer_fits_marketing_consent(reasons=offer.reasons, allowed=allowed):
+        return SkipReason.NO_CONSENT
+    item = offer.item
+    codes = {attribute.code for attribute in item.attributes.all()}
+    if not item.active or codes & set(customer.restrictions or ()) or item.pk in refused:
+        return SkipReason.OFFER_UNAVAILABLE
+    return None
+
+
+def refused_items(*, customer: CustomerProfile) -> set[int]:
+    """Items the customer said they cannot have or do not want (one query)."""
+    return set(
+        Feedback.objects.filter(
+            customer=customer, kind__in=(FeedbackKind.CANT_HAVE, FeedbackKind.NOT_FOR_ME)
+        ).values_list("item_id", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class EmailOffers:
+    """What the shop's own email tool may put in an email to one customer now."""
+
+    offers: list[Recommendation]
+    # The customer allows the marketing purpose for at least one data category.
+    marketing_consent: bool
+    # Offers for this customer wait for a person's review.
+    waiting: bool
+
+
+def email_offers_of(*, customer: CustomerProfile) -> EmailOffers:
+    """The customer's current offers for email that a person approved and that pass the
+    checks of every campaign email (`offer_problem`), in rank order. Nothing is made or
+    changed here: offers come from a campaign's review. The caller checks the
+    customer's mode and `offer_emails_halt_reason` first."""
+    allowed = marketing_categories(customer_ids=[customer.pk]).get(customer.pk, set())
+    if not allowed:
+        return EmailOffers(offers=[], marketing_consent=False, waiting=False)
+    rows = list(
+        Recommendation.objects.filter(
+            customer=customer, channel=Channel.EMAIL, superseded_at__isnull=True
+        )
+        .select_related("item__category")
+        .prefetch_related("item__attributes")
+        .order_by("rank", "pk")
+    )
+    refused = refused_items(customer=customer)
+    return EmailOffers(
+        offers=[
+            r
+            for r in rows
+            if offer_problem(customer=customer, offer=r, allowed=allowed, refused=refused) is None
+        ],
+        marketing_consent=True,
+        waiting=any(r.status == RecommendationStatus.HELD for r in rows),
+    )
 
 
 # --- the console --------------------------------------------------------------------

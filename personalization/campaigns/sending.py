@@ -36,9 +36,9 @@ from personalization.campaigns.models import (
     RecipientStatus,
     SkipReason,
 )
-from personalization.campaigns.services import _UNDECIDED, _halt_reason, _refuse_when_paused, _stop
+from personalization.campaigns.services import _UNDECIDED, _refuse_when_paused, _stop
 from personalization.datarights.emails import customer_address
-from personalization.models import Feedback, FeedbackKind, Recommendation, RecommendationStatus
+from personalization.models import Recommendation, RecommendationStatus
 
 logger = logging.getLogger(__name__)
 
@@ -199,25 +199,19 @@ def _send_check(recipient: CampaignRecipient) -> tuple[str | None, Recommendatio
     rec = recipient.recommendation
     if rec is None:
         return SkipReason.OFFER_UNAVAILABLE, None
-    rec = Recommendation.objects.select_related("item__category").get(pk=rec.pk)
-    if rec.status != RecommendationStatus.APPROVED:
-        # Held or rejected offers never go out, whatever happened since sending started.
-        return (
-            SkipReason.REJECTED
-            if rec.status == RecommendationStatus.REJECTED
-            else SkipReason.NOT_APPROVED
-        ), None
-    if not selectors.offer_fits_marketing_consent(reasons=rec.reasons, allowed=allowed):
-        return SkipReason.NO_CONSENT, None
-    item = rec.item
-    codes = set(item.attributes.values_list("code", flat=True))
-    refused = Feedback.objects.filter(
+    rec = (
+        Recommendation.objects.select_related("item__category")
+        .prefetch_related("item__attributes")
+        .get(pk=rec.pk)
+    )
+    problem = selectors.offer_problem(
         customer=customer,
-        item=item,
-        kind__in=(FeedbackKind.CANT_HAVE, FeedbackKind.NOT_FOR_ME),
-    ).exists()
-    if not item.active or codes & set(customer.restrictions or ()) or refused:
-        return SkipReason.OFFER_UNAVAILABLE, None
+        offer=rec,
+        allowed=allowed,
+        refused=selectors.refused_items(customer=customer),
+    )
+    if problem is not None:
+        return problem, None
     if not customer_address(customer):
         return SkipReason.NO_ADDRESS, None
     return None, rec
@@ -236,7 +230,7 @@ def campaign_send_batch(*, campaign_id: int, now: datetime | None = None) -> Sen
         status = Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).first()
         if status != CampaignStatus.SENDING:
             return SendOutcome(done=True, sent=sent)
-        if (reason := _halt_reason()) is not None:
+        if (reason := selectors.offer_emails_halt_reason()) is not None:
             _stop(campaign_id, reason=reason, user=None)
             return SendOutcome(done=True, sent=sent)
         left, wait = _budget(moment)

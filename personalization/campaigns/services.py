@@ -16,8 +16,7 @@ from django.utils.translation import gettext as _
 from accounts.models import CustomerProfile, PersonalizationMode, User
 from accounts.services import customer_profile_set_mode
 from core.errors import ApplicationError
-from governance.features import MODEL_ITEM_KNN, OFFER_EMAILS
-from governance.selectors import feature_enabled, kill_switch_engaged, kill_switch_state
+from governance.selectors import kill_switch_engaged
 from personalization import registry
 from personalization.campaigns import selectors
 from personalization.campaigns.links import LinkAction, link_read
@@ -90,32 +89,13 @@ def campaign_update(*, campaign: Campaign, name: str, subject: str, message: str
 # --- choose offers ------------------------------------------------------------------
 
 
-def _offer_emails_switched_off() -> bool:
-    """The risk gate: offer emails (and the model behind them) must be switched on."""
-    return not (feature_enabled(OFFER_EMAILS) and feature_enabled(MODEL_ITEM_KNN))
-
-
-def _halt_reason() -> str | None:
-    """Why a running campaign must stop now (kill switch, feature switched off), or None."""
-    state = kill_switch_state()
-    if state.engaged:
-        if state.reason:
-            return _("AI personalization was paused with the kill switch: %(reason)s") % {
-                "reason": state.reason
-            }
-        return _("AI personalization was paused with the kill switch.")
-    if _offer_emails_switched_off():
-        return _("Offer emails were switched off under Features & risk.")
-    return None
-
-
 def _refuse_when_paused() -> None:
     if kill_switch_engaged():
         raise ApplicationError(
             _("AI personalization is paused with the kill switch: no campaign can run."),
             code="kill_switch",
         )
-    if _offer_emails_switched_off():
+    if selectors.offer_emails_switched_off():
         raise ApplicationError(
             _(
                 "Offer emails are switched off under Features & risk: switch them on (with "
@@ -204,7 +184,7 @@ def campaign_generate_run(*, campaign_id: int, chunk_size: int = GENERATE_CHUNK)
     ids = [pk for pk in selectors.audience_queryset().order_by("pk").values_list("pk", flat=True)]
     todo = [pk for pk in ids if pk not in done]
     for start in range(0, len(todo), chunk_size):
-        if (reason := _halt_reason()) is not None:
+        if (reason := selectors.offer_emails_halt_reason()) is not None:
             return _stop(campaign_id, reason=reason, user=None)
         campaign.refresh_from_db(fields=["status"])
         if campaign.status != CampaignStatus.GENERATING:

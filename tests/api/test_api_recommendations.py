@@ -103,3 +103,91 @@ def test_recommendations_read_costs_the_same_queries_for_two_items_or_ten(api, c
         assert len(client.get(URL, {"limit": 10}).json()["items"]) >= 5
     assert len(long.captured_queries) == len(short.captured_queries)
     assert len(long.captured_queries) <= 8, [q["sql"][:90] for q in long.captured_queries]
+
+
+def test_an_unknown_channel_is_a_clear_error(api, customer):
+    response = api(ApiScope.RECOMMENDATIONS_READ).get(URL, {"channel": "sms"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["field"] == "channel" and "onsite, email" in error["message"]
+
+
+def test_onsite_is_the_default_channel(api, customer):
+    client = api(ApiScope.RECOMMENDATIONS_READ)
+    default, onsite = client.get(URL).json(), client.get(URL, {"channel": "onsite"}).json()
+    assert default["channel"] == onsite["channel"] == "onsite"
+    assert default["items"] == onsite["items"] and default["marketing_consent"] is None
+
+
+def _email_offers(customer) -> list[Recommendation]:
+    """Offers made for this customer's email, as a campaign makes them: held for review."""
+    from personalization.models import Channel
+
+    rows = services.recommendations_generate_for_channel(
+        customers=[customer], channel=Channel.EMAIL
+    )[customer.pk]
+    assert rows and all(r.status == RecommendationStatus.HELD for r in rows)
+    return rows
+
+
+def test_the_email_channel_gives_only_what_a_person_approved_with_marketing_consent(api, customer):
+    from personalization.registry import PURCHASE_HISTORY
+    from tests.personalization.test_campaigns import allow_marketing
+
+    client = api(ApiScope.RECOMMENDATIONS_READ)
+    offers = _email_offers(customer)
+    # No marketing consent: nothing, and the answer says why.
+    body = client.get(URL, {"channel": "email"}).json()
+    assert (body["channel"], body["marketing_consent"], body["items"]) == ("email", False, [])
+    # Consent, but every offer still waits for a person.
+    allow_marketing(customer)
+    body = client.get(URL, {"channel": "email"}).json()
+    assert body["items"] == [] and body["under_review"] is True
+    # A person approves one offer: that one, with its reasons, and nothing held.
+    approved = offers[0]
+    Recommendation.objects.filter(pk=approved.pk).update(status=RecommendationStatus.APPROVED)
+    body = client.get(URL, {"channel": "email"}).json()
+    assert [i["sku"] for i in body["items"]] == [approved.item.sku]
+    assert body["personalized"] is True and body["under_review"] is False
+    item = body["items"][0]
+    assert sum(r["contribution"] for r in item["reasons"]) == pytest.approx(item["score"])
+    # Reading changes nothing: the offer stays approved for the campaign's own email.
+    assert Recommendation.objects.get(pk=approved.pk).status == RecommendationStatus.APPROVED
+    # Marketing consent that does not cover what the offer rests on: not sent.
+    assert any(r.get("data_category") == PURCHASE_HISTORY for r in approved.reasons)
+    allow_marketing(customer, PURCHASE_HISTORY, granted=False)
+    assert client.get(URL, {"channel": "email"}).json()["items"] == []
+
+
+def test_the_email_channel_stops_with_the_kill_switch_the_feature_and_the_mode(
+    api, customer, make_user
+):
+    from accounts.roles import Role
+    from governance.features import OFFER_EMAILS
+    from governance.models import PersonalizationFeature
+    from governance.services import feature_set_enabled, kill_switch_set
+    from tests.personalization.test_campaigns import allow_marketing
+
+    client = api(ApiScope.RECOMMENDATIONS_READ)
+    allow_marketing(customer)
+    offer = _email_offers(customer)[0]
+    Recommendation.objects.filter(pk=offer.pk).update(status=RecommendationStatus.APPROVED)
+    assert client.get(URL, {"channel": "email"}).json()["items"]
+    owner = make_user(Role.OWNER)
+
+    kill_switch_set(engaged=True, reason="Allergen labels wrong", actor=owner)
+    body = client.get(URL, {"channel": "email"}).json()
+    assert body["shop_paused"] is True and body["items"] == []
+    kill_switch_set(engaged=False, reason="Fixed", actor=owner)
+
+    feature, _created = PersonalizationFeature.objects.get_or_create(
+        code=OFFER_EMAILS, defaults={"name": "Offer emails", "enabled": True, "built_in": True}
+    )
+    feature_set_enabled(feature=feature, enabled=False, reason="Reassessing", actor=owner)
+    assert client.get(URL, {"channel": "email"}).json()["items"] == []
+    feature_set_enabled(feature=feature, enabled=True, reason="Assessed", actor=owner)
+    assert client.get(URL, {"channel": "email"}).json()["items"]
+
+    customer_profile_set_mode(profile=customer, mode=PersonalizationMode.OFF)
+    body = client.get(URL, {"channel": "email"}).json()
+    assert body["mode"] == "off" and body["items"] == []
