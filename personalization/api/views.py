@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from decimal import Decimal
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +19,7 @@ from core.api import error_body
 from core.errors import ApplicationError
 from core.sql import fetch_instance
 from governance.features import API_RECOMMENDATIONS
+from personalization.api import examples as X
 from personalization.api import serializers as S
 from personalization.campaigns import selectors as campaign_selectors
 from personalization.consent.services import ConsentChange, RequestFingerprint, consent_set
@@ -79,35 +81,7 @@ class EventsView(APIView):
         summary="Send a batch of events (idempotent on event_id)",
         request=S.EventBatchSerializer,
         responses={200: S.BatchResultSerializer, **ERRORS},
-        examples=[
-            OpenApiExample(
-                "Two events",
-                request_only=True,
-                value={
-                    "events": [
-                        {
-                            "event_id": "pos-2026-000123",
-                            "customer_external_id": "C0001",
-                            "sku": "BRD-WSD",
-                            "kind": "purchase",
-                            "occurred_at": "2026-11-14T08:05:00+00:00",
-                            "quantity": 1,
-                            "value": "4.20",
-                        },
-                        {
-                            "event_id": "web-88812",
-                            "customer_external_id": "C0042",
-                            "sku": "PST-CRO",
-                            "kind": "view",
-                            "occurred_at": "2026-11-14T19:22:10+01:00",
-                            "quantity": 1,
-                            "value": "0",
-                        },
-                    ],
-                    "all_or_nothing": False,
-                },
-            )
-        ],
+        examples=[X.EVENTS_REQUEST, X.EVENTS_RESPONSE],
     )
     def post(self, request: Request) -> Response:
         result = events_ingest(events=_list_field(request, "events"), all_or_nothing=_flag(request))
@@ -122,6 +96,7 @@ class ItemsView(APIView):
         summary="Create or update items by sku",
         request=S.ItemBatchSerializer,
         responses={200: S.BatchResultSerializer, **ERRORS},
+        examples=[X.ITEMS_REQUEST, X.ITEMS_RESPONSE],
     )
     def put(self, request: Request) -> Response:
         result = items_upsert(items=_list_field(request, "items"), all_or_nothing=_flag(request))
@@ -136,6 +111,7 @@ class CustomersView(APIView):
         summary="Create or update customers by external_id",
         request=S.CustomerBatchSerializer,
         responses={200: S.BatchResultSerializer, **ERRORS},
+        examples=[X.CUSTOMERS_REQUEST, X.CUSTOMERS_RESPONSE],
     )
     def put(self, request: Request) -> Response:
         result = customers_upsert(
@@ -180,6 +156,7 @@ class ConsentsView(APIView):
         summary="A customer's current consent per purpose and data category",
         description="Cells the customer never decided are absent and mean no (opt-in).",
         responses={200: S.ConsentsSerializer, **ERRORS, **NOT_FOUND},
+        examples=[X.CONSENTS_RESPONSE],
     )
     def get(self, request: Request, external_id: str) -> Response:
         return Response(_consents_body(self._customer(external_id)))
@@ -190,6 +167,7 @@ class ConsentsView(APIView):
         description="Each change becomes a consent-ledger event with method 'api'.",
         request=S.ConsentsUpdateSerializer,
         responses={200: S.ConsentsSerializer, **ERRORS, **NOT_FOUND},
+        examples=[X.CONSENTS_REQUEST, X.CONSENTS_RESPONSE],
     )
     def put(self, request: Request, external_id: str) -> Response:
         customer = self._customer(external_id)
@@ -216,6 +194,11 @@ def _customer_fast(external_id: str) -> CustomerProfile:
     if customer is None:
         raise Http404
     return customer
+
+
+def _money(amount: Decimal) -> str:
+    """A price as the schema gives it: a decimal string with two places ("4.20")."""
+    return str(Decimal(amount).quantize(Decimal("0.01")))
 
 
 # Where the shop will show a customer's recommendations (the `channel` parameter).
@@ -252,6 +235,7 @@ class RecommendationsView(APIView):
             ),
         ],
         responses={200: S.RecommendationsSerializer, **ERRORS, **NOT_FOUND},
+        examples=[X.RECOMMENDATIONS_RESPONSE, X.RECOMMENDATIONS_PAUSED, X.RECOMMENDATIONS_EMAIL],
     )
     def get(self, request: Request, external_id: str) -> Response:
         customer = _customer_fast(external_id)
@@ -275,7 +259,7 @@ class RecommendationsView(APIView):
                 "sku": entry.sku,
                 "name": entry.name,
                 "category": entry.category_slug,
-                "price": entry.price,
+                "price": _money(entry.price),
                 "score": entry.score,
                 "model_version": entry.model_version_id,
                 "reason": entry.sentence,
@@ -327,7 +311,7 @@ def _email_offers_body(customer: CustomerProfile, limit: int) -> dict:
                 "sku": offer.item.sku,
                 "name": offer.item.name,
                 "category": offer.item.category.slug,
-                "price": offer.item.price,
+                "price": _money(offer.item.price),
                 "score": offer.score,
                 "model_version": offer.model_version_id,
                 "reason": offer.sentence,
@@ -346,6 +330,7 @@ class DataRequestsView(APIView):
         summary="File a customer's data request received by the shop (export, erasure, objection)",
         request=S.DataRequestCreateSerializer,
         responses={201: S.DataRequestSerializer, **ERRORS, **NOT_FOUND},
+        examples=[X.DATA_REQUEST_REQUEST, X.DATA_REQUEST_RESPONSE],
     )
     def post(self, request: Request, external_id: str) -> Response:
         customer = get_object_or_404(CustomerProfile, external_id=external_id)
