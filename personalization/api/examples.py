@@ -77,18 +77,18 @@ ITEMS_REQUEST = OpenApiExample(
     },
 )
 
+# Two entries stored: one new, one updated (items and customers answer alike).
+_TWO_STORED = {
+    "received": 2,
+    "created": 1,
+    "updated": 1,
+    "already_stored": 0,
+    "rejected": [],
+    "stored": True,
+}
+
 ITEMS_RESPONSE = OpenApiExample(
-    "One new, one updated",
-    response_only=True,
-    status_codes=["200"],
-    value={
-        "received": 2,
-        "created": 1,
-        "updated": 1,
-        "already_stored": 0,
-        "rejected": [],
-        "stored": True,
-    },
+    "One new, one updated", response_only=True, status_codes=["200"], value=_TWO_STORED
 )
 
 CUSTOMERS_REQUEST = OpenApiExample(
@@ -109,17 +109,7 @@ CUSTOMERS_REQUEST = OpenApiExample(
 )
 
 CUSTOMERS_RESPONSE = OpenApiExample(
-    "Both stored",
-    response_only=True,
-    status_codes=["200"],
-    value={
-        "received": 2,
-        "created": 1,
-        "updated": 1,
-        "already_stored": 0,
-        "rejected": [],
-        "stored": True,
-    },
+    "One new, one updated", response_only=True, status_codes=["200"], value=_TWO_STORED
 )
 
 CONSENTS_RESPONSE = OpenApiExample(

@@ -15,7 +15,6 @@ from jsonschema import Draft202012Validator
 from accounts.models import ApiScope
 from tests.api.test_api_recommendations import _email_offers
 from tests.personalization.test_campaigns import allow_marketing
-from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
 
 pytestmark = pytest.mark.django_db
 
@@ -77,20 +76,6 @@ def test_every_operation_shows_examples_that_match_its_schema(schema):
             assert not errors, f"{where} {code} example {name!r}: {errors}"
         seen += 1
     assert seen >= 9
-
-
-@pytest.fixture
-def shop_customer():
-    from personalization.recommending import services
-    from tests.factories import CustomerProfileFactory
-
-    shop = Shop()
-    customer = CustomerProfileFactory(external_id="C1")
-    grant(customer, *ALL)
-    bought(customer, shop.wheat, times=5)
-    bought(customer, shop.croissant, times=3)
-    services.model_version_train(model_version=services.model_version_create(), with_metrics=False)
-    return customer
 
 
 def test_real_answers_match_the_schema(api, schema, shop_customer):

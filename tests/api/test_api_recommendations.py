@@ -8,22 +8,14 @@ from accounts.models import ApiScope, PersonalizationMode
 from accounts.services import customer_profile_set_mode
 from personalization.models import DataRequest, Recommendation, RecommendationStatus
 from personalization.recommending import services
-from tests.factories import CustomerProfileFactory
-from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/customers/C1/recommendations/"
 
 
 @pytest.fixture
-def customer():
-    shop = Shop()
-    profile = CustomerProfileFactory(external_id="C1")
-    grant(profile, *ALL)
-    bought(profile, shop.wheat, times=5)
-    bought(profile, shop.croissant, times=3)
-    services.model_version_train(model_version=services.model_version_create(), with_metrics=False)
-    return profile
+def customer(shop_customer):
+    return shop_customer
 
 
 def test_items_come_with_score_model_version_and_reasons_that_add_up(api, customer):
