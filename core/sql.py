@@ -15,8 +15,9 @@ state). The ORM keeps Django's client-side binding, which never prepares.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeVar
@@ -49,40 +50,59 @@ def cursor() -> Iterator[Any]:
 def fetch_instance(model: type[M], column: str, value: object) -> M | None:
     """The instance whose unique `column` equals `value` (or None), in one statement,
     converted as the ORM would (JSON, dates on SQLite, ...)."""
-    fields, sql, converters = _instance_plan(model, column)
+    reader = instance_reader(model)
+    sql = _INSTANCE_SQL.format(
+        columns=reader.columns("t"),
+        table=connection.ops.quote_name(model._meta.db_table),
+        column=connection.ops.quote_name(column),
+    )
     with cursor() as c:
         c.execute(sql, [value])
         row = c.fetchone()
-    if row is None:
-        return None
-    values = list(row)
-    for i, (expression, functions) in converters.items():
-        for convert in functions:
-            values[i] = convert(values[i], expression, connection)
-    return model.from_db(connection.alias, [f.attname for f in fields], values)
+    return None if row is None else reader.build(row)
+
+
+_INSTANCE_SQL = "SELECT {columns} FROM {table} t WHERE t.{column} = %s"
+
+
+@dataclass(frozen=True)
+class InstanceReader:
+    """Turns the leading columns of a plain-SQL row into a model instance, with the
+    converters the ORM would apply (JSON, dates on SQLite, ...)."""
+
+    model: type[Model]
+    fields: tuple[Any, ...]
+    converters: tuple[tuple[int, Any, tuple[Any, ...]], ...]
+
+    @property
+    def width(self) -> int:
+        return len(self.fields)
+
+    def columns(self, alias: str) -> str:
+        """The model's columns for a SELECT, from the table aliased `alias`."""
+        return ", ".join(f"{alias}.{connection.ops.quote_name(f.column)}" for f in self.fields)
+
+    def build(self, row: Sequence[Any]) -> Any:
+        values = list(row[: self.width])
+        for i, expression, functions in self.converters:
+            for convert in functions:
+                values[i] = convert(values[i], expression, connection)
+        return self.model.from_db(connection.alias, [f.attname for f in self.fields], values)
 
 
 @cache
-def _instance_plan(model: type[Model], column: str):
-    fields = list(model._meta.concrete_fields)
+def instance_reader(model: type[Model]) -> InstanceReader:
+    fields = tuple(model._meta.concrete_fields)
     table = model._meta.db_table
-    sql = _INSTANCE_SQL.format(
-        columns=", ".join(connection.ops.quote_name(f.column) for f in fields),
-        table=connection.ops.quote_name(table),
-        column=connection.ops.quote_name(column),
-    )
-    converters = {}
+    converters = []
     for i, field in enumerate(fields):
         expression = field.get_col(table)
         functions = connection.ops.get_db_converters(expression) + expression.get_db_converters(
             connection
         )
         if functions:
-            converters[i] = (expression, functions)
-    return fields, sql, converters
-
-
-_INSTANCE_SQL = "SELECT {columns} FROM {table} WHERE {column} = %s"
+            converters.append((i, expression, tuple(functions)))
+    return InstanceReader(model=model, fields=fields, converters=tuple(converters))
 
 
 def marks(count: int) -> str:

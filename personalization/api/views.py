@@ -18,7 +18,7 @@ from accounts.selectors import effective_mode
 from core.api import error_body
 from core.errors import ApplicationError
 from core.sql import fetch_instance
-from governance.features import API_RECOMMENDATIONS
+from governance.features import API_RECOMMENDATIONS, MODEL_ITEM_KNN
 from personalization.api import examples as X
 from personalization.api import serializers as S
 from personalization.campaigns import selectors as campaign_selectors
@@ -27,6 +27,8 @@ from personalization.datarights.services import data_request_create
 from personalization.importing.batches import customers_upsert, events_ingest, items_upsert
 from personalization.models import Consent
 from personalization.recommending.selectors import recommendations_page
+from personalization.recommending.serving import customer_serving_state
+from personalization.registry import PERSONALIZATION
 
 ERRORS = {
     400: OpenApiResponse(S.ErrorSerializer, description="Invalid input; `error.field` names it."),
@@ -238,21 +240,35 @@ class RecommendationsView(APIView):
         examples=[X.RECOMMENDATIONS_RESPONSE, X.RECOMMENDATIONS_PAUSED, X.RECOMMENDATIONS_EMAIL],
     )
     def get(self, request: Request, external_id: str) -> Response:
-        customer = _customer_fast(external_id)
+        channel = request.query_params.get("channel", ONSITE)
+        state = None
+        if channel == ONSITE:
+            # The hot path: the customer and their serving state in one statement.
+            found = customer_serving_state(
+                external_id=external_id,
+                purpose=PERSONALIZATION,
+                features=(API_RECOMMENDATIONS, MODEL_ITEM_KNN),
+            )
+            if found is None:
+                raise Http404
+            customer, state = found
+        else:
+            customer = _customer_fast(external_id)
         try:
             limit = int(request.query_params.get("limit", 10))
         except ValueError:
             limit = -1
         if not 1 <= limit <= 50:
             raise ApplicationError("limit must be a whole number from 1 to 50.", field="limit")
-        channel = request.query_params.get("channel", ONSITE)
         if channel not in CHANNELS:
             raise ApplicationError(
                 f"channel must be one of: {', '.join(CHANNELS)}.", field="channel"
             )
         if channel == EMAIL:
             return Response(_email_offers_body(customer, limit))
-        page = recommendations_page(customer=customer, explain=False, feature=API_RECOMMENDATIONS)
+        page = recommendations_page(
+            customer=customer, explain=False, feature=API_RECOMMENDATIONS, state=state
+        )
         body = [
             {
                 "rank": entry.rank,

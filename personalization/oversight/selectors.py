@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from core.sql import fetch_instance
 from personalization.models import (
     Feedback,
     OversightSettings,
@@ -25,8 +26,10 @@ from personalization.recommending import sentences
 
 
 def oversight_settings() -> OversightSettings:
-    """The owner's settings; the defaults (unsaved) until the owner saved the form."""
-    return OversightSettings.objects.filter(pk=1).first() or OversightSettings(pk=1)
+    """The owner's settings; the defaults (unsaved) until the owner saved the form.
+
+    Read by every list's screening, so in plain SQL (core/sql.py)."""
+    return fetch_instance(OversightSettings, "id", 1) or OversightSettings(pk=1)
 
 
 def thresholds_of(settings: OversightSettings) -> rules.Thresholds:

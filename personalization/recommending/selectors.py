@@ -71,6 +71,7 @@ def recommendations_page(
     customer: CustomerProfile,
     explain: bool = True,
     feature: str = ONSITE_RECOMMENDATIONS,
+    state: serving.ServingState | None = None,
 ) -> RecommendationsPage:
     """The customer's own list, ready to show; marks what is shown as delivered.
 
@@ -80,14 +81,16 @@ def recommendations_page(
     restriction). `explain=False` leaves out the per-reason lines and data-category names
     (the API sends the structured reasons and the stored sentence instead). `feature` is
     the channel's switch in the risk gate: while it (or the model's type) is off, the channel serves
-    the non-personalized list, as under the kill switch.
+    the non-personalized list, as under the kill switch. `state` is the serving state
+    when the caller read it with the customer (the API does, in one statement).
     """
     mode = effective_mode(profile=customer)
     if mode is PersonalizationMode.NONE:
         return RecommendationsPage(mode=mode, personalized=False, model_ready=True)
-    state = serving.serving_state(
-        customer_id=customer.pk, purpose=PERSONALIZATION, features=(feature, MODEL_ITEM_KNN)
-    )
+    if state is None:
+        state = serving.serving_state(
+            customer_id=customer.pk, purpose=PERSONALIZATION, features=(feature, MODEL_ITEM_KNN)
+        )
     if state.version_id is None:
         return RecommendationsPage(mode=mode, personalized=False, model_ready=False)
     shop_paused = state.shop_paused or state.switched_off

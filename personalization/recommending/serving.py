@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.db import connection
 
+from accounts.models import CustomerProfile
 from core import sql as sql_helpers
 from core.sql import aware
 from governance.models import KillSwitchEvent, PersonalizationFeature
@@ -28,17 +29,23 @@ from personalization.models import (
     Recommendation,
 )
 
-_STATE_SQL = """
-SELECT
+# The serving state, as columns of one SELECT; {customer} is the customer's id: a
+# parameter, or the id column of the customer's row when it is read in the same statement.
+_STATE_COLUMNS = """
   (SELECT id FROM {version} WHERE status = %s ORDER BY trained_at DESC, id DESC LIMIT 1),
   (SELECT engaged FROM {switch} ORDER BY at DESC, id DESC LIMIT 1),
   (SELECT {concat}(data_category, ',') FROM {consent}
-     WHERE customer_id = %s AND purpose = %s AND granted),
-  (SELECT MAX(updated_at) FROM {consent} WHERE customer_id = %s AND purpose = %s),
-  (SELECT MAX(created_at) FROM {feedback} WHERE customer_id = %s),
+     WHERE customer_id = {customer} AND purpose = %s AND granted),
+  (SELECT MAX(updated_at) FROM {consent} WHERE customer_id = {customer} AND purpose = %s),
+  (SELECT MAX(created_at) FROM {feedback} WHERE customer_id = {customer}),
   (SELECT enabled FROM {feature} WHERE code = %s),
   (SELECT enabled FROM {feature} WHERE code = %s)
 """
+_STATE_SQL = "SELECT {columns}"
+# The API's read: the customer by external id and their serving state, in one statement.
+_CUSTOMER_STATE_SQL = (
+    "SELECT {profile_columns}, {columns} FROM {profile} p WHERE p.external_id = %s"
+)
 
 _ROWS_SQL = """
 SELECT r.id, r.item_id, r.score, r.rank, r.model_version_id, r.reasons, r.sentence,
@@ -88,14 +95,7 @@ def serving_state(*, customer_id: int, purpose: str, features: tuple[str, str]) 
     """The active model, the kill switch, the channel's and the model's feature switches
     (built-in features without a row are on), and the customer's consent and feedback
     stamps."""
-    sql = _STATE_SQL.format(
-        version=ModelVersion._meta.db_table,
-        switch=KillSwitchEvent._meta.db_table,
-        consent=Consent._meta.db_table,
-        feedback=Feedback._meta.db_table,
-        feature=PersonalizationFeature._meta.db_table,
-        concat="STRING_AGG" if connection.vendor == "postgresql" else "GROUP_CONCAT",
-    )
+    sql = _STATE_SQL.format(columns=_state_columns("%s"))
     params = [
         ModelVersion.Status.ACTIVE,
         customer_id,
@@ -107,7 +107,43 @@ def serving_state(*, customer_id: int, purpose: str, features: tuple[str, str]) 
     ]
     with sql_helpers.cursor() as cursor:
         cursor.execute(sql, params)
-        version_id, engaged, allowed, consent_at, feedback_at, *switches = cursor.fetchone()
+        return _state(cursor.fetchone())
+
+
+def customer_serving_state(
+    *, external_id: str, purpose: str, features: tuple[str, str]
+) -> tuple[CustomerProfile, ServingState] | None:
+    """The customer with this external id and their serving state (None: no such
+    customer), in one statement: the API's recommendations read."""
+    reader = sql_helpers.instance_reader(CustomerProfile)
+    sql = _CUSTOMER_STATE_SQL.format(
+        profile_columns=reader.columns("p"),
+        columns=_state_columns("p.id"),
+        profile=CustomerProfile._meta.db_table,
+    )
+    params = [ModelVersion.Status.ACTIVE, purpose, purpose, *features, external_id]
+    with sql_helpers.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return reader.build(row), _state(row[reader.width :])
+
+
+def _state_columns(customer: str) -> str:
+    return _STATE_COLUMNS.format(
+        version=ModelVersion._meta.db_table,
+        switch=KillSwitchEvent._meta.db_table,
+        consent=Consent._meta.db_table,
+        feedback=Feedback._meta.db_table,
+        feature=PersonalizationFeature._meta.db_table,
+        concat="STRING_AGG" if connection.vendor == "postgresql" else "GROUP_CONCAT",
+        customer=customer,
+    )
+
+
+def _state(row) -> ServingState:
+    version_id, engaged, allowed, consent_at, feedback_at, *switches = row
     stamps = [at for at in (aware(consent_at), aware(feedback_at)) if at is not None]
     return ServingState(
         version_id=version_id,

@@ -42,6 +42,7 @@ UPDATE {table} SET superseded_at = %s
 WHERE customer_id IN ({ids}) AND channel = %s AND superseded_at IS NULL
 """
 _INSERT_SQL = "INSERT INTO {table} ({columns}) VALUES {values} RETURNING id"
+_UNNEST_SQL = "INSERT INTO {table} ({columns}) SELECT * FROM UNNEST({arrays}) RETURNING id"
 
 
 def lists_replace(
@@ -90,34 +91,46 @@ def _linked_sql() -> str:
 
 
 def _insert(rows: list[Recommendation]) -> None:
-    """One INSERT ... RETURNING id for all rows (values prepared by each field, as Django
-    does); where the database cannot return ids from a multi-row insert, bulk_create."""
+    """Store `rows` and set their primary keys, values prepared by each field as Django
+    does: on PostgreSQL one INSERT from column arrays (a short statement psycopg can
+    cache and prepare, however many rows), elsewhere INSERT ... VALUES ... RETURNING id;
+    where the database cannot return ids from a multi-row insert, bulk_create."""
     if not rows:
         return
     if not connection.features.can_return_rows_from_bulk_insert:
         Recommendation.objects.bulk_create(rows, batch_size=2_000)
         return
     fields = [f for f in Recommendation._meta.concrete_fields if not f.primary_key]
-    one = f"({marks(len(fields))})"
-    # Batches keep SQLite's limit on parameters in one statement.
-    size = max(1, 900 // len(fields))
+    values = [
+        [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields] for row in rows
+    ]
+    table = Recommendation._meta.db_table
+    columns = ", ".join(f.column for f in fields)
     with sql.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = ", ".join(f"%s::{f.db_type(connection).split('(')[0]}[]" for f in fields)
+            cursor.execute(
+                _UNNEST_SQL.format(table=table, columns=columns, arrays=arrays),
+                [list(column) for column in zip(*values, strict=True)],
+            )
+            _set_keys(rows, cursor.fetchall())
+            return
+        one = f"({marks(len(fields))})"
+        # Batches keep SQLite's limit on parameters in one statement.
+        size = max(1, 900 // len(fields))
         for start in range(0, len(rows), size):
-            batch = rows[start : start + size]
-            params = [
-                f.get_db_prep_save(f.pre_save(row, add=True), connection)
-                for row in batch
-                for f in fields
-            ]
+            batch = values[start : start + size]
             cursor.execute(
                 _INSERT_SQL.format(
-                    table=Recommendation._meta.db_table,
-                    columns=", ".join(f.column for f in fields),
-                    values=", ".join([one] * len(batch)),
+                    table=table, columns=columns, values=", ".join([one] * len(batch))
                 ),
-                params,
+                [value for row in batch for value in row],
             )
-            for row, (pk,) in zip(batch, cursor.fetchall(), strict=True):
-                row.pk = pk
-                row._state.adding = False
-                row._state.db = connection.alias
+            _set_keys(rows[start : start + size], cursor.fetchall())
+
+
+def _set_keys(rows: list[Recommendation], returned: list[tuple]) -> None:
+    for row, (pk,) in zip(rows, returned, strict=True):
+        row.pk = pk
+        row._state.adding = False
+        row._state.db = connection.alias

@@ -183,3 +183,38 @@ def test_the_email_channel_stops_with_the_kill_switch_the_feature_and_the_mode(
     customer_profile_set_mode(profile=customer, mode=PersonalizationMode.OFF)
     body = client.get(URL, {"channel": "email"}).json()
     assert body["mode"] == "off" and body["items"] == []
+
+
+def test_the_one_statement_read_equals_the_customer_and_state_read_apart(customer, make_user):
+    """The API reads the customer and the serving state together; the page reads them
+    apart: the same answer, whatever the switches say."""
+    from accounts.models import CustomerProfile
+    from accounts.roles import Role
+    from governance.features import API_RECOMMENDATIONS, MODEL_ITEM_KNN
+    from governance.services import kill_switch_set
+    from personalization.models import FeedbackKind
+    from personalization.recommending import serving
+    from personalization.registry import PERSONALIZATION
+
+    features = (API_RECOMMENDATIONS, MODEL_ITEM_KNN)
+    rows = services.recommendations_generate_for_customer(customer=customer)
+    services.feedback_record(
+        customer=customer, recommendation_id=rows[-1].pk, kind=FeedbackKind.NOT_FOR_ME
+    )
+    kill_switch_set(engaged=True, reason="Checking labels", actor=make_user(Role.OWNER))
+    together, state = serving.customer_serving_state(
+        external_id="C1", purpose=PERSONALIZATION, features=features
+    )
+    apart = serving.serving_state(
+        customer_id=customer.pk, purpose=PERSONALIZATION, features=features
+    )
+    assert state == apart and state.shop_paused and state.changed_at is not None
+    fields = [f.attname for f in CustomerProfile._meta.concrete_fields]
+    stored = CustomerProfile.objects.get(pk=customer.pk)
+    assert {f: getattr(together, f) for f in fields} == {f: getattr(stored, f) for f in fields}
+    assert (
+        serving.customer_serving_state(
+            external_id="NOBODY", purpose=PERSONALIZATION, features=features
+        )
+        is None
+    )
