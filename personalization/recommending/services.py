@@ -256,9 +256,17 @@ def _generate_and_store(
                 by_customer[result.customer].append(row)
     ids = [p.pk for p in profiles]
     with transaction.atomic():
-        # Held items that come back keep their place in the review queue.
-        waiting = screening.waiting_items_of(customer_ids=ids, channel=channel)
-        storing.lists_replace(customer_ids=ids, channel=channel, rows=rows, now=now)
+        undecided = storing.undecided_rows(customer_ids=ids, channel=channel)
+        # Held items that come back keep their place in the review queue (a waiting
+        # item links to its held row: with no linked rows there is nothing to read).
+        waiting = (
+            screening.waiting_items_of(customer_ids=ids, channel=channel)
+            if undecided.linked
+            else {}
+        )
+        storing.lists_replace(
+            customer_ids=ids, channel=channel, rows=rows, now=now, undecided=undecided
+        )
         if screen:
             # Screened in the same transaction: no flagged row is ever visible unheld.
             screening.recommendations_screen(

@@ -16,6 +16,7 @@ metadata, so a new relation to `Recommendation` is picked up by the link check.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
@@ -45,24 +46,53 @@ _INSERT_SQL = "INSERT INTO {table} ({columns}) VALUES {values} RETURNING id"
 _UNNEST_SQL = "INSERT INTO {table} ({columns}) SELECT * FROM UNNEST({arrays}) RETURNING id"
 
 
+@dataclass(frozen=True)
+class Undecided:
+    """The undecided rows of some customers' current lists on one channel."""
+
+    # Nothing links to these: one DELETE.
+    free: list[int]
+    # Feedback, a review item or a campaign email links to these. A held row's review
+    # item is one such link, so with none of these no review item waits for the list.
+    linked: list[int]
+
+
+def undecided_rows(*, customer_ids: Sequence[int], channel: str) -> Undecided:
+    """Read, within the caller's transaction, the rows `lists_replace` will delete."""
+    ids = list(customer_ids)
+    if not ids:
+        return Undecided(free=[], linked=[])
+    with sql.cursor() as cursor:
+        cursor.execute(
+            _UNDECIDED_SQL.format(
+                linked=_linked_sql(), table=Recommendation._meta.db_table, ids=marks(len(ids))
+            ),
+            [*ids, channel, *UNDECIDED],
+        )
+        found = cursor.fetchall()
+    return Undecided(
+        free=[pk for pk, linked in found if not linked],
+        linked=[pk for pk, linked in found if linked],
+    )
+
+
 def lists_replace(
-    *, customer_ids: Sequence[int], channel: str, rows: list[Recommendation], now: datetime
+    *,
+    customer_ids: Sequence[int],
+    channel: str,
+    rows: list[Recommendation],
+    now: datetime,
+    undecided: Undecided,
 ) -> None:
     """Within the caller's transaction: delete these customers' undecided current rows on
-    `channel`, mark their decided ones as replaced at `now`, and store `rows` (their
-    primary keys are set)."""
+    `channel` (as `undecided_rows` read them), mark their decided ones as replaced at
+    `now`, and store `rows` (their primary keys are set)."""
     if not customer_ids:
         return
     ids = list(customer_ids)
     table = Recommendation._meta.db_table
+    free, linked = undecided.free, undecided.linked
     with sql.cursor() as cursor:
-        cursor.execute(
-            _UNDECIDED_SQL.format(linked=_linked_sql(), table=table, ids=marks(len(ids))),
-            [*ids, channel, *UNDECIDED],
-        )
-        found = cursor.fetchall()
-        free = [pk for pk, linked in found if not linked]
-        linked = [pk for pk, linked in found if linked]
         if free:
             cursor.execute(_DELETE_SQL.format(table=table, ids=marks(len(free))), free)
         if linked:
