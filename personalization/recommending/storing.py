@@ -28,6 +28,8 @@ from personalization.models import Recommendation, RecommendationStatus
 
 # Statuses of rows nobody has seen or decided on: a newer list simply replaces them.
 UNDECIDED = (RecommendationStatus.PROPOSED, RecommendationStatus.HELD)
+# Ids per DELETE (well under SQLite's limit on values in one statement).
+_SLICE = 5_000
 
 
 _UNDECIDED_SQL = """
@@ -93,8 +95,10 @@ def lists_replace(
     table = Recommendation._meta.db_table
     free, linked = undecided.free, undecided.linked
     with sql.cursor() as cursor:
-        if free:
-            cursor.execute(_DELETE_SQL.format(table=table, ids=marks(len(free))), free)
+        # In slices: SQLite caps the number of values in one statement.
+        for start in range(0, len(free), _SLICE):
+            part = free[start : start + _SLICE]
+            cursor.execute(_DELETE_SQL.format(table=table, ids=marks(len(part))), part)
         if linked:
             # Feedback keeps its item, a review item goes with its row, the trail keeps
             # its number: Django's collector applies each relation's on_delete.
