@@ -36,9 +36,10 @@ from personalization.campaigns.models import (
     RecipientStatus,
     SkipReason,
 )
-from personalization.campaigns.services import _UNDECIDED, _refuse_when_paused, _stop
+from personalization.campaigns.services import _refuse_when_paused, _stop
 from personalization.datarights.emails import customer_address
 from personalization.models import Recommendation, RecommendationStatus
+from personalization.recommending.storing import UNDECIDED
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ def campaign_send_start(*, campaign: Campaign, user: User, base_url: str) -> Cam
                 rejected.append(recipient.pk)
             else:
                 unapproved.append(recipient.pk)
-                if rec is not None and rec.status in _UNDECIDED:
+                if rec is not None and rec.status in UNDECIDED:
                     withdraw.append(rec.pk)
         if not queued:
             raise ApplicationError(
@@ -134,7 +135,7 @@ def campaign_send_start(*, campaign: Campaign, user: User, base_url: str) -> Cam
             status=RecipientStatus.SKIPPED, skip_reason=SkipReason.NOT_APPROVED
         )
         # Offers nobody decided on leave the staff queue: they will never be sent.
-        Recommendation.objects.filter(pk__in=withdraw, status__in=_UNDECIDED).delete()
+        Recommendation.objects.filter(pk__in=withdraw, status__in=UNDECIDED).delete()
         campaign.status = CampaignStatus.SENDING
         campaign.send_total = len(queued)
         campaign.send_started_by = user

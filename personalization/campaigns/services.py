@@ -29,14 +29,14 @@ from personalization.campaigns.models import (
 )
 from personalization.consent.notices import notice_current
 from personalization.consent.services import ConsentChange, RequestFingerprint, consent_set
-from personalization.models import Channel, ConsentMethod, Recommendation, RecommendationStatus
+from personalization.models import Channel, ConsentMethod, Recommendation
 from personalization.recommending.models_cache import active_version
+from personalization.recommending.storing import UNDECIDED
 
 logger = logging.getLogger(__name__)
 
 # Customers whose offers are chosen per step (progress is saved after each).
 GENERATE_CHUNK = 200
-_UNDECIDED = (RecommendationStatus.PROPOSED, RecommendationStatus.HELD)
 
 
 # --- compose ------------------------------------------------------------------------
@@ -156,7 +156,7 @@ def _choose(rows: list[Recommendation], allowed: set[str]) -> Recommendation | N
     fitting = [
         r
         for r in rows
-        if r.status in _UNDECIDED
+        if r.status in UNDECIDED
         and selectors.offer_fits_marketing_consent(reasons=r.reasons, allowed=allowed)
     ]
     fitting.sort(key=lambda r: (bool(r.flags), r.rank))
@@ -256,7 +256,7 @@ def _generate_chunk(campaign: Campaign, profiles: list[CustomerProfile], generat
     with transaction.atomic():
         # One offer per email: the other candidates nobody saw or decided on go (with
         # any queue items opened for them).
-        Recommendation.objects.filter(pk__in=leftovers, status__in=_UNDECIDED).delete()
+        Recommendation.objects.filter(pk__in=leftovers, status__in=UNDECIDED).delete()
         CampaignRecipient.objects.bulk_create(recipients, ignore_conflicts=True)
         _screen(chosen)
 
@@ -277,13 +277,13 @@ def _stop(campaign_id: int, *, reason: str, user: User | None) -> Campaign:
             campaign=campaign, status__in=(RecipientStatus.IN_REVIEW, RecipientStatus.QUEUED)
         )
         undecided = list(
-            waiting.filter(recommendation__status__in=_UNDECIDED).values_list(
+            waiting.filter(recommendation__status__in=UNDECIDED).values_list(
                 "recommendation_id", flat=True
             )
         )
         waiting.update(status=RecipientStatus.SKIPPED, skip_reason=SkipReason.STOPPED)
         # Their offers leave the staff queue: nobody needs to review them any more.
-        Recommendation.objects.filter(pk__in=undecided, status__in=_UNDECIDED).delete()
+        Recommendation.objects.filter(pk__in=undecided, status__in=UNDECIDED).delete()
         campaign.status = CampaignStatus.STOPPED
         campaign.stop_reason = reason
         campaign.stopped_by = user
