@@ -13,7 +13,6 @@ Both are checked when offers are chosen and again for each email at send time.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -33,7 +32,7 @@ from personalization.campaigns.models import (
     RecipientStatus,
     SkipReason,
 )
-from personalization.consent.selectors import cell_applies
+from personalization.consent.selectors import cell_applies, consented_categories
 from personalization.models import (
     Channel,
     Consent,
@@ -77,16 +76,9 @@ def audience_count() -> int:
 
 def marketing_categories(*, customer_ids: Iterable[int]) -> dict[int, set[str]]:
     """For each customer, the data categories they allow for marketing (one query)."""
-    allowed: dict[int, set[str]] = defaultdict(set)
-    rows = Consent.objects.filter(
-        customer_id__in=list(customer_ids),
-        purpose=registry.MARKETING,
-        data_category__in=MARKETING_CATEGORIES,
-        granted=True,
-    ).values_list("customer_id", "data_category")
-    for customer_id, category in rows:
-        allowed[customer_id].add(category)
-    return dict(allowed)
+    granted = consented_categories(customer_ids=customer_ids, purpose=registry.MARKETING)
+    allowed = {pk: categories & set(MARKETING_CATEGORIES) for pk, categories in granted.items()}
+    return {pk: categories for pk, categories in allowed.items() if categories}
 
 
 def cited_categories(reasons: list[dict]) -> set[str]:
