@@ -158,7 +158,7 @@ def test_the_service_refuses_out_of_range_and_unknown_categories():
 
 def test_owner_page_shows_the_last_runs_with_counts(owner_client):
     InteractionFactory.create_batch(2, kind="view", occurred_at=datetime(2000, 1, 1, tzinfo=UTC))
-    services.retention_enforce()
+    services.retention_enforce(now=NOW)
     RetentionRun.objects.create(started_at=NOW + timedelta(days=1))  # one that died
 
     text = text_of(owner_client.get(PAGE))
