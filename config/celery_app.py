@@ -1,6 +1,7 @@
 """The Celery application: workers and beat load settings from Django (CELERY_*)."""
 
 import os
+from pathlib import Path
 
 from celery import Celery
 
@@ -8,20 +9,39 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("fairshare")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# Every package with a tasks.py, so workers register them all at start-up (Celery only
-# looks for <app>.tasks by itself, and sub-packages keep their own).
-app.autodiscover_tasks(
-    [
-        "core",
-        "accounts",
-        "personalization",
-        "personalization.campaigns",
-        "personalization.datarights",
-        "personalization.recommending",
-        "personalization.webhooks",
-        "audits",
-    ]
-)
+
+# Folders never searched for task modules.
+_NOT_TASK_PACKAGES = {"migrations", "management", "templates", "static", "locale", "tests"}
+
+
+def task_packages() -> list[str]:
+    """Every installed app and every sub-package of one that has a tasks.py.
+
+    Read from the installed apps, not a list kept by hand: a list forgot `governance`,
+    and the worker dropped beat's daily snapshot as an unregistered task.
+    """
+    from django.apps import apps
+
+    packages = []
+    for config in apps.get_app_configs():
+        packages.append(config.name)
+        root = Path(config.path)
+        for tasks_file in sorted(root.rglob("tasks.py")):
+            folder = tasks_file.parent
+            if folder == root:
+                continue
+            parts = folder.relative_to(root).parts
+            if _NOT_TASK_PACKAGES.intersection(parts):
+                continue
+            # Only real packages: every folder on the way down has an __init__.py.
+            chain = [root.joinpath(*parts[: i + 1]) for i in range(len(parts))]
+            if all((step / "__init__.py").is_file() for step in chain):
+                packages.append(".".join([config.name, *parts]))
+    return list(dict.fromkeys(packages))  # an installed sub-package is found twice
+
+
+# Lazy: the apps are read when the worker (or anything else) first needs its tasks.
+app.autodiscover_tasks(task_packages)
 
 
 @app.on_after_configure.connect
