@@ -80,6 +80,10 @@ class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
     """
 
     scope = "api_key"
+    # Set by SimpleRateThrottle.__init__ from the rate (the stubs leave them out); read
+    # only once a rate is known.
+    num_requests: int
+    duration: int
 
     def get_cache_key(self, request, view):
         if isinstance(request.auth, ApiKey):

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from django.db import connection
 from django.db.models import Model
@@ -42,7 +42,11 @@ def cursor() -> Iterator[Any]:
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        wrapped = connection._prepare_cursor(ServerBindingCursor(connection.connection))
+        # The stubs leave out the private _prepare_cursor and psycopg's Cursor base (and
+        # so its constructor) from ServerBindingCursor.
+        wrapped = connection._prepare_cursor(  # type: ignore[attr-defined]
+            ServerBindingCursor(connection.connection)  # type: ignore[call-arg]
+        )
     with wrapped:
         yield wrapped
 
@@ -124,12 +128,20 @@ def as_float(column: str) -> str:
     return f"CAST({column} AS REAL)"
 
 
-def aware(value) -> datetime | None:
-    """A timestamp as an aware datetime (SQLite hands back text for computed columns)."""
+@overload
+def aware(value: None) -> None: ...
+@overload
+def aware(value: datetime | str) -> datetime: ...
+def aware(value: datetime | str | None) -> datetime | None:
+    """A timestamp as an aware datetime (SQLite hands back text for computed columns);
+    NULL stays None."""
     if value is None:
         return None
     if isinstance(value, str):
-        value = parse_datetime(value)
+        parsed = parse_datetime(value)
+        if parsed is None:
+            raise ValueError("the database returned a timestamp in an unknown format")
+        value = parsed
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value

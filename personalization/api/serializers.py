@@ -1,5 +1,7 @@
 """Request and response shapes, for validation of small bodies and for the schema."""
 
+from decimal import Decimal
+
 from rest_framework import serializers
 
 from accounts.models import ApiScope  # noqa: F401 - referenced in docs
@@ -24,7 +26,9 @@ class EventSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["purchase", "view", "cart", "rating"])
     occurred_at = serializers.DateTimeField(help_text="ISO 8601 with a UTC offset.")
     quantity = serializers.IntegerField(min_value=1, default=1)
-    value = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, default=0)
+    value = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal(0), default=Decimal(0)
+    )
 
 
 class EventBatchSerializer(serializers.Serializer):

@@ -189,17 +189,17 @@ def _skip(recipient_id: int, reason: str) -> None:
     )
 
 
-def _send_check(recipient: CampaignRecipient) -> tuple[str | None, Recommendation | None]:
-    """Re-checked for every email just before it goes: (skip reason or None, offer)."""
+def _send_check(recipient: CampaignRecipient) -> str | Recommendation:
+    """Re-checked for every email just before it goes: the skip reason, or the offer."""
     customer = recipient.customer
     if effective_mode(profile=customer) is not PersonalizationMode.ON:
-        return SkipReason.MODE_OFF, None
+        return SkipReason.MODE_OFF
     allowed = selectors.marketing_categories(customer_ids=[customer.pk]).get(customer.pk, set())
     if not allowed:
-        return SkipReason.NO_CONSENT, None
+        return SkipReason.NO_CONSENT
     rec = recipient.recommendation
     if rec is None:
-        return SkipReason.OFFER_UNAVAILABLE, None
+        return SkipReason.OFFER_UNAVAILABLE
     rec = (
         Recommendation.objects.select_related("item__category")
         .prefetch_related("item__attributes")
@@ -212,10 +212,10 @@ def _send_check(recipient: CampaignRecipient) -> tuple[str | None, Recommendatio
         refused=selectors.refused_items(customer=customer),
     )
     if problem is not None:
-        return problem, None
+        return problem
     if not customer_address(customer):
-        return SkipReason.NO_ADDRESS, None
-    return None, rec
+        return SkipReason.NO_ADDRESS
+    return rec
 
 
 def campaign_send_batch(*, campaign_id: int, now: datetime | None = None) -> SendOutcome:
@@ -255,9 +255,9 @@ def campaign_send_batch(*, campaign_id: int, now: datetime | None = None) -> Sen
         recipient = CampaignRecipient.objects.select_related(
             "campaign", "customer", "customer__user", "recommendation"
         ).get(pk=next_pk)
-        reason, offer = _send_check(recipient)
-        if reason is not None:
-            _skip(next_pk, reason)
+        offer = _send_check(recipient)
+        if isinstance(offer, str):
+            _skip(next_pk, offer)
             continue
         message = offer_email(
             campaign=recipient.campaign,

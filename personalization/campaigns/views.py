@@ -189,10 +189,13 @@ def campaign_preview(request, pk: int):
     base_url = request.build_absolute_uri("/")
     segments = []
     for segment in selectors.campaign_segments(campaign=campaign):
+        offer = segment.sample.recommendation
+        if offer is None:  # samples are chosen among recipients with an offer
+            continue
         email = offer_email(
             campaign=campaign,
             recipient=segment.sample,
-            recommendation=segment.sample.recommendation,
+            recommendation=offer,
             base_url=base_url,
             preview=True,
         )

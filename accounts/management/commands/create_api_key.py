@@ -1,4 +1,5 @@
 import sys
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
@@ -21,7 +22,7 @@ class Command(BaseCommand):
             help=_("one or more of: %(scopes)s") % {"scopes": ", ".join(ApiScope.values)},
         )
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         scopes = [s for value in options["scopes"] for s in str(value).replace(",", " ").split()]
         try:
             api_key, key = api_key_create(name=str(options["name"]), scopes=scopes)

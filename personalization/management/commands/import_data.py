@@ -1,5 +1,6 @@
 import sys
 import time
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
@@ -33,7 +34,7 @@ class Command(BaseCommand):
             help=_("check every row and report, but write nothing"),
         )
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if not (options["catalog"] or options["customers"] or options["events"]):
             self.stderr.write(_("Nothing to import: give --catalog, --customers and/or --events."))
             sys.exit(2)
