@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from audits import findings, services
+from core.retry import RETRY_ON_TRANSIENT
 
 
 def _record_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ARG001
@@ -18,6 +19,9 @@ def _record_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: A
     acks_late=True,
     ignore_result=True,
     on_failure=_record_failure,
+    # A brief database error retries the step (its chunk commits whole or not at all)
+    # instead of failing the whole audit.
+    **RETRY_ON_TRANSIENT,
 )
 def audit_run_step(self, run_id: int) -> None:
     """One step of a run (a chunk or the comparison); queues the next step itself, so a
