@@ -149,6 +149,14 @@ class Recommendation(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(rank__gte=1), name="recommendation_rank_1"),
+            # One row per place on a customer's current list. A rejected row stays
+            # current beside the staff's replacement at its rank, so it is left out.
+            models.UniqueConstraint(
+                fields=["customer", "channel", "rank"],
+                condition=models.Q(superseded_at__isnull=True)
+                & ~models.Q(status=RecommendationStatus.REJECTED),
+                name="recommendation_current_rank",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -235,14 +235,20 @@ def _generate_and_store(
             # paused) is the same for everyone and served as it is.
             if result.mode != "on":
                 continue
-            for suggestion in (*result.suggestions, *result.needs_review):
+            # The engine ranks the items waiting for review on their own (1, 2, ...);
+            # stored, they come after the list, so each place holds one current row.
+            ranked = [
+                *((s, s.rank) for s in result.suggestions),
+                *((s, len(result.suggestions) + s.rank) for s in result.needs_review),
+            ]
+            for suggestion, rank in ranked:
                 reasons = _reasons_json(suggestion, names)
                 flags = list(suggestion.flags)
                 row = Recommendation(
                     customer_id=result.customer,
                     item_id=suggestion.item,
                     score=suggestion.score,
-                    rank=suggestion.rank,
+                    rank=rank,
                     model_version_id=version_id,
                     channel=channel,
                     reasons=reasons,

@@ -232,13 +232,14 @@ def test_screening_takes_the_same_few_queries_for_ten_or_a_hundred_rows(shop):
     )
     customers = shop.crowd + [shop.alice]
 
-    def rows(n):
+    def rows(n, *, after=0):
         made = [
             Recommendation(
                 customer=customers[i % len(customers)],
                 item=[shop.wheat, shop.cake, shop.tea, shop.guest][i % 4],
                 score=1.0,
-                rank=1 + i,
+                # One current row per place on a list.
+                rank=after + 1 + i,
                 model_version=version,
                 reasons=[{"kind": "popularity", "contribution": 1.0}],
             )
@@ -246,7 +247,7 @@ def test_screening_takes_the_same_few_queries_for_ten_or_a_hundred_rows(shop):
         ]
         return Recommendation.objects.bulk_create(made)
 
-    small, large = rows(10), rows(100)
+    small, large = rows(10), rows(100, after=10)
     with CaptureQueriesContext(connection) as few:
         screening.recommendations_screen(recommendations=small)
     with CaptureQueriesContext(connection) as many:
