@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from django.db.models import Count
 
 from accounts.models import AuditAttribute
@@ -9,7 +11,13 @@ from core.models import Heartbeat
 from personalization.selectors import shop_totals
 
 
-def declared_attribute_counts() -> list[dict[str, object]]:
+class DeclaredCount(TypedDict):
+    name: str
+    value: str
+    customers: int
+
+
+def declared_attribute_counts() -> list[DeclaredCount]:
     """How many customers declared each audit attribute value (aggregates only)."""
     return list(
         AuditAttribute.objects.values("name", "value")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from decimal import Decimal
+from typing import Any
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -300,7 +301,7 @@ class RecommendationsView(APIView):
 def _email_offers_body(customer: CustomerProfile, limit: int) -> dict:
     """The email channel: approved campaign offers that may reach the customer now."""
     mode = effective_mode(profile=customer)
-    body = {
+    body: dict[str, Any] = {
         "customer": customer.external_id,
         "channel": EMAIL,
         "mode": mode.value,

@@ -113,11 +113,13 @@ def events_ingest(*, events: list[Any], all_or_nothing: bool = False) -> BatchRe
         key=lambda row: row.event_id,
         key_name="event_id",
     )
-    customers = dict(
-        CustomerProfile.objects.filter(
+    customers = {
+        external_id: pk
+        for external_id, pk in CustomerProfile.objects.filter(
             external_id__in={row.customer_external_id for _, row in good}
         ).values_list("external_id", "id")
-    )
+        if external_id is not None  # matched above; the column itself is nullable
+    }
     skus = dict(Item.objects.filter(sku__in={row.sku for _, row in good}).values_list("sku", "id"))
     valid = []
     for index, row in good:

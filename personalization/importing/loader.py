@@ -306,7 +306,8 @@ def _import_events(run: _Run, file: FileReport) -> None:
         .values_list("external_id", "id")
         .iterator(chunk_size=10_000)
     ):
-        run.customer_ids[external_id] = pk
+        if external_id is not None:  # excluded above; the column itself is nullable
+            run.customer_ids[external_id] = pk
     for sku, pk in Item.objects.values_list("sku", "id").iterator(chunk_size=10_000):
         run.sku_ids[sku] = pk
     for chunk in _chunks(_valid_event_rows(run, file)):

@@ -143,11 +143,13 @@ def customers_write(
         unique_fields=["external_id"],
         update_fields=["email", "name", "updated_at"],
     )
-    ids = dict(
-        CustomerProfile.objects.filter(external_id__in=external_ids).values_list(
-            "external_id", "id"
-        )
-    )
+    ids = {
+        external_id: pk
+        for external_id, pk in CustomerProfile.objects.filter(
+            external_id__in=external_ids
+        ).values_list("external_id", "id")
+        if external_id is not None  # matched above; the column itself is nullable
+    }
     declaring = {ids[row.external_id] for row in rows if row.audit}
     answered = _audit_consent_answers(declaring)
     AuditAttribute.objects.bulk_create(

@@ -249,7 +249,7 @@ def _items_of(result: engine.CustomerList) -> list[ShownItem]:
             if reason.category is not None:
                 data["category_name"] = category_names.get(reason.category, reason.category)
             reasons.append(data)
-        codes = list(dict.fromkeys(r["data_category"] for r in reasons if r.get("data_category")))
+        codes = list(dict.fromkeys(r.data_category for r in suggestion.reasons if r.data_category))
         shown.append(
             ShownItem(
                 item_id=item.pk,

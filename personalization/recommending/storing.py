@@ -21,6 +21,7 @@ from datetime import datetime
 from functools import cache
 
 from django.db import connection
+from django.db.models import Field
 
 from core import sql
 from core.sql import marks
@@ -139,10 +140,11 @@ def _insert(rows: list[Recommendation]) -> None:
         [f.get_db_prep_save(f.pre_save(row, add=True), connection) for f in fields] for row in rows
     ]
     table = Recommendation._meta.db_table
-    columns = ", ".join(f.column for f in fields)
+    named = [_column_and_type(f) for f in fields]
+    columns = ", ".join(column for column, _ in named)
     with sql.cursor() as cursor:
         if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{f.db_type(connection).split('(')[0]}[]" for f in fields)
+            arrays = ", ".join(f"%s::{db_type}[]" for _, db_type in named)
             cursor.execute(
                 _UNNEST_SQL.format(table=table, columns=columns, arrays=arrays),
                 [list(column) for column in zip(*values, strict=True)],
@@ -161,6 +163,15 @@ def _insert(rows: list[Recommendation]) -> None:
                 [value for row in batch for value in row],
             )
             _set_keys(rows[start : start + size], cursor.fetchall())
+
+
+def _column_and_type(field: Field) -> tuple[str, str]:
+    """A concrete field's column and its SQL type without the size (every concrete field
+    has both)."""
+    db_type = field.db_type(connection)
+    if field.column is None or db_type is None:
+        raise TypeError(f"{field.name} is not stored in a column of its own")
+    return field.column, db_type.split("(")[0]
 
 
 def _set_keys(rows: list[Recommendation], returned: list[tuple]) -> None:

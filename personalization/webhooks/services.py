@@ -7,6 +7,7 @@ import logging
 import time
 import urllib.error
 import urllib.request
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -33,7 +34,7 @@ def webhooks_emit(*, event: str, payload: dict[str, Any]) -> list[WebhookDeliver
         if event in hook.events
     ]
     for delivery in deliveries:
-        transaction.on_commit(lambda pk=delivery.pk: deliver_webhook.delay(pk))
+        transaction.on_commit(partial(deliver_webhook.delay, delivery.pk))
     return deliveries
 
 
