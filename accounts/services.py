@@ -155,15 +155,21 @@ def customer_profile_set_preferences(
     return profile
 
 
+def user_has_proven_address(*, user: User) -> bool:
+    """Whether anyone has yet proved they own one of the user's email addresses."""
+    return EmailAddress.objects.filter(user=user, verified=True).exists()
+
+
 @transaction.atomic
 def user_unproven_password_revoke(*, user: User, email: str) -> bool:
     """Remove a password that was chosen before anyone proved they own `email`.
 
-    Someone can sign up with another person's address and wait: once the owner signs
-    in with a code sent to that mailbox, the address counts as verified and the
+    Someone can sign up with another person's address and wait: once the owner proves
+    the mailbox (a code sign-in, or the confirmation link opened in a browser other
+    than the one that chose the password), the address counts as verified and the
     waiting password would open the owner's history. Call this just before such an
-    address becomes verified. Returns whether a password was removed. (allauth guards
-    social logins the same way; its login by code does not.)
+    address becomes verified. Returns whether a password was removed; removing it also
+    ends every session opened with it (Django ties sessions to the password hash).
     """
     if EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists():
         return False
@@ -171,8 +177,26 @@ def user_unproven_password_revoke(*, user: User, email: str) -> bool:
         return False
     user.set_unusable_password()
     user.save(update_fields=["password"])
-    logger.info("unproven password of user %s removed at first code sign-in", user.pk)
+    logger.info("unproven password of user %s removed when the address was proven", user.pk)
     return True
+
+
+@transaction.atomic
+def user_password_choose(*, user: User, password: str) -> CustomerProfile | None:
+    """The password chosen by the person who just proved the account's mailbox.
+
+    Only now may the account claim the shop's record behind its verified addresses:
+    the person who proved the mailbox also holds the only credentials. Returns the
+    claimed (or new) customer profile, None for staff and owners.
+    """
+    if not user_has_proven_address(user=user):
+        raise ApplicationError(
+            _("Confirm your email address first."), code="unverified", field="email"
+        )
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    verified = EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)
+    return customer_profile_claim(user=user, emails=list(verified))
 
 
 @transaction.atomic

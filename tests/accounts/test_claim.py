@@ -1,5 +1,7 @@
 """An imported customer claims their record only through an address they proved they own."""
 
+import re
+
 import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
@@ -179,23 +181,189 @@ def test_login_by_code_on_an_intruders_unverified_account_locks_the_intruder_out
     )
 
 
-def test_confirming_from_another_browser_claims_the_record_without_signing_in(
+def choose_password(client, password: str = PASSWORD):
+    return client.post(
+        reverse("account_choose_password"), {"password1": password, "password2": password}
+    )
+
+
+def test_confirming_in_the_browser_that_signed_up_keeps_her_password(client, imported_gable):
+    sign_up(client, GABLE)
+    client.post(confirmation_link(last_mail_to(GABLE)))
+    assert signed_in_user(client) is not None
+
+    # when she signs out and back in with the password she chose at sign-up
+    client.post(reverse("account_logout"))
+    sign_in_with_password(client, GABLE)
+
+    # then it still works: the browser that chose it is the one that proved the mailbox
+    imported_gable.refresh_from_db()
+    assert signed_in_user(client) == imported_gable.user
+
+
+def test_confirmation_link_opened_by_the_real_customer_drops_the_intruders_password(
     client, imported_gable
 ):
-    sign_up(client, GABLE)
-    link = confirmation_link(last_mail_to(GABLE))
+    # given someone signs up with Mrs. Gable's address and a password of their own
+    intruder = client
+    sign_up(intruder, GABLE, password="intruder-password-77")
 
-    # when the link is opened on another device (say, her phone's mail app)
-    phone = client.__class__()
-    response = phone.post(link)
+    # when Mrs. Gable opens the "Please confirm" link from her mailbox in her own browser
+    gable = client.__class__()
+    response = gable.post(confirmation_link(last_mail_to(GABLE)))
 
-    # then the record is hers, and that device must still sign in with the password
+    # then her browser is asked to choose the password, and nothing is claimed yet
     assert response.status_code == 302
-    assert signed_in_user(phone) is None
+    assert response["Location"] == reverse("account_choose_password")
     imported_gable.refresh_from_db()
-    assert imported_gable.user == User.objects.get(email__iexact=GABLE)
-    sign_in_with_password(phone, GABLE)
-    assert signed_in_user(phone) == imported_gable.user
+    assert imported_gable.user is None
+    page = gable.get(reverse("account_choose_password"))
+    assert "Choose your password" in page.content.decode()
+    assert "gable@example.com is confirmed" in page.content.decode()
+
+    # and the intruder's password no longer opens the account
+    response = sign_in_with_password(intruder, GABLE, password="intruder-password-77")
+    assert signed_in_user(intruder) is None
+    assert "not correct" in response.content.decode()
+
+    # when she chooses her password
+    response = choose_password(gable, "gable-own-passphrase-2026")
+
+    # then she is signed in, the record and its history are hers, with her password
+    assert response.status_code == 302
+    user = signed_in_user(gable)
+    assert user is not None
+    imported_gable.refresh_from_db()
+    assert imported_gable.user == user
+    assert "Wheat sourdough" in gable.get(reverse("me:dashboard")).content.decode()
+    user.refresh_from_db()
+    assert user.check_password("gable-own-passphrase-2026")
+    assert not user.check_password("intruder-password-77")
+    sign_in_with_password(intruder, GABLE, password="intruder-password-77")
+    assert signed_in_user(intruder) is None
+
+
+def test_a_session_opened_with_the_unproven_password_ends_when_the_mailbox_is_proven(
+    client, imported_gable
+):
+    sign_up(client, GABLE, password="intruder-password-77")
+    intruder_account = User.objects.get(email__iexact=GABLE)
+    # given a session of that account (as one opened before verification was mandatory)
+    intruder = client.__class__()
+    intruder.force_login(intruder_account)
+    assert signed_in_user(intruder) == intruder_account
+
+    # when the real customer confirms from her own browser
+    client.__class__().post(confirmation_link(last_mail_to(GABLE)))
+
+    # then the intruder's session no longer opens anything
+    response = intruder.get(reverse("me:dashboard"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_choosing_a_password_needs_the_confirmation_just_made_in_this_browser(
+    client, imported_gable
+):
+    sign_up(client, GABLE, password="intruder-password-77")
+    gable = client.__class__()
+    gable.post(confirmation_link(last_mail_to(GABLE)))
+
+    # when the intruder, in the browser that signed up, tries the step itself
+    response = choose_password(client, "intruder-new-password-99")
+
+    # then it is refused, and the record stays unclaimed
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_request_login_code")
+    assert signed_in_user(client) is None
+    imported_gable.refresh_from_db()
+    assert imported_gable.user is None
+    assert not User.objects.get(email__iexact=GABLE).has_usable_password()
+
+
+def test_choosing_a_password_reports_mismatches_and_changes_nothing(client, imported_gable):
+    sign_up(client, GABLE, password="intruder-password-77")
+    gable = client.__class__()
+    gable.post(confirmation_link(last_mail_to(GABLE)))
+
+    response = gable.post(
+        reverse("account_choose_password"),
+        {"password1": "gable-own-passphrase-2026", "password2": "something-else-2026"},
+    )
+
+    assert response.status_code == 200
+    assert "You must type the same password each time." in response.content.decode()
+    assert signed_in_user(gable) is None
+    imported_gable.refresh_from_db()
+    assert imported_gable.user is None
+    assert not User.objects.get(email__iexact=GABLE).has_usable_password()
+
+
+def test_a_new_customer_confirming_on_her_phone_chooses_her_password_there(client):
+    sign_up(client, "newcomer@example.com")
+    phone = client.__class__()
+    response = phone.post(confirmation_link(last_mail_to("newcomer@example.com")))
+    assert response["Location"] == reverse("account_choose_password")
+
+    choose_password(phone, "phone-chosen-passphrase")
+
+    user = signed_in_user(phone)
+    assert user is not None
+    assert CustomerProfile.objects.get(user=user).email == "newcomer@example.com"
+    assert "Nothing yet: we hold no history" in phone.get(reverse("me:dashboard")).content.decode()
+
+
+def test_a_second_address_cannot_be_added_to_claim_someone_elses_record(
+    client, imported_gable, verified_user
+):
+    # given someone with a proven login of their own
+    intruder = verified_user(
+        User.objects.create_user(email="mallory@example.com", password=PASSWORD)
+    )
+    client.force_login(intruder)
+    mail.outbox.clear()
+
+    # when they add Mrs. Gable's address to their login
+    response = client.post(reverse("account_email"), {"action_add": "", "email": GABLE})
+
+    # then it is refused: no mail asks her to confirm it, and her record stays hers to claim
+    assert response.status_code == 200
+    assert 'name="action_add"' not in response.content.decode()
+    assert not EmailAddress.objects.filter(email__iexact=GABLE).exists()
+    assert [m for m in mail.outbox if GABLE in m.to] == []
+    imported_gable.refresh_from_db()
+    assert imported_gable.user is None
+
+
+def test_a_password_reset_from_her_mailbox_replaces_the_intruders_and_claims(
+    client, imported_gable
+):
+    # given an intruder's sign-up with her address
+    sign_up(client.__class__(), GABLE, password="intruder-password-77")
+    mail.outbox.clear()
+
+    # when Mrs. Gable resets the password from her mailbox and confirms in that browser
+    client.post(reverse("account_reset_password"), {"email": GABLE})
+    link = re.search(
+        r"https?://[^/\s]+(/accounts/password/reset/key/[^\s]+/)", last_mail_to(GABLE).body
+    )
+    form_url = client.get(link.group(1))["Location"]
+    client.post(
+        form_url, {"password1": "gable-reset-passphrase", "password2": "gable-reset-passphrase"}
+    )
+    cache.clear()  # as if the cooldown between mails to one address had passed
+    response = sign_in_with_password(client, GABLE, password="gable-reset-passphrase")
+    assert response["Location"] == reverse("account_email_verification_sent")
+    client.post(confirmation_link(last_mail_to(GABLE)))
+
+    # then she is signed in with her password and the record is hers
+    user = signed_in_user(client)
+    assert user is not None
+    imported_gable.refresh_from_db()
+    assert imported_gable.user == user
+    user.refresh_from_db()
+    assert user.check_password("gable-reset-passphrase")
+    assert not user.check_password("intruder-password-77")
 
 
 def test_brand_new_customer_gets_an_empty_profile_and_the_customer_role(client):
