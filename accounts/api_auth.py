@@ -6,16 +6,11 @@ from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
-from accounts.models import ApiKey, ApiScope
-from accounts.roles import OWNER_CONSOLE, STAFF_CONSOLE
+from accounts.models import ApiKey
 from accounts.services import api_key_authenticate
+from core.clientip import client_ip
 
 KEYWORD = "Api-Key"
-
-# Scopes a signed-in person has when the pages call the API with their session.
-STAFF_SESSION_SCOPES = frozenset(
-    {ApiScope.RECOMMENDATIONS_READ, ApiScope.CONSENTS_READ, ApiScope.REQUESTS_WRITE}
-)
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
@@ -39,27 +34,32 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 def scopes_of(request) -> frozenset[str]:
-    """The scopes of the caller: an API key's own, or those of the signed-in role."""
+    """The scopes of the caller's API key; nothing else carries any.
+
+    The API is for the shop's systems only: no page calls it, so a browser session
+    (which is not even an authentication class here) never gets a scope.
+    """
     if isinstance(request.auth, ApiKey):
         return frozenset(request.auth.scopes)
-    user = request.user
-    if getattr(user, "is_authenticated", False) and hasattr(user, "has_perm"):
-        if user.has_perm(OWNER_CONSOLE):
-            return frozenset(ApiScope.values)
-        if user.has_perm(STAFF_CONSOLE):
-            return STAFF_SESSION_SCOPES
     return frozenset()
 
 
 class HasScope(permissions.BasePermission):
-    """Grants access when the caller holds the view's `required_scope`."""
+    """Grants access when the caller holds the view's `required_scope`.
+
+    A method the view does not answer at all is let through, so that DRF's method
+    check answers 405 with an Allow header instead of a misleading "missing scope".
+    """
 
     message = _("This key is not allowed to do that (missing scope).")
 
     def has_permission(self, request, view) -> bool:
         if not getattr(request.user, "is_authenticated", False):
             return False
-        required = getattr(view, "required_scopes", {}).get(request.method)
+        if request.method not in view.allowed_methods:
+            return True  # APIView.dispatch answers 405 Method Not Allowed
+        method = "GET" if request.method == "HEAD" else request.method
+        required = getattr(view, "required_scopes", {}).get(method)
         if required is None:
             required = getattr(view, "required_scope", None)
         if required is None:
@@ -91,7 +91,7 @@ class ApiKeyRateThrottle(throttling.SimpleRateThrottle):
         elif getattr(request.user, "is_authenticated", False):
             ident = f"user-{request.user.pk}"
         else:
-            ident = self.get_ident(request)
+            ident = client_ip(request)  # the trusted-proxy setting, as sign-in limits
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def allow_request(self, request, view) -> bool:

@@ -12,6 +12,17 @@ class Role(StrEnum):
 STAFF_CONSOLE = "accounts.access_staff_console"
 OWNER_CONSOLE = "accounts.access_owner_console"
 
+# django_celery_beat's tasks and the schedules they run on.
+SCHEDULE_PERMISSIONS = (
+    "django_celery_beat.view_periodictask",
+    "django_celery_beat.change_periodictask",
+    *(
+        f"django_celery_beat.{action}_{model}"
+        for model in ("crontabschedule", "intervalschedule", "clockedschedule")
+        for action in ("view", "add", "change")
+    ),
+)
+
 # app_label.codename for every permission a role's group holds.
 ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
     Role.CUSTOMER: (),
@@ -42,5 +53,8 @@ ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
         "personalization.view_consent",
         "personalization.view_webhook",
         "personalization.view_webhookdelivery",
+        # Schedules in /admin/ (the README's promise): edit the upserted tasks and their
+        # timing, never add or delete tasks (a deploy upserts them by name).
+        *SCHEDULE_PERMISSIONS,
     ),
 }

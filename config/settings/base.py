@@ -48,6 +48,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Permissions-Policy: camera, microphone, geolocation, payment ... off everywhere.
+    "core.middleware_headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -136,6 +138,14 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = env.str("ACCOUNT_EMAIL_SUBJECT_PREFIX", default="[Crumb & Co.] ")
+# Failed sign-ins (allauth's defaults lock a named account after 5 failures from
+# anywhere): 10 a minute per client address, 5 per 5 minutes per (account, address),
+# and only 100 an hour per account from all addresses together, so a stranger cannot
+# lock someone out by guessing at their address (accounts.adapters.AccountAdapter).
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,5/5m/key",
+    "login_failed_account": "100/h/key",
+}
 
 # --- Email --------------------------------------------------------------------------
 
@@ -211,11 +221,9 @@ else:
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.api_auth.ApiKeyAuthentication",
-        # The pages' own calls use the browser session (with CSRF).
-        "rest_framework.authentication.SessionAuthentication",
-    ],
+    # Keys only: no page calls /api/v1/, so a browser session is never an API caller
+    # (a signed-in reviewer cannot file requests for customers through it).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.api_auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.api_auth.HasScope"],
     "DEFAULT_THROTTLE_CLASSES": ["accounts.api_auth.ApiKeyRateThrottle"],
     # Requests per key per minute; a full 10,000-event batch counts as one.
@@ -243,6 +251,14 @@ SPECTACULAR_SETTINGS = {
 # --- Security -----------------------------------------------------------------------
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+# How many proxies of the shop's own (e.g. the HTTPS proxy) sit in front of the app:
+# the client's address is then the N-th X-Forwarded-For entry from the right. 0 = use
+# the connection's address and ignore X-Forwarded-For (anyone can send that header).
+# Sign-in limits, API throttling and consent fingerprints use it (core.clientip).
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+# Messages live in the session, not in a cookie that would carry them (e.g. "signed in
+# as <email>") signed but readable.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import CustomerProfile
+from core.clientip import client_ip
 from core.errors import ApplicationError
 from personalization import registry
 from personalization.consent.ledger import GENESIS, event_hash
@@ -38,7 +39,7 @@ class RequestFingerprint:
         if request is None:
             return cls()
         return cls(
-            ip_hash=_salted("ip", request.META.get("REMOTE_ADDR", "")),
+            ip_hash=_salted("ip", client_ip(request)),
             user_agent_hash=_salted("ua", request.META.get("HTTP_USER_AGENT", "")),
         )
 

@@ -13,7 +13,7 @@ from tests.factories import CustomerProfileFactory
 
 pytestmark = pytest.mark.django_db
 
-ENDPOINTS = [
+ENDPOINTS: list[tuple[str, str, str, dict | None]] = [
     ("get", "/api/v1/customers/C1/recommendations/", ApiScope.RECOMMENDATIONS_READ, None),
     ("post", "/api/v1/customers/C1/data-requests/", ApiScope.REQUESTS_WRITE, {"kind": "export"}),
     ("post", "/api/v1/events/", ApiScope.EVENTS_WRITE, {"events": []}),
@@ -88,29 +88,14 @@ def test_unknown_customer_is_404_in_the_envelope(api):
     assert response.json() == {"error": {"code": "not_found", "message": "Not found."}}
 
 
-def test_a_customers_browser_session_gets_no_api_access(make_user, client):
-    user = make_user(Role.CUSTOMER)
-    client.force_login(user)
+@pytest.mark.parametrize("role", [Role.CUSTOMER, Role.STAFF, Role.OWNER])
+def test_a_browser_session_gets_no_api_access(make_user, role):
+    # The API is keys only (every operation: tests/security/test_probes_api.py).
+    client = APIClient()
+    client.force_login(make_user(role))
     response = client.get("/api/v1/customers/C1/consents/")
-    assert response.status_code == 403
-
-
-def test_owner_session_reads_consent_and_needs_csrf_to_write(make_user):
-    owner = make_user(Role.OWNER)
-    client = APIClient(enforce_csrf_checks=True)
-    client.force_login(owner)
-    assert client.get("/api/v1/customers/C1/consents/").status_code == 200
-    response = client.put(
-        "/api/v1/customers/C1/consents/",
-        {
-            "consents": [
-                {"purpose": "marketing", "data_category": "purchase_history", "granted": True}
-            ]
-        },
-        format="json",
-    )
-    assert response.status_code == 403
-    assert "CSRF" in response.json()["error"]["message"]
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Api-Key"
 
 
 def test_create_api_key_prints_the_key_once_and_stores_a_hash(db):
@@ -138,15 +123,3 @@ def test_last_use_is_recorded(api):
     client = api(ApiScope.CONSENTS_READ)
     client.get("/api/v1/customers/C1/consents/")
     assert ApiKey.objects.get().last_used_at is not None
-
-
-@pytest.mark.parametrize(
-    ("role", "status"), [(Role.CUSTOMER, 403), (Role.STAFF, 403), (Role.OWNER, 200)]
-)
-def test_bias_audits_through_a_browser_session_are_for_the_owner_only(make_user, role, status):
-    client = APIClient()
-    client.force_login(make_user(role))
-    response = client.get("/api/v1/audits/")
-    assert response.status_code == status
-    if status == 403:
-        assert set(response.json()) == {"error"}
