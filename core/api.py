@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -46,8 +46,11 @@ def _first_field_error(detail: Any, prefix: str = "") -> tuple[str | None, str]:
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ApplicationError):
+        return Response(error_body(exc.code, exc.message, exc.field), status=exc.status)
+    if isinstance(exc, RequestDataTooBig):
         return Response(
-            error_body(exc.code, exc.message, exc.field), status=status.HTTP_400_BAD_REQUEST
+            error_body("too_large", _("The body is larger than the API takes.")),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(

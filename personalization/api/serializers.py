@@ -2,10 +2,22 @@
 
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.models import ApiScope  # noqa: F401 - referenced in docs
 from personalization import registry
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """Only JSON true and false (DRF's own also takes "yes", 1, "on"...)."""
+
+    default_error_messages = {"invalid": _("Must be true or false (a JSON boolean).")}
+
+    def to_internal_value(self, data):
+        if data is True or data is False:
+            return data
+        self.fail("invalid")
 
 
 class ErrorDetailSerializer(serializers.Serializer):
@@ -88,7 +100,7 @@ class BatchResultSerializer(serializers.Serializer):
 class ConsentSerializer(serializers.Serializer):
     purpose = serializers.ChoiceField(choices=[p.code for p in registry.PURPOSES])
     data_category = serializers.ChoiceField(choices=[c.code for c in registry.DATA_CATEGORIES])
-    granted = serializers.BooleanField()
+    granted = StrictBooleanField()
 
 
 class ConsentStateSerializer(ConsentSerializer):

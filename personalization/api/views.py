@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -40,19 +41,29 @@ ERRORS = {
 NOT_FOUND = {404: OpenApiResponse(S.ErrorSerializer, description="Unknown customer.")}
 
 
-def _list_field(request: Request, name: str) -> list:
-    """The batch list of a body, or a 400 naming the field."""
+def _batch_body(request: Request, name: str) -> tuple[list, bool]:
+    """The batch list of a body and its `all_or_nothing` flag, or a 400 naming the field.
+
+    The body is an object with the list and, optionally, the flag (a JSON boolean:
+    `"true"` or `1` would otherwise pass for false and store a partial batch); other
+    keys are refused, as the schema says.
+    """
     body = request.data
-    if isinstance(body, list):
-        return body
     if not isinstance(body, dict) or not isinstance(body.get(name), list):
-        raise ApplicationError(f"The body must be an object with a list '{name}'.", field=name)
-    return body[name]
-
-
-def _flag(request: Request) -> bool:
-    body = request.data
-    return bool(isinstance(body, dict) and body.get("all_or_nothing") is True)
+        raise ApplicationError(
+            _("The body must be an object with a list '%(name)s'.") % {"name": name}, field=name
+        )
+    unknown = sorted(str(key) for key in body if key not in (name, "all_or_nothing"))
+    if unknown:
+        raise ApplicationError(
+            _("Unknown field '%(field)s'.") % {"field": unknown[0]}, field=unknown[0]
+        )
+    flag = body.get("all_or_nothing", False)
+    if flag is not True and flag is not False:
+        raise ApplicationError(
+            _("all_or_nothing must be true or false (a JSON boolean)."), field="all_or_nothing"
+        )
+    return body[name], flag
 
 
 def _batch_response(result) -> Response:
@@ -87,7 +98,8 @@ class EventsView(APIView):
         examples=[X.EVENTS_REQUEST, X.EVENTS_RESPONSE],
     )
     def post(self, request: Request) -> Response:
-        result = events_ingest(events=_list_field(request, "events"), all_or_nothing=_flag(request))
+        entries, all_or_nothing = _batch_body(request, "events")
+        result = events_ingest(events=entries, all_or_nothing=all_or_nothing)
         return _batch_response(result)
 
 
@@ -102,7 +114,8 @@ class ItemsView(APIView):
         examples=[X.ITEMS_REQUEST, X.ITEMS_RESPONSE],
     )
     def put(self, request: Request) -> Response:
-        result = items_upsert(items=_list_field(request, "items"), all_or_nothing=_flag(request))
+        entries, all_or_nothing = _batch_body(request, "items")
+        result = items_upsert(items=entries, all_or_nothing=all_or_nothing)
         return _batch_response(result)
 
 
@@ -117,9 +130,8 @@ class CustomersView(APIView):
         examples=[X.CUSTOMERS_REQUEST, X.CUSTOMERS_RESPONSE],
     )
     def put(self, request: Request) -> Response:
-        result = customers_upsert(
-            customers=_list_field(request, "customers"), all_or_nothing=_flag(request)
-        )
+        entries, all_or_nothing = _batch_body(request, "customers")
+        result = customers_upsert(customers=entries, all_or_nothing=all_or_nothing)
         return _batch_response(result)
 
 

@@ -1,5 +1,8 @@
 """Validation of one CSV row of each import format. Pure Python (no Django).
 
+Bounds (lengths, money digits, the event-time window) come from `core.inputs`, which
+the API shares.
+
 Each `parse_*` function takes the row as a dict keyed by column name and returns a
 typed record, or raises `RowError` with a message for the person fixing the file.
 """
@@ -8,8 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
+
+from core import inputs
 
 EVENT_KINDS = ("purchase", "view", "cart", "rating")
 
@@ -32,8 +37,6 @@ _FALSE = {"false", "0", "no", "n"}
 _ATTRIBUTE = re.compile(r"^[a-z0-9][a-z0-9:_.-]*$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# Events may be stamped a little ahead of the server's clock; more is a mistake.
-FUTURE_TOLERANCE = timedelta(days=1)
 
 
 class RowError(ValueError):
@@ -134,24 +137,15 @@ def _bool(row: dict[str, str], column: str, *, default: bool | None = None) -> b
 
 
 def _decimal(
-    row: dict[str, str], column: str, *, max_digits: int, default: Decimal | None = None
+    row: dict[str, str], column: str, *, digits: tuple[int, int], default: Decimal | None = None
 ) -> Decimal:
     raw = row[column].strip()
     if not raw and default is not None:
         return default
     try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise RowError(f"{column} must be a number like 3.50, got '{raw}'") from None
-    if not value.is_finite():
-        raise RowError(f"{column} must be a number like 3.50, got '{raw}'")
-    if value < 0:
-        raise RowError(f"{column} must not be negative, got {raw}")
-    if value != value.quantize(Decimal("0.01")):
-        raise RowError(f"{column} has more than 2 decimal places: {raw}")
-    if value >= Decimal(10) ** (max_digits - 2):
-        raise RowError(f"{column} is too large: {raw}")
-    return value.quantize(Decimal("0.01"))
+        return inputs.parse_money(raw, name=column, digits=digits)
+    except inputs.InputError as exc:
+        raise RowError(str(exc)) from None
 
 
 def slugify_category(value: str) -> str:
@@ -160,14 +154,14 @@ def slugify_category(value: str) -> str:
 
 def parse_catalog(row: dict[str, str]) -> CatalogRow:
     _reject_nul(row)
-    sku = _text(row, "sku", max_length=64)
+    sku = _text(row, "sku", max_length=inputs.SKU_MAX_LENGTH)
     name = _text(row, "name", max_length=200)
     category = _text(row, "category", max_length=100)
     slug = slugify_category(category)
     if not slug:
         raise RowError(f"category '{category}' has no letters or digits")
     category_name = category if category != slug else category.replace("-", " ").title()
-    price = _decimal(row, "price", max_digits=10)
+    price = _decimal(row, "price", digits=inputs.PRICE_DIGITS)
     codes = []
     for token in row["attributes"].split(";"):
         code = token.strip().lower()
@@ -197,7 +191,7 @@ def parse_catalog(row: dict[str, str]) -> CatalogRow:
 
 def parse_customer(row: dict[str, str]) -> CustomerRow:
     _reject_nul(row)
-    external_id = _text(row, "external_id", max_length=100)
+    external_id = _text(row, "external_id", max_length=inputs.EXTERNAL_ID_MAX_LENGTH)
     email = _text(row, "email", max_length=254, required=False).lower()
     if email and not _EMAIL.match(email):
         raise RowError(f"email '{row['email'].strip()}' is not an email address")
@@ -219,9 +213,9 @@ def parse_customer(row: dict[str, str]) -> CustomerRow:
 
 def parse_event(row: dict[str, str], *, now: datetime) -> EventRow:
     _reject_nul(row)
-    event_id = _text(row, "event_id", max_length=100)
-    customer = _text(row, "customer_external_id", max_length=100)
-    sku = _text(row, "sku", max_length=64)
+    event_id = _text(row, "event_id", max_length=inputs.EVENT_ID_MAX_LENGTH)
+    customer = _text(row, "customer_external_id", max_length=inputs.EXTERNAL_ID_MAX_LENGTH)
+    sku = _text(row, "sku", max_length=inputs.SKU_MAX_LENGTH)
     kind = row["kind"].strip().lower()
     if kind not in EVENT_KINDS:
         raise RowError(f"kind must be one of {', '.join(EVENT_KINDS)}, got '{row['kind'].strip()}'")
@@ -234,8 +228,12 @@ def parse_event(row: dict[str, str], *, now: datetime) -> EventRow:
         ) from None
     if occurred_at.tzinfo is None or occurred_at.utcoffset() is None:
         raise RowError(f"occurred_at '{raw_time}' has no UTC offset (add e.g. +00:00)")
-    if occurred_at > now + FUTURE_TOLERANCE:
-        raise RowError(f"occurred_at '{raw_time}' is in the future")
+    try:
+        occurred_at = inputs.check_event_time(
+            occurred_at, now=now, name="occurred_at", raw=raw_time
+        )
+    except inputs.InputError as exc:
+        raise RowError(str(exc)) from None
     raw_quantity = row["quantity"].strip()
     try:
         quantity = int(raw_quantity) if raw_quantity else 1
@@ -243,9 +241,9 @@ def parse_event(row: dict[str, str], *, now: datetime) -> EventRow:
         raise RowError(f"quantity must be a whole number, got '{raw_quantity}'") from None
     if quantity < 1:
         raise RowError(f"quantity must be at least 1, got {quantity}")
-    if quantity > 1_000_000:
+    if quantity > inputs.EVENT_QUANTITY_MAX:
         raise RowError(f"quantity is too large: {quantity}")
-    value = _decimal(row, "value", max_digits=12, default=Decimal("0.00"))
+    value = _decimal(row, "value", digits=inputs.EVENT_VALUE_DIGITS, default=Decimal("0.00"))
     if kind == "rating" and not (1 <= value <= 5):
         raise RowError(f"a rating's value must be between 1 and 5 stars, got {value}")
     return EventRow(

@@ -164,6 +164,32 @@ BAD_EVENT_CASES = {
         "e9,C1,WS-1,purchase,2999-03-04T09:15:00+00:00,1,1.00\n",
         "events.csv:3: occurred_at '2999-03-04T09:15:00+00:00' is in the future",
     ),
+    # Year 1 at +14:00 is year 0 in UTC: stored as a BC date, it broke every later read.
+    "year 1": (
+        "e9,C1,WS-1,purchase,0001-01-01T00:00:00+14:00,1,1.00\n",
+        "events.csv:3: occurred_at '0001-01-01T00:00:00+14:00' is before 1970",
+    ),
+    "year 9999 at -14:00": (
+        "e9,C1,WS-1,purchase,9999-12-31T23:59:59-14:00,1,1.00\n",
+        "events.csv:3: occurred_at '9999-12-31T23:59:59-14:00' is in the future",
+    ),
+    # Measured before quantizing: these used to end the import with a traceback.
+    "value 1e27": (
+        "e9,C1,WS-1,purchase,2026-03-04T09:15:00+00:00,1,1e27\n",
+        "events.csv:3: value is too large: 1e27 (at most 10 digits)",
+    ),
+    "value 1e400": (
+        "e9,C1,WS-1,purchase,2026-03-04T09:15:00+00:00,1,1e400\n",
+        "events.csv:3: value is too large: 1e400 (at most 10 digits)",
+    ),
+    "value NaN": (
+        "e9,C1,WS-1,purchase,2026-03-04T09:15:00+00:00,1,NaN\n",
+        "events.csv:3: value must be a number like 3.50, got 'NaN'",
+    ),
+    "NUL in a cell": (
+        "e9,C1\x00,WS-1,purchase,2026-03-04T09:15:00+00:00,1,1.00\n",
+        "events.csv:3: customer_external_id contains a NUL character",
+    ),
 }
 
 
@@ -224,6 +250,16 @@ def test_every_error_in_every_file_is_reported_and_nothing_is_written(db, tmp_pa
     assert f"{catalog}:7: price must be a number like 3.50, got 'abc'" in err
     assert f"{customers}:4: email 'not-an-email' is not an email address" in err
     assert "3 error(s); nothing was imported." in err
+    assert snapshot() == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize("price", ["1e27", "1e400", "-Infinity"])
+def test_catalog_prices_beyond_the_field_name_the_line(db, tmp_path, price):
+    catalog = write(tmp_path, "catalog.csv", CATALOG + f"X-1,Gold loaf,breads,{price},,true\n")
+    status, _, err = run_import("--catalog", catalog)
+    assert status == 1
+    assert f"{catalog}:6: price " in err
+    assert "Traceback" not in err
     assert snapshot() == (0, 0, 0, 0)
 
 
