@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from accounts import views as account_views
 from core import views as core_views
@@ -19,7 +19,8 @@ urlpatterns = [
     path("offers/", include("personalization.campaigns.urls_public")),
     path("api/v1/", include("personalization.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", core_views.api_docs, name="api-docs"),
+    path("api/redoc/", core_views.api_redoc, name="api-redoc"),
     path("admin/", admin.site.urls),
 ]
 

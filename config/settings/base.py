@@ -244,6 +244,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No "valid" badge: it would send the schema's address to swagger.io (and break the CSP).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     # The schema and its docs are public; every operation still needs a key.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
