@@ -214,9 +214,9 @@ def main() -> None:
             # The importer's rate on the same number of rows (other event ids).
             rows = events(0, args.events, args.customers, args.items, prefix="csv")
             with imported.open("w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=list(rows[0]))
-                w.writeheader()
-                w.writerows(rows)
+                by_name = csv.DictWriter(f, fieldnames=list(rows[0]))
+                by_name.writeheader()
+                by_name.writerows(rows)
             started = time.perf_counter()
             assert import_files(events=str(imported)).ok
             importer_rate = args.events / (time.perf_counter() - started)
@@ -357,7 +357,7 @@ def _prepare_readers(count: int) -> list[str]:
         )
     services.model_version_train(model_version=services.model_version_create(), with_metrics=False)
     connection.close()
-    return [profile.external_id for profile in readers]
+    return [profile.external_id for profile in readers if profile.external_id is not None]
 
 
 if __name__ == "__main__":

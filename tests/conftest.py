@@ -13,7 +13,7 @@ def make_user(db):
     """A signed-up person with `role`; customers get a linked profile."""
 
     def make(role: Role = Role.CUSTOMER, **kwargs) -> User:
-        user = UserFactory(**kwargs)
+        user = UserFactory.create(**kwargs)
         if role is Role.CUSTOMER:
             CustomerProfileFactory(email=user.email, user=None)
             customer_profile_claim(user=user, emails=[user.email])

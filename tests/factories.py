@@ -10,7 +10,7 @@ from personalization.models import Attribute, Category, Interaction, Item
 from personalization.registry import INTERACTION_KIND_CATEGORY
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("email",)
@@ -20,7 +20,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct-horse-battery")
 
 
-class CustomerProfileFactory(factory.django.DjangoModelFactory):
+class CustomerProfileFactory(factory.django.DjangoModelFactory[CustomerProfile]):
     class Meta:
         model = CustomerProfile
 
@@ -29,7 +29,7 @@ class CustomerProfileFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("name")
 
 
-class CategoryFactory(factory.django.DjangoModelFactory):
+class CategoryFactory(factory.django.DjangoModelFactory[Category]):
     class Meta:
         model = Category
         django_get_or_create = ("slug",)
@@ -38,7 +38,7 @@ class CategoryFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda o: o.slug.replace("-", " ").title())
 
 
-class AttributeFactory(factory.django.DjangoModelFactory):
+class AttributeFactory(factory.django.DjangoModelFactory[Attribute]):
     class Meta:
         model = Attribute
         django_get_or_create = ("code",)
@@ -46,7 +46,7 @@ class AttributeFactory(factory.django.DjangoModelFactory):
     code = factory.Sequence(lambda n: f"attribute-{n}")
 
 
-class ItemFactory(factory.django.DjangoModelFactory):
+class ItemFactory(factory.django.DjangoModelFactory[Item]):
     class Meta:
         model = Item
         skip_postgeneration_save = True
@@ -64,7 +64,7 @@ class ItemFactory(factory.django.DjangoModelFactory):
                 self.attributes.add(Attribute.objects.get_or_create(code=code)[0])
 
 
-class InteractionFactory(factory.django.DjangoModelFactory):
+class InteractionFactory(factory.django.DjangoModelFactory[Interaction]):
     class Meta:
         model = Interaction
 

@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 
 def title_of(html: str) -> str:
-    raw = re.search(r"<title>(.*?)</title>", html, re.DOTALL).group(1)
+    found = re.search(r"<title>(.*?)</title>", html, re.DOTALL)
+    assert found, "the page has no <title>"
+    raw = found.group(1)
     return " ".join(html_lib.unescape(raw).split())
 
 

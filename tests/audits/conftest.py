@@ -51,8 +51,8 @@ def build_audit_shop(
     is shown a pastry."""
     breads_cat = CategoryFactory(slug="breads", name="Breads")
     pastries_cat = CategoryFactory(slug="pastries", name="Pastries")
-    breads = [ItemFactory(category=breads_cat) for _ in range(2)]
-    pastries = [ItemFactory(category=pastries_cat) for _ in range(2)]
+    breads = [ItemFactory.create(category=breads_cat) for _ in range(2)]
+    pastries = [ItemFactory.create(category=pastries_cat) for _ in range(2)]
     version = ModelVersion.objects.create(status="active")
 
     def customers(prefix: str, n: int) -> list[CustomerProfile]:

@@ -20,7 +20,8 @@ def verify() -> tuple[int, str]:
         call_command("verify_consent_ledger", stdout=out, stderr=err)
         return 0, out.getvalue()
     except SystemExit as exc:
-        return int(exc.code), err.getvalue()
+        assert isinstance(exc.code, int), exc.code
+        return exc.code, err.getvalue()
 
 
 def grant(customer, purpose="personalization", category="purchase_history", granted=True, **kw):

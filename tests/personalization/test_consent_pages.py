@@ -50,7 +50,8 @@ def verify_ledger() -> int:
     try:
         call_command("verify_consent_ledger", stdout=io.StringIO(), stderr=io.StringIO())
     except SystemExit as exit_:
-        return int(exit_.code)
+        assert isinstance(exit_.code, int), exit_.code
+        return exit_.code
     return 0
 
 

@@ -86,7 +86,9 @@ def test_the_profile_comes_from_the_login_never_from_the_form(client, make_user,
 
 def csrf_token(client, path: str) -> str:
     html = client.get(path).content.decode()
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert found, f"{path} has no CSRF token field"
+    return found.group(1)
 
 
 def test_every_form_needs_the_csrf_token(gable):

@@ -86,7 +86,8 @@ def verify_ledger() -> int:
     try:
         call_command("verify_consent_ledger", stdout=io.StringIO(), stderr=io.StringIO())
     except SystemExit as exc:
-        return int(exc.code)
+        assert isinstance(exc.code, int), exc.code
+        return exc.code
     return 0
 
 
@@ -150,8 +151,10 @@ def _required_value(field: models.Field, depth: int):
     if field.choices:
         return field.choices[0][0]
     if field.is_relation:
-        existing = field.related_model._default_manager.first()
-        return existing or build_row(field.related_model, depth=depth + 1)
+        related = field.related_model
+        assert isinstance(related, type), f"{field} has no model to point at"
+        existing = related._default_manager.first()
+        return existing or build_row(related, depth=depth + 1)
     if isinstance(field, models.BooleanField):
         return False
     if isinstance(field, models.DateTimeField):
@@ -210,14 +213,16 @@ def fill_every_relation(customer, user):
 
 
 def referring_rows(relation: Relation, subject_pk) -> int:
+    field = relation.model._meta.get_field(relation.field_name)
     if relation.many_to_many:
-        field = relation.model._meta.get_field(relation.field_name)
+        assert isinstance(field, models.ManyToManyField), field
         through = field.remote_field.through
+        assert through is not None, field
         return through._default_manager.filter(
             **{f"{field.m2m_reverse_field_name()}_id": subject_pk}
         ).count()
-    attname = relation.model._meta.get_field(relation.field_name).attname
-    return relation.model._default_manager.filter(**{attname: subject_pk}).count()
+    assert isinstance(field, models.Field), field
+    return relation.model._default_manager.filter(**{field.attname: subject_pk}).count()
 
 
 def rows_mentioning(text: str) -> list[str]:

@@ -39,7 +39,9 @@ def text_of(response) -> str:
 
 
 def request_due_in(days: int, *, kind="export", external_id=None) -> DataRequest:
-    customer = CustomerProfileFactory(**({"external_id": external_id} if external_id else {}))
+    customer = CustomerProfileFactory.create(
+        **({"external_id": external_id} if external_id else {})
+    )
     request = services.data_request_create(customer=customer, kind=kind)
     DataRequest.objects.filter(pk=request.pk).update(
         due_at=timezone.now() + timedelta(days=days, hours=2)

@@ -7,6 +7,7 @@ import math
 import subprocess
 import sys
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -193,7 +194,7 @@ def test_modes_off_and_paused_give_the_anonymous_list_and_none_gives_nothing(dat
 
 
 def bakery() -> engine.Catalog:
-    rows = [
+    rows: list[dict[str, Any]] = [
         # 0-5 breads with gluten, 6 gluten-free bread, 7 bread without allergen data
         *[
             dict(category="breads", attributes={"contains:gluten", "vegan"}, price=4.0)
