@@ -8,7 +8,7 @@ from audits import findings, services
 from core.retry import RETRY_ON_TRANSIENT
 
 
-def _record_failure(self, exc, task_id, args, kwargs, einfo) -> None:  # noqa: ARG001
+def _record_failure(self, exc, task_id, args, kwargs, einfo) -> None:
     if args:
         services.audit_run_fail(run_id=int(args[0]), message=f"{type(exc).__name__}: {exc}")
 

@@ -32,7 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from audits.metrics import (  # noqa: E402
+from audits.metrics import (
     Attribute,
     build_groups,
     disparity,

@@ -35,9 +35,9 @@ from scipy import sparse
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
-from personalization import engine  # noqa: E402
-from personalization.engine.baselines import CosineItemKnn, interaction_matrix  # noqa: E402
-from personalization.engine.synthetic import Dataset, from_demo, generate  # noqa: E402
+from personalization import engine
+from personalization.engine.baselines import CosineItemKnn, interaction_matrix
+from personalization.engine.synthetic import Dataset, from_demo, generate
 
 MIB = 1024 * 1024
 

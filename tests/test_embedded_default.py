@@ -41,7 +41,7 @@ def test_run_script_starts_everything_and_ctrl_c_stops_it(tmp_path):
         not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "CELERY_TASK_ALWAYS_EAGER"}
     }
     env.update({"VAR_DIR": str(tmp_path / "var"), "WEB_PORT": str(port)})
-    log = open(tmp_path / "run.log", "w+")  # noqa: SIM115 - closed below
+    log = open(tmp_path / "run.log", "w+")  # closed below
     # when the newcomer runs the README's first command
     process = subprocess.Popen(
         ["bash", "scripts/run"],

@@ -58,8 +58,8 @@ class Workers:
             **extra_env,
         }
         log_path = self.folder / f"{name}.log"
-        log = open(log_path, "w")  # noqa: SIM115 - the process writes to it until it ends
-        process = subprocess.Popen(  # noqa: S603 - fixed command
+        log = open(log_path, "w")  # the process writes to it until it ends
+        process = subprocess.Popen(  # fixed command
             [
                 sys.executable,
                 "-m",

@@ -5,6 +5,6 @@ from .base import env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 # A fixed development key; production refuses to start without its own.
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="local-development-key-not-for-production")  # noqa: S105
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="local-development-key-not-for-production")
 # runserver serves static files from the app folders; WhiteNoise wants the folder to exist.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

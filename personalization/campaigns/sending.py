@@ -278,7 +278,7 @@ def campaign_send_batch(*, campaign_id: int, now: datetime | None = None) -> Sen
             return SendOutcome(done=False, wait_seconds=MAIL_SERVER_RETRY_SECONDS, sent=sent)
         try:
             message.send()
-        except Exception as exc:  # noqa: BLE001 - a refused message must not stop the rest
+        except Exception as exc:  # a refused message must not stop the rest
             # Possibly half-sent: never retried (at most once), shown as failed.
             CampaignRecipient.objects.filter(pk=next_pk, status=RecipientStatus.SENDING).update(
                 status=RecipientStatus.FAILED, failure=type(exc).__name__[:300]

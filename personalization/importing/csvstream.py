@@ -33,7 +33,7 @@ class CsvStream:
     _physical_line: int = 0
 
     def __enter__(self) -> CsvStream:
-        self._file = open(self.path, "rb")  # noqa: SIM115 - closed in __exit__
+        self._file = open(self.path, "rb")  # closed in __exit__
         info = os.fstat(self._file.fileno())
         # Pipes and sockets have no size; progress is then counted in rows only.
         self.size = info.st_size if stat.S_ISREG(info.st_mode) else 0

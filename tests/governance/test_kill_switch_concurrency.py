@@ -36,7 +36,7 @@ def test_two_simultaneous_pauses_log_one_event(make_user):
                 inside.set()
                 assert release.wait(30)
             out["first"] = "paused"
-        except BaseException as error:  # noqa: BLE001 - inspected below
+        except BaseException as error:  # inspected below
             out["first"] = error
         finally:
             connections.close_all()

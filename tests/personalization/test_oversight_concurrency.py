@@ -35,7 +35,7 @@ def in_own_session(fn):
     def run():
         try:
             out["value"] = fn()
-        except BaseException as error:  # noqa: BLE001 - re-raised in the caller
+        except BaseException as error:  # re-raised in the caller
             out["error"] = error
         finally:
             connections.close_all()
