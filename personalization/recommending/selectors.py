@@ -104,7 +104,9 @@ def recommendations_page(
         )
     rows = _current_rows(customer)
     if not _still_valid(customer, rows, state):
-        services.recommendations_generate_for_customer(customer=customer)
+        # Unless a request at the same moment has just replaced these rows: then its
+        # list is the one read below.
+        services.recommendations_refresh_stale(customer=customer, seen=[row.pk for row in rows])
         rows = _current_rows(customer)
     shown = [row for row in rows if row.status in SHOWN]
     if not shown and any(row.status == RecommendationStatus.HELD for row in rows):

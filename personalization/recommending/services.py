@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import CustomerProfile
+from core.enqueue import enqueue
 from core.errors import ApplicationError
 from personalization import engine
 from personalization.engine.evaluation import evaluate
@@ -144,7 +145,13 @@ def generation_run_start(*, chunk_size: int = CHUNK_SIZE) -> GenerationRun:
 
     def send() -> None:
         for number, chunk in enumerate(chunks):
-            tasks.generate_chunk.delay(run.pk, number, chunk)
+            if not enqueue(tasks.generate_chunk, run.pk, number, chunk):
+                # Nothing re-sends a run's chunks: say so where the owner looks; the lists
+                # keep their current version and the next refresh starts a new run.
+                generation_run_record_failure(
+                    run_id=run.pk, message="The task queue was unreachable; chunks not sent."
+                )
+                return
 
     transaction.on_commit(send)
     return run
@@ -200,6 +207,17 @@ def recommendations_generate_for_customer(
     return _generate_and_store(model, version_id, [customer], now=now)[customer.pk]
 
 
+def recommendations_refresh_stale(
+    *, customer: CustomerProfile, seen: Sequence[int], now: datetime | None = None
+) -> bool:
+    """Regenerate the customer's on-site list, found stale by a reader that saw the
+    current rows `seen` (their pks), unless another request replaced those rows
+    meanwhile: two first reads at once store one list, and both show it. True when
+    this call stored the list."""
+    version_id, model = _active_model()
+    return bool(_generate_and_store(model, version_id, [customer], now=now, unless_changed=seen))
+
+
 def recommendations_generate_for_channel(
     *, customers: Sequence[CustomerProfile], channel: str, screen: bool = True
 ) -> dict[int, list[Recommendation]]:
@@ -222,7 +240,49 @@ def _generate_and_store(
     now: datetime | None = None,
     channel: str = Channel.ONSITE,
     screen: bool = True,
+    unless_changed: Sequence[int] | None = None,
 ) -> dict[int, list[Recommendation]]:
+    """Compute and store the lists of `profiles` on `channel` (customer pk -> stored
+    rows), in one transaction that first locks the customers' rows. Empty, and nothing
+    stored, when `unless_changed` (the pks of the current rows as the caller read them)
+    no longer matches."""
+    ids = sorted({p.pk for p in profiles})
+    with transaction.atomic():
+        # One replacement per customer at a time: the customer rows first, in pk order
+        # (the order every consent write takes them, before the consent ledger's lock).
+        # The engine reads after the lock, so a list never replaces one built from newer
+        # data (e.g. the feedback of a request that got the lock first). NO KEY UPDATE:
+        # writes that only point at a customer (events, feedback) are not held up.
+        locked = _lock_customers(ids)
+        if unless_changed is not None:
+            current = Recommendation.objects.filter(
+                customer_id__in=ids, channel=channel, superseded_at__isnull=True
+            ).values_list("pk", flat=True)
+            if set(current) != set(unless_changed):
+                return {}
+        stored = _compute_and_store(
+            model, version_id, locked, now=now, channel=channel, screen=screen
+        )
+    return {pk: stored.get(pk, []) for pk in (p.pk for p in profiles)}
+
+
+def _lock_customers(ids: Sequence[int]) -> list[CustomerProfile]:
+    """Lock these customers' rows (in pk order) and return them as they are now."""
+    return list(
+        CustomerProfile.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk")
+    )
+
+
+def _compute_and_store(
+    model: engine.Model,
+    version_id: int,
+    profiles: list[CustomerProfile],
+    *,
+    now: datetime | None,
+    channel: str,
+    screen: bool,
+) -> dict[int, list[Recommendation]]:
+    """Within the caller's transaction, with the customers' rows locked."""
     catalog = loading.catalog_load().aligned(model.item_keys)
     lists, loaded = _compute(model, profiles, now=now, catalog=catalog)
     names = _names(lists, catalog)
@@ -261,33 +321,30 @@ def _generate_and_store(
                 rows.append(row)
                 by_customer[result.customer].append(row)
     ids = [p.pk for p in profiles]
-    with transaction.atomic():
-        undecided = storing.undecided_rows(customer_ids=ids, channel=channel)
-        # Held items that come back keep their place in the review queue (a waiting
-        # item links to its held row: with no linked rows there is nothing to read).
-        waiting = (
-            screening.waiting_items_of(customer_ids=ids, channel=channel)
-            if undecided.linked
-            else {}
+    undecided = storing.undecided_rows(customer_ids=ids, channel=channel)
+    # Held items that come back keep their place in the review queue (a waiting
+    # item links to its held row: with no linked rows there is nothing to read).
+    waiting = (
+        screening.waiting_items_of(customer_ids=ids, channel=channel) if undecided.linked else {}
+    )
+    storing.lists_replace(
+        customer_ids=ids, channel=channel, rows=rows, now=now, undecided=undecided
+    )
+    if screen:
+        # Screened in the same transaction: no flagged row is ever visible unheld.
+        screening.recommendations_screen(
+            recommendations=rows,
+            is_campaign=channel == Channel.EMAIL,
+            usual_spend={r.customer: r.usual_unit_price for r in lists if r.mode == "on"},
+            known=screening.Known(
+                catalog=catalog,
+                profiles=profiles,
+                history=loaded.history,
+                feedback=loaded.feedback,
+            ),
+            carried=waiting,
+            fresh=True,
         )
-        storing.lists_replace(
-            customer_ids=ids, channel=channel, rows=rows, now=now, undecided=undecided
-        )
-        if screen:
-            # Screened in the same transaction: no flagged row is ever visible unheld.
-            screening.recommendations_screen(
-                recommendations=rows,
-                is_campaign=channel == Channel.EMAIL,
-                usual_spend={r.customer: r.usual_unit_price for r in lists if r.mode == "on"},
-                known=screening.Known(
-                    catalog=catalog,
-                    profiles=profiles,
-                    history=loaded.history,
-                    feedback=loaded.feedback,
-                ),
-                carried=waiting,
-                fresh=True,
-            )
     for customer_rows in by_customer.values():
         customer_rows.sort(key=lambda r: (r.status == RecommendationStatus.HELD, r.rank))
     return by_customer
@@ -375,11 +432,36 @@ def feedback_record(
             _("That suggestion is not on your list."), code="not_found", field="recommendation"
         )
     with transaction.atomic():
+        # The customer row first, as list generation takes it: a regeneration in progress
+        # finishes before the feedback is written, and two presses are written one
+        # after the other.
+        _lock_customers([customer.pk])
+        feedback = Feedback.objects.filter(
+            customer=customer, item_id=recommendation.item_id, kind=kind
+        ).first()
+        if feedback is not None:
+            # Pressed twice (or on an older page): said already, the list reflects it.
+            return FeedbackResult(feedback=feedback, recommendations=_current_rows(customer))
         feedback = Feedback.objects.create(
-            customer=customer, item=recommendation.item, recommendation=recommendation, kind=kind
+            customer=customer,
+            item=recommendation.item,
+            # None when a regeneration replaced the row meanwhile: what the customer
+            # said about the item still counts.
+            recommendation=Recommendation.objects.filter(pk=recommendation.pk).first(),
+            kind=kind,
         )
     rows = recommendations_generate_for_customer(customer=customer)
     return FeedbackResult(feedback=feedback, recommendations=rows)
+
+
+def _current_rows(customer: CustomerProfile) -> list[Recommendation]:
+    rows = list(
+        Recommendation.objects.filter(
+            customer=customer, channel=Channel.ONSITE, superseded_at__isnull=True
+        ).order_by("rank", "pk")
+    )
+    rows.sort(key=lambda r: (r.status == RecommendationStatus.HELD, r.rank))
+    return rows
 
 
 def recommendations_preview(

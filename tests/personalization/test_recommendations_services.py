@@ -473,8 +473,8 @@ def test_regenerating_one_list_is_a_fixed_number_of_queries(trained, django_asse
         services.recommendations_generate_for_customer(customer=plain)
 
 
-# Model version, catalog (2), consent, feedback, history; in the transaction: the rows
-# to replace (nothing links to them, so no review item waits), their delete, the
-# replaced mark, the insert, the oversight settings; and the savepoint pair of the
-# test's own transaction.
-QUERIES_ON_DEMAND = 13
+# Model version; in the transaction: the customer's row lock, catalog (2), consent,
+# feedback, history, the rows to replace (nothing links to them, so no review item
+# waits), their delete, the replaced mark, the insert, the oversight settings; and the
+# savepoint pair of the test's own transaction.
+QUERIES_ON_DEMAND = 14
