@@ -1,10 +1,13 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.models import EmailAddress
+from allauth.core import context as allauth_context
 from allauth.core.internal import ratelimit
 from django.contrib import messages
+from django.db import transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from accounts import services
+from accounts import credentials, services
 from core.clientip import client_ip
 
 # A cap per account over all client addresses (ACCOUNT_RATE_LIMITS), much higher than
@@ -47,11 +50,47 @@ class AccountAdapter(DefaultAccountAdapter):
         account = super()._get_login_attempts_cache_key(request, **credentials)
         ratelimit.clear(request, app="allauth.account", action=LOGIN_FAILED_ACCOUNT, key=account)
 
+    def save_user(self, request, user, form, commit=True):
+        user = super().save_user(request, user, form, commit=commit)
+        credentials.remember_password_set_here(request, user)
+        return user
+
+    def set_password(self, user, password: str) -> None:
+        # Reset links, "change password" and "set password" all end here.
+        super().set_password(user, password)
+        credentials.remember_password_set_here(allauth_context.request, user)
+
     def confirm_email(self, request, email_address: EmailAddress) -> bool:
-        confirmed = super().confirm_email(request, email_address)
-        if confirmed:
-            services.customer_profile_claim(user=email_address.user, emails=[email_address.email])
-        return confirmed
+        """Verify the address; claim the shop's record only for whoever holds the login.
+
+        On an account's first proven address, a password is kept only when this browser
+        chose it; otherwise it is dropped (ending its sessions) and this browser may
+        choose a new one, which is when the record is claimed.
+        """
+        user = email_address.user
+        first_proof = not services.user_has_proven_address(user=user)
+        chosen_here = credentials.password_set_here(request, user) or (
+            request.user.is_authenticated and request.user.pk == user.pk
+        )
+        with transaction.atomic():
+            if first_proof and not chosen_here:
+                services.user_unproven_password_revoke(user=user, email=email_address.email)
+            confirmed = super().confirm_email(request, email_address)
+            if not confirmed:
+                return False
+            if first_proof and not chosen_here:
+                user.refresh_from_db(fields=["password"])
+                credentials.allow_choosing_password(request, user)
+            else:
+                services.customer_profile_claim(user=user, emails=[email_address.email])
+        return True
+
+    def get_email_verification_redirect_url(self, email_address: EmailAddress) -> str:
+        request = allauth_context.request
+        chooser = credentials.user_who_may_choose_password(request)
+        if chooser is not None and chooser.pk == email_address.user_id:
+            return reverse("account_choose_password")
+        return super().get_email_verification_redirect_url(email_address)
 
     def post_login(self, request, user, **kwargs):
         # Login by emailed code verifies the address before this point; a password
@@ -73,6 +112,9 @@ def revoke_unproven_password(sender, request, method, user, **kwargs) -> None:
     """
     email = kwargs.get("email")
     if method != "code" or not email or kwargs.get("reauthenticated"):
+        return
+    if credentials.password_set_here(request, user):
+        # This browser chose the password at sign-up and now proved the mailbox.
         return
     if services.user_unproven_password_revoke(user=user, email=email):
         messages.info(

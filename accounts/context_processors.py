@@ -23,6 +23,7 @@ SECTIONS = {
         (_lazy("Data requests"), "staff:data_requests"),
         (_lazy("Campaigns"), "staff:campaign_list"),
         (_lazy("AI policy"), "staff:ai_policy"),
+        (_lazy("Two-factor sign-in"), "mfa_index"),
     ),
     "/owner/": (
         (_lazy("Overview"), "owner:dashboard"),
@@ -40,6 +41,7 @@ SECTIONS = {
         (_lazy("Vendors"), "owner:vendors"),
         (_lazy("Trust survey"), "owner:trust_survey"),
         (_lazy("API keys"), "owner:api_keys"),
+        (_lazy("Two-factor sign-in"), "mfa_index"),
     ),
 }
 

@@ -34,3 +34,19 @@ def effective_mode(*, profile: CustomerProfile, today: date | None = None) -> Pe
     ):
         return PersonalizationMode.ON
     return mode
+
+
+def user_needs_mfa(*, user: User) -> bool:
+    """Owners and anyone who may use /admin/ must sign in with a second factor."""
+    if not user.is_authenticated:
+        return False
+    return user.is_staff or user.is_superuser or user_role(user=user) is Role.OWNER
+
+
+def user_has_totp(*, user: User) -> bool:
+    """Whether the user has an authenticator app (TOTP) set up."""
+    from allauth.mfa.models import Authenticator
+
+    if not user.is_authenticated:
+        return False
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

@@ -1,13 +1,9 @@
-from urllib.parse import urlencode
-
 from allauth.account.forms import SetPasswordForm
 from allauth.account.models import EmailAddress
 from allauth.account.utils import perform_login
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -55,20 +51,3 @@ def choose_password(request):
         "account/choose_password.html",
         {"form": form, "email": email.email if email else user.email},
     )
-
-
-def admin_login(request):
-    """/admin/login/ signs in through allauth: its sign-in limits and MFA apply there."""
-    next_url = request.GET.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = ""
-    next_url = next_url or reverse("admin:index")
-    if request.user.is_authenticated:
-        # Signed in but not allowed into the admin: allauth would send them straight
-        # back here, so say no instead of looping.
-        if not (request.user.is_active and request.user.is_staff):
-            raise PermissionDenied
-        return redirect(next_url)
-    return redirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")

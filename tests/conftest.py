@@ -6,19 +6,26 @@ from accounts.models import ApiScope, User
 from accounts.roles import Role
 from accounts.services import api_key_create, customer_profile_claim, user_set_role
 from tests.factories import CustomerProfileFactory, UserFactory
+from tests.mfa import totp_enrol
 
 
 @pytest.fixture
 def make_user(db):
-    """A signed-up person with `role`; customers get a linked profile."""
+    """A signed-up person with `role`; customers get a linked profile.
 
-    def make(role: Role = Role.CUSTOMER, **kwargs) -> User:
+    Owners have an authenticator app set up (tests/mfa.py), as the owner console and
+    the admin require; pass `mfa=False` for one who has not set it up yet.
+    """
+
+    def make(role: Role = Role.CUSTOMER, *, mfa: bool = True, **kwargs) -> User:
         user = UserFactory.create(**kwargs)
         if role is Role.CUSTOMER:
             CustomerProfileFactory(email=user.email, user=None)
             customer_profile_claim(user=user, emails=[user.email])
         else:
             user_set_role(user=user, role=role)
+        if role is Role.OWNER and mfa:
+            totp_enrol(user)
         return user
 
     return make

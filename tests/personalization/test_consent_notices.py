@@ -10,6 +10,7 @@ from personalization import registry
 from personalization.consent import notices
 from personalization.models import Consent, ConsentEvent, DataCategory, PrivacyNotice, Purpose
 from tests.factories import CustomerProfileFactory, UserFactory
+from tests.mfa import totp_enrol
 
 pytestmark = pytest.mark.django_db
 
@@ -229,7 +230,9 @@ def test_anonymous_visitors_are_sent_to_sign_in_for_the_console():
 @pytest.fixture
 def admin_client_(db):
     client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    totp_enrol(admin)  # the admin opens only with an authenticator app set up
+    client.force_login(admin)
     return client
 
 
