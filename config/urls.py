@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -7,10 +8,20 @@ from accounts import views as account_views
 from core import views as core_views
 from governance import views as governance_views
 
+# The admin signs in through allauth's own page, so its sign-in limits and the second
+# factor apply there too; signed-in people who may not use the admin get a 403.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("healthz/", core_views.healthz, name="healthz"),
     path("transparency/", governance_views.transparency, name="transparency"),
+    # After a confirmation link opened in another browser dropped an unproven password.
+    path(
+        "accounts/choose-password/",
+        account_views.choose_password,
+        name="account_choose_password",
+    ),
     path("accounts/", include("allauth.urls")),
     path("me/", include("personalization.urls_me")),
     path("staff/", include("personalization.urls_staff")),

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "core",
     "accounts",
     "governance",
@@ -64,6 +65,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Owners set up an authenticator app before /owner/ or /admin/ opens.
+    "accounts.middleware.MfaRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -139,6 +142,13 @@ ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
 ACCOUNT_PREVENT_ENUMERATION = True
+# One address per login: a second address confirmed by its mailbox's owner would let
+# the login's holder claim that person's record (accounts.adapters).
+ACCOUNT_MAX_EMAIL_ADDRESSES = 1
+# Two-factor sign-in (/accounts/2fa/): an authenticator app plus recovery codes; any
+# signed-in person may set it up, owners must (accounts.middleware).
+MFA_ADAPTER = "accounts.mfa.MfaAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 ACCOUNT_EMAIL_SUBJECT_PREFIX = env.str("ACCOUNT_EMAIL_SUBJECT_PREFIX", default="[Crumb & Co.] ")
 # Failed sign-ins (allauth's defaults lock a named account after 5 failures from
 # anywhere): 10 a minute per client address, 5 per 5 minutes per (account, address),
