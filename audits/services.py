@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -36,13 +36,16 @@ from audits.models import (
     AuditRunChunk,
     Metric,
 )
+from core.enqueue import enqueue_on_commit
 from core.errors import ApplicationError
 from core.pause import pause_point
 
 logger = logging.getLogger(__name__)
 
-# How long a running audit may go without progress before beat queues it again.
-STUCK_AFTER = timedelta(minutes=10)
+# How long a queued or running audit may go without progress before beat (every minute)
+# queues it again. A run whose row a worker holds locked is measuring a chunk, however
+# long that takes, and is never taken for stuck; a killed worker's lock is gone at once.
+STUCK_AFTER = timedelta(minutes=3)
 # Test-only hook (tests/audits/test_audit_worker.py): when this environment variable
 # names a folder, a worker stops after its first committed chunk, writes
 # `<folder>/paused` and waits for `<folder>/resume`, so a test can kill it at a known
@@ -228,10 +231,11 @@ def audit_run_create(*, trigger: str, requested_by=None) -> AuditRun:
 
 
 def audit_run_enqueue(*, run: AuditRun) -> None:
-    """Queue the run's next step for a worker once the current transaction commits."""
+    """Queue the run's next step for a worker once the current transaction commits
+    (when the broker is down, the stuck-audit check queues it once it is back)."""
     from audits import tasks
 
-    transaction.on_commit(lambda: tasks.audit_run_step.delay(run.pk))
+    enqueue_on_commit(tasks.audit_run_step, run.pk)
 
 
 def audit_run_start(*, trigger: str, requested_by=None) -> AuditRun:
@@ -306,9 +310,11 @@ def audit_run_fail(*, run_id: int, message: str) -> None:
     ).update(status=AuditRun.Status.FAILED, failure=message[:2000], finished_at=timezone.now())
 
 
-def audit_runs_stuck(*, stuck_after: timedelta = STUCK_AFTER) -> list[int]:
+def audit_runs_stuck(
+    *, stuck_after: timedelta = STUCK_AFTER, now: datetime | None = None
+) -> list[int]:
     """Runs in progress without progress for `stuck_after` (their worker likely died)."""
-    limit = timezone.now() - stuck_after
+    limit = (now or timezone.now()) - stuck_after
     runs = AuditRun.objects.filter(status__in=(AuditRun.Status.QUEUED, AuditRun.Status.RUNNING))
     return [
         run.pk
@@ -317,16 +323,27 @@ def audit_runs_stuck(*, stuck_after: timedelta = STUCK_AFTER) -> list[int]:
     ]
 
 
-def audit_runs_requeue_stuck(*, stuck_after: timedelta = STUCK_AFTER) -> list[int]:
+def audit_runs_requeue_stuck(
+    *, stuck_after: timedelta = STUCK_AFTER, now: datetime | None = None
+) -> list[int]:
     """Queue stuck runs again; a fresh worker continues with the first chunk not done."""
-    ids = audit_runs_stuck(stuck_after=stuck_after)
-    for run_id in ids:
+    ids = []
+    for run_id in audit_runs_stuck(stuck_after=stuck_after, now=now):
         with transaction.atomic():
-            run = AuditRun.objects.select_for_update().get(pk=run_id)
+            # Locked: a live worker is measuring a chunk of it (PostgreSQL; SQLite has
+            # one writer and waits instead).
+            run = (
+                AuditRun.objects.select_for_update(skip_locked=True)
+                .filter(pk=run_id, status__in=(AuditRun.Status.QUEUED, AuditRun.Status.RUNNING))
+                .first()
+            )
+            if run is None:
+                continue
             run.restarts += 1
             run.heartbeat_at = timezone.now()
             run.save(update_fields=["restarts", "heartbeat_at"])
             audit_run_enqueue(run=run)
+        ids.append(run_id)
         logger.warning("audit %s: no progress, queued again", run_id)
     # A worker that died between completing a run and notifying: notify now.
     unnotified = AuditRun.objects.filter(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from audits import findings, services
+from core.enqueue import enqueue
 from core.retry import RETRY_ON_TRANSIENT
 
 
@@ -27,12 +28,10 @@ def audit_run_step(self, run_id: int) -> None:
     """One step of a run (a chunk or the comparison); queues the next step itself, so a
     large audit is spread over task messages and a killed worker loses one chunk at most."""
     if services.audit_run_advance(run_id=run_id):
-        # The next step goes to the queue this one came from.
+        # The next step goes to the queue this one came from. Broker down: the stuck
+        # check queues it again once it is back (the run is not failed for it).
         queue = (self.request.delivery_info or {}).get("routing_key")
-        if queue and not self.request.is_eager:
-            audit_run_step.apply_async(args=[run_id], queue=queue)
-        else:
-            audit_run_step.delay(run_id)
+        enqueue(audit_run_step, run_id, queue=None if self.request.is_eager else queue)
     else:
         findings.audit_run_notify(run_id=run_id)
 

@@ -9,6 +9,14 @@ SCHEDULES = [
         "export or erasure whose worker stopped without finishing it.",
     ),
     (
+        "Send webhook deliveries never attempted",
+        "webhooks.send_unsent",
+        {"every_seconds": 60},
+        "Queues again every webhook delivery still waiting for its first attempt a minute "
+        "after it was created (its message was lost, e.g. while the broker was down), so "
+        "the shop's systems hear of every consent change and erasure.",
+    ),
+    (
         "Delete expired data exports",
         "datarights.exports_purge",
         {"every_seconds": 3600},

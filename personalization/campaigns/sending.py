@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import PersonalizationMode, User
 from accounts.selectors import effective_mode
+from core.enqueue import enqueue_on_commit
 from core.errors import ApplicationError
 from core.pause import pause_point
 from personalization.campaigns import selectors
@@ -90,8 +91,7 @@ def campaign_send_start(*, campaign: Campaign, user: User, base_url: str) -> Cam
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.status == CampaignStatus.SENDING:
-            pk = campaign.pk
-            transaction.on_commit(lambda: tasks.campaign_send.delay(pk))
+            enqueue_on_commit(tasks.campaign_send, campaign.pk)
             return campaign
         if campaign.status != CampaignStatus.IN_REVIEW:
             raise ApplicationError(
@@ -151,8 +151,7 @@ def campaign_send_start(*, campaign: Campaign, user: User, base_url: str) -> Cam
                 "updated_at",
             ]
         )
-        pk = campaign.pk
-        transaction.on_commit(lambda: tasks.campaign_send.delay(pk))
+        enqueue_on_commit(tasks.campaign_send, campaign.pk)
     return campaign
 
 

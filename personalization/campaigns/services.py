@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import CustomerProfile, PersonalizationMode, User
 from accounts.services import customer_profile_set_mode
+from core.enqueue import enqueue_on_commit
 from core.errors import ApplicationError
 from governance.selectors import kill_switch_engaged
 from personalization import registry
@@ -145,8 +146,7 @@ def campaign_generate_start(*, campaign: Campaign) -> Campaign:
         campaign.audience_total = total
         campaign.generated_count = 0
         campaign.save(update_fields=["status", "audience_total", "generated_count", "updated_at"])
-        pk = campaign.pk
-        transaction.on_commit(lambda: tasks.campaign_generate.delay(pk))
+        enqueue_on_commit(tasks.campaign_generate, campaign.pk)
     return campaign
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import AuditAttribute, CustomerProfile, PersonalizationMode, User
 from accounts.services import customer_profile_set_mode
+from core.enqueue import enqueue_on_commit
 from core.errors import ApplicationError
 from personalization import registry
 from personalization.consent.services import ConsentChange, RequestFingerprint, consent_set
@@ -43,9 +44,10 @@ logger = logging.getLogger(__name__)
 Status = DataRequestStatus
 Kind = DataRequestKind
 
-# A request queued or in progress with no event for this long is re-queued by beat
-# (its worker was killed or its message lost). Running it twice is harmless.
-STUCK_AFTER = timedelta(minutes=30)
+# A request queued or in progress with no event for this long is re-queued by beat,
+# every minute (its worker was killed, its message lost or never sent because the broker
+# was down). Running it twice is harmless, so a few minutes is enough.
+STUCK_AFTER = timedelta(minutes=3)
 RETENTION_DAYS_MIN, RETENTION_DAYS_MAX = 1, 3650
 RETENTION_CHUNK = 5000
 
@@ -81,8 +83,8 @@ def _enqueue_on_commit(request: DataRequest) -> None:
     from personalization.datarights import tasks
 
     task = tasks.export_build if request.kind == Kind.EXPORT else tasks.erasure_run
-    request_id = request.pk
-    transaction.on_commit(lambda: task.delay(request_id))
+    # Broker down: the request stays pending and beat's dispatch queues it again.
+    enqueue_on_commit(task, request.pk)
 
 
 def _locked_or_none(request_id: int) -> DataRequest | None:

@@ -8,7 +8,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import console_required
 from accounts.roles import OWNER_CONSOLE, STAFF_CONSOLE
 from accounts.selectors import customer_profile_for_user
+from core.enqueue import enqueue
 from core.errors import ApplicationError
 from personalization.consent.services import RequestFingerprint
 from personalization.datarights import export, selectors, services, tasks
@@ -328,7 +328,15 @@ def owner_retention(request):
 @require_POST
 def owner_retention_run(request):
     """Run retention now instead of waiting for the nightly run."""
-    transaction.on_commit(tasks.retention_enforce.delay)
+    if not enqueue(tasks.retention_enforce):
+        messages.warning(
+            request,
+            _(
+                "The task queue cannot be reached just now: retention was not started. "
+                "Try again in a few minutes; the nightly run happens anyway."
+            ),
+        )
+        return redirect("owner:retention")
     messages.success(
         request, _("Retention is running. Its result appears below when it has finished.")
     )

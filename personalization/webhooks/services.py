@@ -7,12 +7,13 @@ import logging
 import time
 import urllib.error
 import urllib.request
-from functools import partial
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from core.enqueue import enqueue, enqueue_on_commit
 from personalization.models import Webhook, WebhookDelivery
 from personalization.webhooks.signing import HEADER, sign
 
@@ -34,7 +35,8 @@ def webhooks_emit(*, event: str, payload: dict[str, Any]) -> list[WebhookDeliver
         if event in hook.events
     ]
     for delivery in deliveries:
-        transaction.on_commit(partial(deliver_webhook.delay, delivery.pk))
+        # Broker down: the delivery stays pending, never attempted, until the sweeper.
+        enqueue_on_commit(deliver_webhook, delivery.pk)
     return deliveries
 
 
@@ -96,3 +98,34 @@ def webhook_delivery_give_up(*, delivery_id: int) -> None:
     WebhookDelivery.objects.filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING).update(
         status=WebhookDelivery.Status.FAILED
     )
+
+
+# A delivery never attempted this long after it was created lost its message (the broker
+# was down when it was queued, or the process died before sending): the sweeper sends it.
+UNSENT_AFTER = timedelta(minutes=1)
+
+
+def webhook_deliveries_send_unsent(
+    *, now: datetime | None = None, unsent_after: timedelta = UNSENT_AFTER
+) -> list[int]:
+    """Queue again every pending delivery never attempted (beat, every minute).
+
+    A second message for a delivery already in the queue is harmless: the first to run
+    sends it, the other finds it delivered (receivers dedupe on X-Fairshare-Delivery).
+    """
+    from personalization.webhooks.tasks import deliver_webhook
+
+    limit = (now or timezone.now()) - unsent_after
+    ids = list(
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING, attempts=0, created_at__lte=limit
+        )
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    sent = []
+    for delivery_id in ids:
+        if not enqueue(deliver_webhook, delivery_id):
+            break  # still down: the next sweep tries again
+        sent.append(delivery_id)
+    return sent

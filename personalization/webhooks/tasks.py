@@ -24,3 +24,9 @@ def deliver_webhook(self, delivery_id: int) -> None:
             services.webhook_delivery_give_up(delivery_id=delivery_id)
             return
         raise
+
+
+@shared_task(name="webhooks.send_unsent", acks_late=True, ignore_result=True)
+def send_unsent() -> None:
+    """Beat, every minute: queue deliveries whose message never reached the broker."""
+    services.webhook_deliveries_send_unsent()

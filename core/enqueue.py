@@ -1,0 +1,61 @@
+"""Queue a Celery task after commit without letting a broker outage reach the user.
+
+Every piece of work is a row first (a data request, an audit run, a webhook delivery,
+a campaign); the message only says "look at row N". When the broker is down the row is
+committed all the same, the failure is logged (the task's name only, no arguments: they
+are ids and never personal data, but nothing is gained by logging them), and the
+row's sweeper (beat, every minute) sends it once the broker is back.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+import redis.exceptions
+from celery import Task
+from django.db import transaction
+from kombu.exceptions import OperationalError as BrokerOperationalError
+
+from core.outage import Outage
+
+logger = logging.getLogger(__name__)
+
+# What publishing raises when Redis is down, refuses or times out.
+BROKER_ERRORS: tuple[type[BaseException], ...] = (
+    BrokerOperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
+
+broker = Outage("broker", retry_after=5.0)
+
+
+def enqueue(task: Task, *args: object, queue: str | None = None) -> bool:
+    """Send `task(*args)` now (to `queue`, or the task's own); False when the broker could
+    not take it, the work then being left to its sweeper."""
+    if task.app.conf.task_always_eager:
+        task.delay(*args)  # runs here: nothing to lose, and its own errors are its own
+        return True
+    if broker.skipping():
+        logger.info("task %s left for its sweeper: the broker is down", task.name)
+        return False
+    try:
+        if queue:
+            task.apply_async(args=args, queue=queue)
+        else:
+            task.delay(*args)
+    except BROKER_ERRORS as exc:
+        broker.failed(exc, fallback="queued work is left for the sweepers until it returns")
+        logger.info("task %s left for its sweeper: %s", task.name, type(exc).__name__)
+        return False
+    broker.succeeded()
+    return True
+
+
+def enqueue_on_commit(task: Task, *args: object, using: str | None = None) -> None:
+    """Queue `task(*args)` once the current transaction commits (never before: a worker
+    must find the row), without ever failing the request that committed it."""
+    transaction.on_commit(partial(enqueue, task, *args), using=using)

@@ -1,0 +1,175 @@
+"""A Redis outage (broker and cache are one Redis): work is accepted and sent later,
+pages and sign-in keep working, the API answers (issue 13, item 7).
+
+The outage is simulated by pointing the broker or the cache at a port nothing listens
+on; the real Redis is never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import ApiScope
+from accounts.roles import Role
+from audits import services as audit_services
+from audits.models import AuditRun
+from config.celery_app import app as celery_app
+from core import enqueue as enqueue_module
+from core.outage import Outage
+from personalization.datarights import services as datarights_services
+from personalization.models import DataRequest, Webhook, WebhookDelivery
+from personalization.webhooks import services as webhook_services
+from personalization.webhooks import tasks as webhook_tasks
+from tests.factories import CustomerProfileFactory
+
+CLOSED_PORT_REDIS = "redis://127.0.0.1:6390/0"
+EMAIL = "ada@example.com"
+
+
+def _reset_broker_pools() -> None:
+    # The app keeps its connection pools: drop them so the next send uses the new URL.
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    """`broker.down()` points Celery at a closed port; `broker.back()` runs tasks in-process
+    again (as the test suite does), standing for a broker and worker that returned."""
+    conf = celery_app.conf
+    original = conf.broker_url, conf.broker_transport_options, conf.task_always_eager
+    monkeypatch.setattr(enqueue_module, "broker", Outage("broker", retry_after=5.0))
+
+    class Broker:
+        def down(self) -> None:
+            conf.broker_url, conf.broker_transport_options = CLOSED_PORT_REDIS, {}
+            conf.task_always_eager = False
+            _reset_broker_pools()
+
+        def back(self) -> None:
+            conf.broker_url, conf.broker_transport_options, conf.task_always_eager = original
+            _reset_broker_pools()
+            monkeypatch.setattr(enqueue_module, "broker", Outage("broker", retry_after=5.0))
+
+    yield Broker()
+    conf.broker_url, conf.broker_transport_options, conf.task_always_eager = original
+    _reset_broker_pools()
+
+
+def _no_personal_data(caplog) -> None:
+    assert EMAIL not in caplog.text
+    assert "C1" not in caplog.text
+
+
+def test_an_export_asked_for_while_the_broker_is_down_is_received_and_built_when_it_returns(
+    client, make_user, broker, caplog, django_capture_on_commit_callbacks
+):
+    customer = make_user(Role.CUSTOMER, email=EMAIL)
+    client.force_login(customer)
+    broker.down()
+    # when she asks for a copy of her data during the outage
+    with caplog.at_level(logging.INFO), django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/me/requests/export/", follow=True)
+    # then she is told it was received and is being prepared, not shown an error
+    assert response.status_code == 200
+    assert "We are preparing a copy of your data" in response.content.decode()
+    request = DataRequest.objects.get(kind="export")
+    assert request.status == "pending"
+    assert "broker unreachable (OperationalError)" in caplog.text
+    assert "datarights.export_build left for its sweeper" in caplog.text
+    _no_personal_data(caplog)
+    # when the broker is back, beat's dispatch (every minute) finds it within minutes
+    broker.back()
+    later = timezone.now() + timedelta(minutes=4)
+    with django_capture_on_commit_callbacks(execute=True):
+        requeued = datarights_services.data_requests_requeue_stuck(now=later)
+    assert requeued == [request.pk]
+    request.refresh_from_db()
+    assert request.status == "completed"
+    assert request.export_file
+
+
+def test_the_recovery_decision_for_data_requests_takes_minutes_not_half_an_hour(db):
+    customer = CustomerProfileFactory()
+    request = datarights_services.data_request_create(customer=customer, kind="export")
+    now = timezone.now()
+    assert datarights_services.data_requests_stuck(now=now + timedelta(minutes=2)) == []
+    assert datarights_services.data_requests_stuck(now=now + timedelta(minutes=4)) == [request.pk]
+
+
+def test_a_data_request_filed_through_the_api_during_the_outage_is_accepted(
+    api, broker, django_capture_on_commit_callbacks
+):
+    CustomerProfileFactory(external_id="C1")
+    client = api(ApiScope.REQUESTS_WRITE)
+    broker.down()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/v1/customers/C1/data-requests/", {"kind": "export"}, format="json"
+        )
+    assert response.status_code == 201
+    assert response.json()["status"] == "pending"
+    assert DataRequest.objects.get().status == "pending"
+
+
+def test_a_consent_webhook_created_during_the_outage_is_sent_once_the_broker_returns(
+    api, broker, monkeypatch, django_capture_on_commit_callbacks
+):
+    CustomerProfileFactory(external_id="C1")
+    Webhook.objects.create(
+        name="till", url="https://shop.example.com/hook", secret="s", events=["consent.changed"]
+    )
+    client = api(ApiScope.CONSENTS_WRITE)
+    broker.down()
+    # when the shop's till records a consent during the outage
+    body = {
+        "consents": [{"purpose": "marketing", "data_category": "purchase_history", "granted": True}]
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.put("/api/v1/customers/C1/consents/", body, format="json")
+    # then the change is recorded and its delivery waits, never attempted
+    assert response.status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("pending", 0)
+    later = timezone.now() + timedelta(minutes=2)
+    # the sweeper leaves it while the broker is still down ...
+    assert webhook_services.webhook_deliveries_send_unsent(now=later) == []
+    # ... and sends it when the broker is back (the broker's side: the message it gets)
+    broker.back()
+    sent: list[int] = []
+    monkeypatch.setattr(webhook_tasks.deliver_webhook, "delay", lambda pk: sent.append(pk))
+    assert webhook_services.webhook_deliveries_send_unsent(now=later) == [delivery.pk]
+    assert sent == [delivery.pk]
+
+
+def test_a_delivery_younger_than_a_minute_or_already_attempted_is_left_alone(db):
+    hook = Webhook.objects.create(name="h", url="https://x.example/", secret="s", events=[])
+    fresh = WebhookDelivery.objects.create(webhook=hook, event="consent.changed", payload={})
+    tried = WebhookDelivery.objects.create(
+        webhook=hook, event="consent.changed", payload={}, attempts=1
+    )
+    now = timezone.now()
+    assert webhook_services.webhook_deliveries_send_unsent(now=now) == []
+    sent = webhook_services.webhook_deliveries_send_unsent(now=now + timedelta(minutes=2))
+    assert sent == [fresh.pk]
+    assert tried.pk not in sent
+
+
+def test_an_audit_started_during_the_outage_runs_when_the_broker_returns(
+    db, broker, django_capture_on_commit_callbacks
+):
+    broker.down()
+    with django_capture_on_commit_callbacks(execute=True):
+        run = audit_services.audit_run_start(trigger="console")
+    run.refresh_from_db()
+    assert run.status == AuditRun.Status.QUEUED
+    broker.back()
+    later = timezone.now() + timedelta(minutes=4)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert audit_services.audit_runs_requeue_stuck(now=later) == [run.pk]
+    run.refresh_from_db()
+    assert run.status == AuditRun.Status.COMPLETED
