@@ -15,6 +15,7 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("healthz/", core_views.healthz, name="healthz"),
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("transparency/", governance_views.transparency, name="transparency"),
     # After a confirmation link opened in another browser dropped an unproven password.
     path(
@@ -36,3 +37,9 @@ urlpatterns = [
 ]
 
 admin.site.site_header = settings.SHOP_NAME
+
+# Error pages in the site's layout (and the API's envelope under /api/v1/).
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"
