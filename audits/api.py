@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -13,6 +14,7 @@ from accounts.models import ApiScope
 from audits import api_serializers as S
 from audits.models import AuditRun
 from audits.reports.selectors import audit_run_export, audit_runs
+from core.errors import ApplicationError
 from personalization.api.serializers import ErrorSerializer
 
 ERRORS = {
@@ -42,6 +44,24 @@ class AuditPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
 
+    def get_page_size(self, request):
+        """`page_size` from 1 to 100, or a 400 naming it (DRF's own falls back to 20)."""
+        raw = request.query_params.getlist(self.page_size_query_param)
+        if not raw:
+            return self.page_size
+        if (
+            len(raw) == 1
+            and raw[0].isascii()
+            and raw[0].isdigit()
+            and 1 <= int(raw[0]) <= self.max_page_size
+        ):
+            return int(raw[0])
+        raise ApplicationError(
+            _("page_size must be a whole number from 1 to %(most)d.")
+            % {"most": self.max_page_size},
+            field=self.page_size_query_param,
+        )
+
 
 def _summary(run: AuditRun) -> dict:
     return {
@@ -70,11 +90,18 @@ class AuditRunsView(APIView):
             "many are still open). Paginated: `page` (from 1) and `page_size` (1-100)."
         ),
         parameters=[
-            OpenApiParameter("page", int, description="Page number, from 1."),
-            OpenApiParameter("page_size", int, description="Runs per page (1-100, default 20)."),
+            OpenApiParameter(
+                "page", {"type": "integer", "minimum": 1}, description="Page number, from 1."
+            ),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+                description="Runs per page (1-100, default 20).",
+            ),
         ],
         responses={
             200: S.AuditRunPageSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="page_size out of 1-100."),
             404: OpenApiResponse(ErrorSerializer, description="No such page."),
             **ERRORS,
         },

@@ -23,6 +23,8 @@ FUTURE_TOLERANCE = timedelta(days=1)
 EVENT_ID_MAX_LENGTH = 100
 EXTERNAL_ID_MAX_LENGTH = 100
 SKU_MAX_LENGTH = 64
+# A category's name becomes its slug (personalization.Category.slug, 50 characters).
+CATEGORY_SLUG_MAX_LENGTH = 50
 # Entries in one API batch (events, items or customers).
 BATCH_MAX_ENTRIES = 10_000
 # Money as stored: (max_digits, decimal_places) of the model fields.

@@ -261,6 +261,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
+    # States which request objects refuse unknown keys (additionalProperties).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "personalization.api.schema.state_unknown_keys",
+    ],
 }
 
 # --- Security -----------------------------------------------------------------------

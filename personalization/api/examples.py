@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample
 
+# The examples make one shop: the items and customers of their own examples, then
+# these events (tests/api/test_api_examples.py sends them all in that order).
 EVENTS_REQUEST = OpenApiExample(
-    "Two events",
+    "Three events, one for an item the catalog does not have",
     request_only=True,
     value={
         "events": [
@@ -25,27 +27,52 @@ EVENTS_REQUEST = OpenApiExample(
             {
                 "event_id": "web-88812",
                 "customer_external_id": "C0042",
-                "sku": "PST-CRO",
+                "sku": "CAK-CEL",
                 "kind": "view",
                 "occurred_at": "2026-11-14T19:22:10+01:00",
                 "quantity": 1,
                 "value": "0",
+            },
+            {
+                "event_id": "pos-2026-000124",
+                "customer_external_id": "C0001",
+                "sku": "BRD-XXX",
+                "kind": "purchase",
+                "occurred_at": "2026-11-14T08:06:00+00:00",
+                "quantity": 2,
+                "value": 8.4,
             },
         ],
         "all_or_nothing": False,
     },
 )
 
+_UNKNOWN_SKU = [{"index": 2, "field": "sku", "message": "unknown sku 'BRD-XXX'"}]
+
 EVENTS_RESPONSE = OpenApiExample(
-    "One stored, one already stored, one refused",
+    "Two stored, one refused",
     response_only=True,
     status_codes=["200"],
     value={
         "received": 3,
-        "created": 1,
+        "created": 2,
         "updated": 0,
-        "already_stored": 1,
-        "rejected": [{"index": 2, "field": "sku", "message": "unknown sku 'BRD-XXX'"}],
+        "already_stored": 0,
+        "rejected": _UNKNOWN_SKU,
+        "stored": True,
+    },
+)
+
+EVENTS_RESPONSE_AGAIN = OpenApiExample(
+    "The same batch sent again: nothing new",
+    response_only=True,
+    status_codes=["200"],
+    value={
+        "received": 3,
+        "created": 0,
+        "updated": 0,
+        "already_stored": 2,
+        "rejected": _UNKNOWN_SKU,
         "stored": True,
     },
 )
@@ -250,6 +277,6 @@ DATA_REQUEST_RESPONSE = OpenApiExample(
         "status": "scheduled",
         "requested_at": "2026-11-27T10:02:11Z",
         "due_at": "2026-12-27T10:02:11Z",
-        "not_before": "2026-11-28T10:02:11Z",
+        "not_before": "2026-11-27T10:12:11Z",
     },
 )

@@ -1,12 +1,13 @@
 """Request and response shapes, for validation of small bodies and for the schema."""
 
-from decimal import Decimal
-
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import ApiScope  # noqa: F401 - referenced in docs
+from core import inputs
 from personalization import registry
+from personalization.importing import rows as R
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -31,55 +32,96 @@ class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
 
 
+def _money_schema(digits: tuple[int, int]) -> dict:
+    whole = digits[0] - digits[1]
+    largest = float(f"{'9' * whole}.{'9' * digits[1]}")
+    return {
+        "oneOf": [
+            {"type": "string", "pattern": rf"^\d{{1,{whole}}}(\.\d{{1,{digits[1]}}})?$"},
+            {"type": "number", "minimum": 0, "maximum": largest},
+        ],
+        "description": (
+            f'A decimal string like "4.20" or a JSON number: at least 0, at most '
+            f"{whole} digits before the point and {digits[1]} after it."
+        ),
+    }
+
+
+@extend_schema_field(_money_schema(inputs.EVENT_VALUE_DIGITS))
+class EventValueField(serializers.Field):
+    """Schema only: the row checks parse it (`core.inputs.parse_money`)."""
+
+
+@extend_schema_field(_money_schema(inputs.PRICE_DIGITS))
+class PriceField(serializers.Field):
+    """Schema only: the row checks parse it (`core.inputs.parse_money`)."""
+
+
+def _id(max_length: int, **kwargs) -> serializers.CharField:
+    return serializers.CharField(min_length=1, max_length=max_length, **kwargs)
+
+
 class EventSerializer(serializers.Serializer):
-    event_id = serializers.CharField(max_length=100)
-    customer_external_id = serializers.CharField(max_length=100)
-    sku = serializers.CharField(max_length=64)
-    kind = serializers.ChoiceField(choices=["purchase", "view", "cart", "rating"])
-    occurred_at = serializers.DateTimeField(help_text="ISO 8601 with a UTC offset.")
-    quantity = serializers.IntegerField(min_value=1, default=1)
-    value = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal(0), default=Decimal(0)
+    event_id = _id(
+        inputs.EVENT_ID_MAX_LENGTH, help_text="Unique per event; sent again, it is skipped."
     )
+    customer_external_id = _id(inputs.EXTERNAL_ID_MAX_LENGTH)
+    sku = _id(inputs.SKU_MAX_LENGTH)
+    kind = serializers.ChoiceField(choices=list(R.EVENT_KINDS))
+    occurred_at = serializers.DateTimeField(
+        help_text=(
+            f"ISO 8601 with a UTC offset, from {inputs.EARLIEST_EVENT_TIME:%Y-%m-%d} (UTC) to "
+            "one day after the server's clock."
+        )
+    )
+    quantity = serializers.IntegerField(min_value=1, max_value=inputs.EVENT_QUANTITY_MAX, default=1)
+    value = EventValueField(required=False, help_text="0 when absent; a rating's stars (1-5).")
 
 
 class EventBatchSerializer(serializers.Serializer):
-    events = EventSerializer(many=True, help_text="Up to 10,000 events.")
-    all_or_nothing = serializers.BooleanField(
+    events = EventSerializer(
+        many=True,
+        max_length=inputs.BATCH_MAX_ENTRIES,
+        help_text=f"Up to {inputs.BATCH_MAX_ENTRIES:,} events.",
+    )
+    all_or_nothing = StrictBooleanField(
         default=False, help_text="Refuse the whole batch if any event is invalid."
     )
 
 
 class ItemSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=64)
-    name = serializers.CharField(max_length=200)
-    category = serializers.CharField(max_length=100)
-    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0)
+    sku = _id(inputs.SKU_MAX_LENGTH)
+    name = _id(200)
+    category = _id(100, help_text="A name with letters or digits; 'Breads' and 'breads' are one.")
+    price = PriceField()
     attributes = serializers.ListField(
-        child=serializers.CharField(),
+        child=serializers.RegexField(
+            r"^\s*([A-Za-z0-9][A-Za-z0-9:_.-]*)?\s*$", max_length=60, allow_blank=True
+        ),
         help_text="e.g. ['contains:gluten', 'vegan']; 'contains:none' when it has no allergens.",
     )
-    active = serializers.BooleanField()
-    consumable = serializers.BooleanField(required=False, default=True)
+    active = StrictBooleanField()
+    consumable = StrictBooleanField(required=False, default=True)
 
 
 class ItemBatchSerializer(serializers.Serializer):
-    items = ItemSerializer(many=True)
-    all_or_nothing = serializers.BooleanField(default=False)
+    items = ItemSerializer(many=True, max_length=inputs.BATCH_MAX_ENTRIES)
+    all_or_nothing = StrictBooleanField(default=False)
 
 
 class CustomerSerializer(serializers.Serializer):
-    external_id = serializers.CharField(max_length=100)
-    email = serializers.EmailField(allow_blank=True)
+    external_id = _id(inputs.EXTERNAL_ID_MAX_LENGTH)
+    email = serializers.EmailField(allow_blank=True, max_length=254)
     name = serializers.CharField(max_length=150, allow_blank=True)
 
 
 class CustomerBatchSerializer(serializers.Serializer):
     customers = CustomerSerializer(
         many=True,
+        max_length=inputs.BATCH_MAX_ENTRIES,
         help_text="Objects may add 'audit:<attribute>' keys for declared audit attributes.",
     )
-    all_or_nothing = serializers.BooleanField(default=False)
+    all_or_nothing = StrictBooleanField(default=False)
 
 
 class RejectedSerializer(serializers.Serializer):

@@ -17,16 +17,19 @@ from rest_framework.views import APIView
 
 from accounts.models import ApiKey, ApiScope, CustomerProfile, PersonalizationMode
 from accounts.selectors import effective_mode
+from core import inputs
 from core.api import error_body
 from core.errors import ApplicationError
 from core.sql import fetch_instance
 from governance.features import API_RECOMMENDATIONS, MODEL_ITEM_KNN
+from personalization.api import entries as E
 from personalization.api import examples as X
 from personalization.api import serializers as S
 from personalization.campaigns import selectors as campaign_selectors
 from personalization.consent.services import ConsentChange, RequestFingerprint, consent_set
 from personalization.datarights.services import data_request_create
 from personalization.importing.batches import customers_upsert, events_ingest, items_upsert
+from personalization.importing.rows import AUDIT_PREFIX
 from personalization.models import Consent
 from personalization.recommending.selectors import recommendations_page
 from personalization.recommending.serving import customer_serving_state
@@ -57,6 +60,13 @@ def _batch_body(request: Request, name: str) -> tuple[list, bool]:
     if unknown:
         raise ApplicationError(
             _("Unknown field '%(field)s'.") % {"field": unknown[0]}, field=unknown[0]
+        )
+    if len(body[name]) > inputs.BATCH_MAX_ENTRIES:
+        raise ApplicationError(
+            _("A batch holds at most %(most)s entries; this one has %(count)s.")
+            % {"most": f"{inputs.BATCH_MAX_ENTRIES:,}", "count": f"{len(body[name]):,}"},
+            code="batch_too_large",
+            field=name,
         )
     flag = body.get("all_or_nothing", False)
     if flag is not True and flag is not False:
@@ -95,11 +105,18 @@ class EventsView(APIView):
         summary="Send a batch of events (idempotent on event_id)",
         request=S.EventBatchSerializer,
         responses={200: S.BatchResultSerializer, **ERRORS},
-        examples=[X.EVENTS_REQUEST, X.EVENTS_RESPONSE],
+        examples=[X.EVENTS_REQUEST, X.EVENTS_RESPONSE, X.EVENTS_RESPONSE_AGAIN],
     )
     def post(self, request: Request) -> Response:
         entries, all_or_nothing = _batch_body(request, "events")
-        result = events_ingest(events=entries, all_or_nothing=all_or_nothing)
+        result = E.batch_checked(
+            entries,
+            all_or_nothing=all_or_nothing,
+            types=E.EVENT_TYPES,
+            store=lambda entries, all_or_nothing: events_ingest(
+                events=entries, all_or_nothing=all_or_nothing
+            ),
+        )
         return _batch_response(result)
 
 
@@ -115,7 +132,14 @@ class ItemsView(APIView):
     )
     def put(self, request: Request) -> Response:
         entries, all_or_nothing = _batch_body(request, "items")
-        result = items_upsert(items=entries, all_or_nothing=all_or_nothing)
+        result = E.batch_checked(
+            entries,
+            all_or_nothing=all_or_nothing,
+            types=E.ITEM_TYPES,
+            store=lambda entries, all_or_nothing: items_upsert(
+                items=entries, all_or_nothing=all_or_nothing
+            ),
+        )
         return _batch_response(result)
 
 
@@ -131,7 +155,15 @@ class CustomersView(APIView):
     )
     def put(self, request: Request) -> Response:
         entries, all_or_nothing = _batch_body(request, "customers")
-        result = customers_upsert(customers=entries, all_or_nothing=all_or_nothing)
+        result = E.batch_checked(
+            entries,
+            all_or_nothing=all_or_nothing,
+            types=E.CUSTOMER_TYPES,
+            extra_text=lambda name: name.startswith(AUDIT_PREFIX),
+            store=lambda entries, all_or_nothing: customers_upsert(
+                customers=entries, all_or_nothing=all_or_nothing
+            ),
+        )
         return _batch_response(result)
 
 
@@ -241,7 +273,11 @@ class RecommendationsView(APIView):
             "item's structured reasons sum to its score."
         ),
         parameters=[
-            OpenApiParameter("limit", int, description="At most this many items (1-50)."),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+                description="At most this many items (1-50, default 10).",
+            ),
             OpenApiParameter(
                 "channel",
                 str,

@@ -160,6 +160,11 @@ def parse_catalog(row: dict[str, str]) -> CatalogRow:
     slug = slugify_category(category)
     if not slug:
         raise RowError(f"category '{category}' has no letters or digits")
+    if len(slug) > inputs.CATEGORY_SLUG_MAX_LENGTH:
+        raise RowError(
+            f"category '{category}' is too long: at most {inputs.CATEGORY_SLUG_MAX_LENGTH} "
+            "letters, digits and dashes"
+        )
     category_name = category if category != slug else category.replace("-", " ").title()
     price = _decimal(row, "price", digits=inputs.PRICE_DIGITS)
     codes = []

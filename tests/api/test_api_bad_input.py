@@ -316,3 +316,93 @@ def test_unreadable_bodies_get_the_envelope(api, body, content_type, status, cod
     assert response.status_code == status
     assert response.json()["error"]["code"] == code
     assert response.json()["error"]["message"]
+
+
+def test_a_category_too_long_for_its_slug_is_refused_by_index(api):
+    # found by schemathesis: 99 digits passed the name's 100 and broke the slug's 50
+    item = {
+        "sku": "X-1",
+        "name": "Loaf",
+        "category": "0" * 99,
+        "price": "1.00",
+        "attributes": [],
+        "active": True,
+    }
+    response = api(ApiScope.CATALOG_WRITE).put("/api/v1/items/", {"items": [item]}, format="json")
+    assert response.status_code == 200
+    assert response.json()["rejected"] == [
+        {
+            "index": 0,
+            "field": "category",
+            "message": f"category '{'0' * 99}' is too long: at most 50 letters, digits and dashes",
+        }
+    ]
+    assert not Item.objects.exists()
+
+
+@pytest.mark.parametrize("page_size", ["null", "0", "101", "2.5", "\u00b2", ""])
+def test_audit_page_sizes_outside_1_to_100_are_refused(api, page_size):
+    response = api(ApiScope.AUDITS_READ).get("/api/v1/audits/", {"page_size": page_size})
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": "page_size must be a whole number from 1 to 100.",
+        "field": "page_size",
+    }
+
+
+@pytest.mark.parametrize(
+    ("entry", "field", "message"),
+    [
+        ({"quantity": "2"}, "quantity", "quantity must be a whole number (a JSON integer)"),
+        ({"quantity": True}, "quantity", "quantity must be a whole number (a JSON integer)"),
+        ({"event_id": 5}, "event_id", "event_id must be a string"),
+        ({"kind": "Purchase"}, "kind", "kind must be one of purchase, view, cart, rating"),
+        ({"value": True}, "value", 'value must be a number or a decimal string like "3.50"'),
+    ],
+)
+def test_event_values_of_the_wrong_json_type_are_refused_by_index(api, shop, entry, field, message):
+    response = post_events(api(ApiScope.EVENTS_WRITE), [event("e1"), {**event("e2"), **entry}])
+    assert response.status_code == 200
+    assert response.json()["rejected"] == [{"index": 1, "field": field, "message": message}]
+    assert list(Interaction.objects.values_list("event_id", flat=True)) == ["e1"]
+
+
+def test_a_wrongly_typed_entry_refuses_an_all_or_nothing_batch_with_every_problem(api, shop):
+    events = [event("e1"), event("e2", quantity="2"), event("e3", sku="NOPE")]
+    response = post_events(api(ApiScope.EVENTS_WRITE), events, all_or_nothing=True)
+    assert response.status_code == 400
+    assert response.json()["error"]["details"] == [
+        {
+            "index": 1,
+            "field": "quantity",
+            "message": "quantity must be a whole number (a JSON integer)",
+        },
+        {"index": 2, "field": "sku", "message": "unknown sku 'NOPE'"},
+    ]
+    assert not Interaction.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("entry", "field"),
+    [
+        ({"active": "true"}, "active"),
+        ({"consumable": 1}, "consumable"),
+        ({"attributes": "vegan"}, "attributes"),
+        ({"attributes": [" " * 61]}, "attributes"),
+    ],
+)
+def test_item_values_of_the_wrong_json_type_are_refused_by_index(api, entry, field):
+    item = {
+        "sku": "X-1",
+        "name": "Loaf",
+        "category": "breads",
+        "price": "1.00",
+        "attributes": [],
+        "active": True,
+        **entry,
+    }
+    response = api(ApiScope.CATALOG_WRITE).put("/api/v1/items/", {"items": [item]}, format="json")
+    assert response.status_code == 200
+    assert [r["field"] for r in response.json()["rejected"]] == [field]
+    assert not Item.objects.exists()

@@ -8,12 +8,22 @@ and so do real answers of the endpoints in a realistic shop.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
+import time_machine
 from jsonschema import Draft202012Validator
 
 from accounts.models import ApiScope
+from personalization.api import examples as X
+from personalization.consent.notices import (
+    notice_draft_create,
+    notice_ensure_initial,
+    notice_publish,
+)
 from tests.api.test_api_recommendations import _email_offers
+from tests.factories import CustomerProfileFactory, ItemFactory
 from tests.personalization.test_campaigns import allow_marketing
 
 pytestmark = pytest.mark.django_db
@@ -107,3 +117,56 @@ def test_real_answers_match_the_schema(api, schema, shop_customer):
     recommended = answers[("get", "/api/v1/customers/{external_id}/recommendations/")]
     assert all(r.json()["items"] for r in recommended)
     assert recommended[0].json()["items"][0]["price"].count(".") == 1
+
+
+def _value(example) -> dict:
+    return example.value
+
+
+@time_machine.travel(datetime(2026, 11, 27, 10, 2, 11, tzinfo=UTC), tick=False)
+def test_the_examples_import_into_one_shop_and_get_the_documented_answers(api):
+    # given a shop that already has the loaf and Mrs. Gable (so each upsert example
+    # creates one entry and updates the other), and privacy notice version 2
+    ItemFactory(sku="BRD-WSD", price=Decimal("3.90"))
+    CustomerProfileFactory(external_id="C0001", email="", name="")
+    notice_ensure_initial()
+    notice_publish(
+        notice=notice_draft_create(author=None, title="Notice", body="Text.", ai_statement="AI.")
+    )
+    client = api(*ApiScope.values)
+
+    # when the shop sends each request example, then it gets the documented answer
+    items = client.put("/api/v1/items/", _value(X.ITEMS_REQUEST), format="json")
+    assert items.json() == _value(X.ITEMS_RESPONSE)
+    customers = client.put("/api/v1/customers/", _value(X.CUSTOMERS_REQUEST), format="json")
+    assert customers.json() == _value(X.CUSTOMERS_RESPONSE)
+    events = client.post("/api/v1/events/", _value(X.EVENTS_REQUEST), format="json")
+    assert events.json() == _value(X.EVENTS_RESPONSE)
+    again = client.post("/api/v1/events/", _value(X.EVENTS_REQUEST), format="json")
+    assert again.json() == _value(X.EVENTS_RESPONSE_AGAIN)
+
+    consents = client.put(
+        "/api/v1/customers/C0001/consents/", _value(X.CONSENTS_REQUEST), format="json"
+    )
+    assert consents.status_code == 200, consents.content
+    documented = _value(X.CONSENTS_RESPONSE)
+    decided = [c for c in consents.json()["consents"] if c["method"] == "api"]
+    assert consents.json()["customer"] == documented["customer"]
+    assert [{k: v for k, v in c.items() if k != "updated_at"} for c in decided] == [
+        {k: v for k, v in c.items() if k != "updated_at"}
+        for c in documented["consents"]
+        if c["method"] == "api"
+    ]
+
+    request = client.post(
+        "/api/v1/customers/C0001/data-requests/", _value(X.DATA_REQUEST_REQUEST), format="json"
+    )
+    assert request.status_code == 201, request.content
+    assert {k: v for k, v in request.json().items() if k != "id"} == {
+        k: v for k, v in _value(X.DATA_REQUEST_RESPONSE).items() if k != "id"
+    }
+
+    recommendations = client.get("/api/v1/customers/C0001/recommendations/")
+    assert recommendations.status_code == 200
+    assert recommendations.json().keys() == _value(X.RECOMMENDATIONS_RESPONSE).keys()
+    assert recommendations.json()["customer"] == "C0001"
