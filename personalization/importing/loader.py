@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import CustomerProfile
@@ -17,6 +17,8 @@ from personalization.importing.csvstream import CsvStream, MalformedCsv
 from personalization.models import Consent, Interaction, Item
 
 CHUNK = 5000
+# Any constant: the PostgreSQL advisory lock that lets one import run at a time.
+_IMPORT_LOCK = 727_201
 # Most errors a report keeps in memory; every error is still passed to `on_error`.
 KEPT_ERRORS = 1000
 PROGRESS_EVERY = 20_000
@@ -100,6 +102,7 @@ def import_files(
     run = _Run(report, on_error, on_progress)
     try:
         with transaction.atomic():
+            _one_import_at_a_time()
             if catalog:
                 _import_catalog(run, FileReport("catalog", catalog))
             if customers:
@@ -120,6 +123,16 @@ def import_files(
             f"the database refused the import ({type(exc).__name__}); nothing was written",
         )
     return report
+
+
+def _one_import_at_a_time() -> None:
+    """Within the import's transaction: wait for any other import to finish (PostgreSQL;
+    SQLite runs one writing transaction at a time anyway). Each chunk is written in key
+    order, but two imports of files in different orders would write their chunks across
+    each other's and wait for each other's rows in a circle."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_IMPORT_LOCK])
 
 
 def _analyze() -> None:

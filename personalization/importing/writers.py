@@ -216,7 +216,7 @@ def stored_event_ids(event_ids: list[str]) -> set[str]:
     """Which of these event ids the database already holds."""
     if connection.vendor == "postgresql":
         # One array parameter instead of thousands of placeholders.
-        table = Interaction._meta.db_table
+        table = connection.ops.quote_name(Interaction._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT event_id FROM {table} WHERE event_id = ANY(%s)",  # noqa: S608
@@ -231,16 +231,29 @@ def stored_event_ids(event_ids: list[str]) -> set[str]:
     return stored
 
 
-_EVENT_COLUMNS = (
+_EVENT_FIELDS = (
     "event_id",
-    "customer_id",
-    "item_id",
+    "customer",
+    "item",
     "kind",
     "data_category",
     "quantity",
     "value",
     "occurred_at",
     "imported_at",
+)
+# The session's own table that COPY fills and the INSERT below reads; emptied after use.
+_INCOMING = "fairshare_incoming_events"
+_INCOMING_SQL = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS {incoming} ON COMMIT DELETE ROWS AS "
+    "SELECT {columns} FROM {table} WITH NO DATA"
+)
+_FROM_INCOMING_SQL = (
+    "INSERT INTO {table} ({columns}) SELECT {columns} FROM {incoming} "
+    "ORDER BY {event_id} ON CONFLICT ({event_id}) DO NOTHING"
+)
+_INSERT_EVENT_SQL = (
+    "INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT ({event_id}) DO NOTHING"
 )
 
 
@@ -251,7 +264,15 @@ def events_write(
     sku_ids: dict[str, Any],
     now: datetime,
 ) -> int:
-    """Store the events not stored yet (idempotent on event_id); return how many were new."""
+    """Store the events not stored yet (idempotent on event_id); return how many were new.
+
+    What is already stored is left out first (cheap, and a re-import sends nothing);
+    the rest is inserted with `ON CONFLICT DO NOTHING`, so batches that overlap, written
+    at the same moment, store each event once and count it once: a batch waits for an
+    overlapping one to commit (or roll back) and counts only what it stored itself. In
+    event_id order, so two such batches wait for each other's rows in the same order,
+    never in a circle.
+    """
     stored = stored_event_ids([row.event_id for row in rows])
     new = [
         (
@@ -270,20 +291,33 @@ def events_write(
     ]
     if not new:
         return 0
-    table = Interaction._meta.db_table
+    quote = connection.ops.quote_name
+    fields = [Interaction._meta.get_field(name) for name in _EVENT_FIELDS]
+    names = {
+        "table": quote(Interaction._meta.db_table),
+        "columns": ", ".join(quote(field.column) for field in fields),
+        "event_id": quote(fields[0].column),
+        "incoming": quote(_INCOMING),
+    }
     if connection.vendor == "postgresql":
-        # COPY: several times faster than INSERT for large batches.
-        sql = f"COPY {table} ({', '.join(_EVENT_COLUMNS)}) FROM STDIN"
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for values in new:
-                copy.write_row(values)
-        return len(new)
+        with connection.cursor() as cursor:
+            cursor.execute(_INCOMING_SQL.format(**names))
+            # COPY: several times faster than INSERT for large batches.
+            copy_sql = f"COPY {names['incoming']} ({names['columns']}) FROM STDIN"
+            with cursor.cursor.copy(copy_sql) as copy:
+                for values in new:
+                    copy.write_row(values)
+            cursor.execute(_FROM_INCOMING_SQL.format(**names))
+            created = cursor.rowcount
+            # The importer writes several chunks in one transaction.
+            cursor.execute(f"TRUNCATE {names['incoming']}")
+        return created
     ops = connection.ops
-    placeholders = ", ".join(["%s"] * len(_EVENT_COLUMNS))
-    sql = f"INSERT INTO {table} ({', '.join(_EVENT_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608
+    marks = ", ".join(["%s"] * len(fields))
     with connection.cursor() as cursor:
+        # sqlite3 sums the rows each execution inserted.
         cursor.executemany(
-            sql,
+            _INSERT_EVENT_SQL.format(marks=marks, **names),
             [
                 (
                     *values[:6],
@@ -291,7 +325,7 @@ def events_write(
                     ops.adapt_datetimefield_value(values[7]),
                     ops.adapt_datetimefield_value(values[8]),
                 )
-                for values in new
+                for values in sorted(new)
             ],
         )
-    return len(new)
+        return cursor.rowcount

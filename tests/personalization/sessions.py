@@ -75,9 +75,12 @@ def in_own_session(fn: Callable[[], object]) -> Session:
     return session
 
 
-def holding(fn: Callable[[], object]) -> tuple[Session, threading.Event]:
+def holding(
+    fn: Callable[[], object], *, roll_back: bool = False
+) -> tuple[Session, threading.Event]:
     """Run `fn` in its own session inside a transaction that stays open (its locks
-    held) until the returned event is set; returns once `fn` has returned."""
+    held) until the returned event is set, then commits (or rolls back); returns once
+    `fn` has returned."""
     inside, release = threading.Event(), threading.Event()
 
     def run():
@@ -85,6 +88,8 @@ def holding(fn: Callable[[], object]) -> tuple[Session, threading.Event]:
             value = fn()
             inside.set()
             assert release.wait(PATIENCE)
+            if roll_back:
+                transaction.set_rollback(True)
         return value
 
     session = in_own_session(run)
