@@ -81,7 +81,6 @@ class EventSerializer(serializers.Serializer):
 class EventBatchSerializer(serializers.Serializer):
     events = EventSerializer(
         many=True,
-        max_length=inputs.BATCH_MAX_ENTRIES,
         help_text=f"Up to {inputs.BATCH_MAX_ENTRIES:,} events.",
     )
     all_or_nothing = StrictBooleanField(
@@ -105,7 +104,7 @@ class ItemSerializer(serializers.Serializer):
 
 
 class ItemBatchSerializer(serializers.Serializer):
-    items = ItemSerializer(many=True, max_length=inputs.BATCH_MAX_ENTRIES)
+    items = ItemSerializer(many=True)
     all_or_nothing = StrictBooleanField(default=False)
 
 
@@ -118,7 +117,6 @@ class CustomerSerializer(serializers.Serializer):
 class CustomerBatchSerializer(serializers.Serializer):
     customers = CustomerSerializer(
         many=True,
-        max_length=inputs.BATCH_MAX_ENTRIES,
         help_text="Objects may add 'audit:<attribute>' keys for declared audit attributes.",
     )
     all_or_nothing = StrictBooleanField(default=False)
