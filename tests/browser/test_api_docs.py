@@ -19,9 +19,12 @@ document.addEventListener("securitypolicyviolation", (event) => {
 def open_watched(page, path: str) -> list[str]:
     """Open `path` as a visitor would; returns the console errors seen (a live list)."""
     console_errors: list[str] = []
-    page.on(
-        "console", lambda message: message.type == "error" and console_errors.append(message.text)
-    )
+
+    def on_console(message) -> None:
+        if message.type == "error":
+            console_errors.append(message.text)
+
+    page.on("console", on_console)
     page.on("pageerror", lambda error: console_errors.append(str(error)))
     page.add_init_script(RECORD_CSP_VIOLATIONS)
     response = page.goto(path)
