@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import celeryd_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -42,6 +43,23 @@ def task_packages() -> list[str]:
 
 # Lazy: the apps are read when the worker (or anything else) first needs its tasks.
 app.autodiscover_tasks(task_packages)
+
+
+def use_statement_timeout(databases: dict, milliseconds: int) -> None:
+    """PostgreSQL connections opened from now on may run statements this long (0 = none)."""
+    for database in databases.values():
+        if database["ENGINE"] == "django.db.backends.postgresql":
+            options = database.setdefault("OPTIONS", {})
+            options["options"] = f"-c statement_timeout={int(milliseconds)}"
+
+
+@celeryd_init.connect
+def _worker_statement_timeout(**kwargs: object) -> None:
+    """Workers' bulk work runs longer statements than a web request may: before the
+    worker opens a connection, switch to their own limit."""
+    from django.conf import settings
+
+    use_statement_timeout(settings.DATABASES, settings.DATABASE_WORKER_STATEMENT_TIMEOUT)
 
 
 @app.on_after_configure.connect

@@ -12,23 +12,12 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-import redis.exceptions
 from celery import Task
 from django.db import transaction
-from kombu.exceptions import OperationalError as BrokerOperationalError
 
-from core.outage import Outage
+from core.outage import REDIS_ERRORS, Outage
 
 logger = logging.getLogger(__name__)
-
-# What publishing raises when Redis is down, refuses or times out.
-BROKER_ERRORS: tuple[type[BaseException], ...] = (
-    BrokerOperationalError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    ConnectionError,
-    TimeoutError,
-)
 
 broker = Outage("broker", retry_after=5.0)
 
@@ -47,7 +36,7 @@ def enqueue(task: Task, *args: object, queue: str | None = None) -> bool:
             task.apply_async(args=args, queue=queue)
         else:
             task.delay(*args)
-    except BROKER_ERRORS as exc:
+    except REDIS_ERRORS as exc:
         broker.failed(exc, fallback="queued work is left for the sweepers until it returns")
         logger.info("task %s left for its sweeper: %s", task.name, type(exc).__name__)
         return False

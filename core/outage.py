@@ -14,7 +14,20 @@ import threading
 import time
 from collections.abc import Callable
 
+import redis.exceptions
+from kombu.exceptions import OperationalError as BrokerOperationalError
+
 logger = logging.getLogger(__name__)
+
+# What talking to Redis raises when it is down, refuses or does not answer: as the cache
+# (redis-py) and as the broker (kombu wraps it).
+REDIS_ERRORS: tuple[type[BaseException], ...] = (
+    BrokerOperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+)
 
 
 class Outage:
@@ -55,3 +68,40 @@ class Outage:
             since, self._down_since = self._down_since, None
         if since is not None:
             logger.warning("%s reachable again after %.0f s", self.name, self.clock() - since)
+
+
+class ApiOutageMiddleware:
+    """Under /api/, a Redis error that still reaches a view answers 503 in the API's
+    error envelope with Retry-After, never a 500.
+
+    Nothing in the API needs Redis in normal operation (the cache falls back to memory,
+    queued work is left to the sweepers); this is the answer for whatever still does,
+    e.g. an installation whose cache is Django's plain RedisCache.
+    """
+
+    RETRY_AFTER_SECONDS = 30
+
+    def __init__(self, get_response: Callable) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception: Exception):
+        if not request.path.startswith("/api/") or not isinstance(exception, REDIS_ERRORS):
+            return None
+        from django.http import JsonResponse
+        from django.utils.translation import gettext as _
+
+        from core.api import error_body
+
+        logger.warning("api: Redis unreachable (%s): answered 503", type(exception).__name__)
+        response = JsonResponse(
+            error_body(
+                "service_unavailable",
+                _("The service is briefly unavailable. Try again in a minute."),
+            ),
+            status=503,
+        )
+        response["Retry-After"] = str(self.RETRY_AFTER_SECONDS)
+        return response

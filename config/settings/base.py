@@ -57,6 +57,8 @@ MIDDLEWARE = [
     # Refuses NUL characters in paths, query strings and forms; the API's body limit.
     "core.middleware.InputGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Under /api/, a Redis error that still reaches a view is a 503 with Retry-After.
+    "core.outage.ApiOutageMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Honours Global Privacy Control; asks customers to read a changed privacy notice.
@@ -113,6 +115,18 @@ else:
     # prepared-statement support). The ORM binds on the client and never prepares.
     _prepare = env.int("DATABASE_PREPARE_THRESHOLD", default=5) or None
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = _prepare
+    # Seconds to wait for the server to accept a connection: one that accepts TCP and
+    # never answers fails a request fast instead of hanging it.
+    DATABASES["default"]["OPTIONS"]["connect_timeout"] = env.int(
+        "DATABASE_CONNECT_TIMEOUT", default=3
+    )
+    # Milliseconds one statement may run (0 = no limit): web requests, beat, commands.
+    # Celery workers use DATABASE_WORKER_STATEMENT_TIMEOUT (config/celery_app.py).
+    _statement_ms = env.int("DATABASE_STATEMENT_TIMEOUT", default=20000)
+    DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={_statement_ms}"
+# Workers' bulk work (imports, audits, erasures, training) runs long statements; the
+# limit stops one that hangs on a lock or a bad plan (10 minutes; 0 = no limit).
+DATABASE_WORKER_STATEMENT_TIMEOUT = env.int("DATABASE_WORKER_STATEMENT_TIMEOUT", default=600000)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication -----------------------------------------------------------------
@@ -195,7 +209,13 @@ MEDIA_URL = "media/"
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+    # Socket timeouts: a Redis that accepts and never answers fails a send within
+    # seconds (the work is left to its sweeper, core/enqueue.py) instead of hanging.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+        "visibility_timeout": 3600,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 3,
+    }
 else:
     # A broker that needs no server: kombu's filesystem transport under VAR_DIR.
     _BROKER_DIR = VAR_DIR / "broker"
@@ -207,6 +227,13 @@ else:
         "store_processed": False,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A send tries twice, not four times, before the work is left to its sweeper.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 
 # Tasks record their outcome in the shop's own tables; no result backend is needed.
 CELERY_TASK_IGNORE_RESULT = True
@@ -221,10 +248,16 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- Cache ------------------------------------------------------------------------
 # The cache holds API throttle counters and allauth's rate limits: shared in Redis
-# when there is one, so every web process counts the same requests.
+# when there is one, so every web process counts the same requests. While Redis is down
+# each process counts in its own memory instead (core/cache.py), logged once.
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "core.cache.FailSafeRedisCache",
+            "LOCATION": REDIS_URL,
+            # Seconds: a cache read that takes longer counts as Redis down.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from django.db import OperationalError
+import socket
+import threading
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.db import OperationalError, connection
+from django.db.utils import ConnectionHandler
+from django.utils import timezone
 
 from audits import services as audit_services
 from audits import tasks as audit_tasks
 from audits.models import AuditRun
+from config.celery_app import app as celery_app
+from config.celery_app import use_statement_timeout
 
 
 def test_a_brief_database_error_retries_the_audit_step_instead_of_failing_the_audit(
@@ -30,3 +40,157 @@ def test_a_brief_database_error_retries_the_audit_step_instead_of_failing_the_au
     assert errors == []
     assert run.failure == ""
     assert run.status == AuditRun.Status.COMPLETED
+
+
+# --- a database (and broker) that accepts TCP and never answers ----------------------
+
+
+@pytest.fixture
+def silent_server():
+    """A socket server of this test's own on 127.0.0.1: accepts, never answers. Yields its
+    port; closing it at the end lets every waiting client fail and its thread end."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join(2)
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+def test_healthz_answers_503_when_the_database_and_broker_never_answer(
+    client, db, monkeypatch, silent_server
+):
+    # given a database server that takes the connection and then says nothing
+    hung = ConnectionHandler(
+        {
+            "default": {
+                "ENGINE": "django.db.backends.postgresql",
+                "NAME": "fairshare",
+                "USER": "postgres",
+                "HOST": "127.0.0.1",
+                "PORT": silent_server,
+                "OPTIONS": {
+                    "connect_timeout": settings.DATABASES["default"]
+                    .get("OPTIONS", {})
+                    .get("connect_timeout", 3)
+                },
+            }
+        }
+    )
+    monkeypatch.setattr("core.health.connections", hung)
+    # and a broker at the same silent address
+    conf = celery_app.conf
+    original = conf.broker_url, conf.broker_transport_options
+    conf.broker_url, conf.broker_transport_options = f"redis://127.0.0.1:{silent_server}/0", {}
+    try:
+        # when the load balancer asks
+        response = client.get("/healthz/")
+    finally:
+        conf.broker_url, conf.broker_transport_options = original
+    # then it hears "down", in JSON, instead of waiting until the worker is killed
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "down",
+        "database": {"ok": False, "detail": "no answer"},
+        "broker": {"ok": False, "detail": "no answer"},
+    }
+
+
+def test_web_connections_carry_a_connect_and_a_statement_timeout(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("statement_timeout is PostgreSQL's; SQLite is a local file")
+    assert connection.settings_dict["OPTIONS"]["connect_timeout"] == 3
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "20s"
+
+
+def test_workers_get_their_own_longer_statement_timeout():
+    databases = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "OPTIONS": {"options": "-c statement_timeout=20000"},
+        },
+        "embedded": {"ENGINE": "django.db.backends.sqlite3", "OPTIONS": {}},
+    }
+    use_statement_timeout(databases, settings.DATABASE_WORKER_STATEMENT_TIMEOUT)
+    assert databases["default"]["OPTIONS"]["options"] == "-c statement_timeout=600000"
+    assert databases["embedded"]["OPTIONS"] == {}
+
+
+# --- stuck work: the recovery decision ------------------------------------------------
+
+
+def test_an_audit_whose_worker_died_is_taken_for_stuck_after_three_minutes(db):
+    run = audit_services.audit_run_create(trigger="console")
+    created = run.created_at
+    assert audit_services.audit_runs_stuck(now=created + timedelta(minutes=2)) == []
+    assert audit_services.audit_runs_stuck(now=created + timedelta(minutes=3)) == [run.pk]
+
+
+def test_the_sweepers_run_every_minute():
+    from audits.schedules import SCHEDULES as AUDIT_SCHEDULES
+    from personalization.schedules import SCHEDULES as PERSONALIZATION_SCHEDULES
+
+    every = {task: when for _name, task, when, _text in AUDIT_SCHEDULES + PERSONALIZATION_SCHEDULES}
+    assert every["audits.requeue_stuck"] == {"every_seconds": 60}
+    assert every["datarights.requests_dispatch"] == {"every_seconds": 60}
+    assert every["webhooks.send_unsent"] == {"every_seconds": 60}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_audit_a_live_worker_is_measuring_is_not_queued_again(
+    django_capture_on_commit_callbacks,
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks seen from another session need PostgreSQL")
+    run = audit_services.audit_run_create(trigger="console")
+    later = timezone.now() + timedelta(minutes=10)
+    locked, release = threading.Event(), threading.Event()
+
+    def worker_measuring() -> None:
+        # a second session holds the run's row, as audit_run_advance does during a chunk
+        from django.db import connection as own
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                AuditRun.objects.select_for_update().get(pk=run.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            own.close()
+
+    thread = threading.Thread(target=worker_measuring)
+    thread.start()
+    try:
+        assert locked.wait(10)
+        with django_capture_on_commit_callbacks(execute=False):
+            during = audit_services.audit_runs_requeue_stuck(now=later)
+    finally:
+        release.set()
+        thread.join(10)
+    assert during == []
+    run.refresh_from_db()
+    assert run.restarts == 0
+    # once the worker is gone (its lock with it), the run is queued again
+    with django_capture_on_commit_callbacks(execute=False):
+        assert audit_services.audit_runs_requeue_stuck(now=later) == [run.pk]

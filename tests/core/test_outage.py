@@ -11,6 +11,11 @@ import logging
 from datetime import timedelta
 
 import pytest
+from allauth.account.models import EmailAddress
+from django.core import mail
+from django.core.cache import caches
+from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ApiScope
@@ -18,13 +23,14 @@ from accounts.roles import Role
 from audits import services as audit_services
 from audits.models import AuditRun
 from config.celery_app import app as celery_app
+from core import cache as cache_module
 from core import enqueue as enqueue_module
 from core.outage import Outage
 from personalization.datarights import services as datarights_services
 from personalization.models import DataRequest, Webhook, WebhookDelivery
 from personalization.webhooks import services as webhook_services
 from personalization.webhooks import tasks as webhook_tasks
-from tests.factories import CustomerProfileFactory
+from tests.factories import CustomerProfileFactory, UserFactory
 
 CLOSED_PORT_REDIS = "redis://127.0.0.1:6390/0"
 EMAIL = "ada@example.com"
@@ -173,3 +179,111 @@ def test_an_audit_started_during_the_outage_runs_when_the_broker_returns(
         assert audit_services.audit_runs_requeue_stuck(now=later) == [run.pk]
     run.refresh_from_db()
     assert run.status == AuditRun.Status.COMPLETED
+
+
+# --- the cache (rate limits, API throttle) ---------------------------------------------
+
+FAIL_SAFE = "core.cache.FailSafeRedisCache"
+PLAIN_REDIS = "django.core.cache.backends.redis.RedisCache"
+
+
+@pytest.fixture
+def cache_down(monkeypatch):
+    """The default cache points at a closed port; `cache_down(PLAIN_REDIS)` uses Django's
+    own RedisCache, as an installation without the fail-safe would."""
+    monkeypatch.setattr(cache_module, "_outages", {})
+    overrides = []
+
+    def point(backend: str = FAIL_SAFE) -> None:
+        options = {"socket_connect_timeout": 1, "socket_timeout": 1}
+        override = override_settings(
+            CACHES={
+                "default": {"BACKEND": backend, "LOCATION": CLOSED_PORT_REDIS, "OPTIONS": options}
+            }
+        )
+        override.enable()
+        overrides.append(override)
+        # The memory fallback lives as long as the process: start it empty, and the
+        # outage unnoticed.
+        if backend == FAIL_SAFE:
+            caches["default"].clear()
+            cache_module._outages.clear()
+
+    yield point
+    for override in reversed(overrides):
+        override.disable()
+
+
+def test_sign_in_sign_up_and_password_reset_work_while_redis_is_down(
+    client, db, cache_down, caplog
+):
+    user = UserFactory(email=EMAIL)
+    EmailAddress.objects.create(user=user, email=EMAIL, verified=True, primary=True)
+    cache_down()
+    with caplog.at_level(logging.INFO):
+        # a wrong password is refused on the form, as usual
+        wrong = client.post(reverse("account_login"), {"login": EMAIL, "password": "wrong-1x"})
+        assert wrong.status_code == 200
+        assert "The email address and/or password you specified are not correct." in (
+            wrong.content.decode()
+        )
+        # the right one signs her in
+        signed_in = client.post(
+            reverse("account_login"), {"login": EMAIL, "password": "correct-horse-battery"}
+        )
+        assert signed_in.status_code == 302
+        assert client.session["_auth_user_id"] == str(user.pk)
+        client.logout()
+        # a newcomer signs up and is sent a confirmation; a reset link goes out
+        new = "new@example.com"
+        pw = "a-long-new-password-7"
+        signed_up = client.post(
+            reverse("account_signup"), {"email": new, "password1": pw, "password2": pw}
+        )
+        assert signed_up.status_code == 302
+        reset = client.post(reverse("account_reset_password"), {"email": EMAIL})
+        assert reset.status_code == 302
+    assert sorted(m.to[0] for m in mail.outbox) == [EMAIL, new]
+    # and the log says once that limits are counted in this process meanwhile
+    assert caplog.text.count("cache unreachable") == 1
+    assert "counting rate limits and API throttles in this process" in caplog.text
+    assert EMAIL not in caplog.text and new not in caplog.text
+
+
+def test_rate_limits_still_hold_while_redis_is_down(client, db, cache_down):
+    UserFactory(email=EMAIL)
+    cache_down()
+    # allauth allows 5 failed sign-ins per address in 5 minutes (ACCOUNT_RATE_LIMITS)
+    texts = [
+        client.post(
+            reverse("account_login"), {"login": EMAIL, "password": f"wrong-{n}x"}
+        ).content.decode()
+        for n in range(6)
+    ]
+    refused = "The email address and/or password you specified are not correct."
+    assert all(refused in text for text in texts[:5])
+    assert "Too many failed login attempts. Try again later." in texts[5]
+
+
+def test_the_api_answers_while_redis_is_down(api, cache_down):
+    CustomerProfileFactory(external_id="C1")
+    client = api(ApiScope.CONSENTS_READ)
+    cache_down()
+    response = client.get("/api/v1/customers/C1/consents/")
+    assert response.status_code == 200
+    assert response.json()["customer"] == "C1"
+
+
+def test_an_api_call_that_still_needs_redis_answers_503_in_the_envelope(api, cache_down):
+    CustomerProfileFactory(external_id="C1")
+    client = api(ApiScope.CONSENTS_READ)
+    cache_down(PLAIN_REDIS)  # the throttle's counter cannot be read at all
+    response = client.get("/api/v1/customers/C1/consents/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert response.json() == {
+        "error": {
+            "code": "service_unavailable",
+            "message": "The service is briefly unavailable. Try again in a minute.",
+        }
+    }
