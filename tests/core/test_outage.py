@@ -287,3 +287,13 @@ def test_an_api_call_that_still_needs_redis_answers_503_in_the_envelope(api, cac
             "message": "The service is briefly unavailable. Try again in a minute.",
         }
     }
+
+
+def test_running_retention_now_during_the_outage_says_it_did_not_start(client, make_user, broker):
+    client.force_login(make_user(Role.OWNER))
+    broker.down()
+    response = client.post(reverse("owner:retention_run"), follow=True)
+    text = response.content.decode()
+    assert response.status_code == 200
+    assert "The task queue cannot be reached just now: retention was not started." in text
+    assert "Retention is running." not in text
