@@ -16,7 +16,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from accounts.models import CustomerProfile
 from accounts.roles import OWNER_CONSOLE
+from accounts.services import customer_profile_lock
 from core.errors import ApplicationError
 from governance.selectors import ai_policy_unacknowledged
 from personalization.models import (
@@ -147,6 +149,32 @@ def _locked_item(item_id: int) -> ReviewItem:
             code="not_found",
         )
     return item
+
+
+def _locked_item_of_customer(item_id: int) -> ReviewItem:
+    """The item locked for a decision, after its customer's row: a decision changes the
+    customer's list, so it takes the locks in the order list generation takes them
+    (customer, then the list's rows). Deciding while the list is regenerated waits for
+    the new list instead of losing the decision to it."""
+    customer_id = (
+        ReviewItem.objects.filter(pk=item_id).values_list("customer_id", flat=True).first()
+    )
+    if customer_id is not None:
+        try:
+            customer_profile_lock(profile_id=customer_id)
+        except CustomerProfile.DoesNotExist:
+            pass  # erased meanwhile: the item went with the customer's data
+    return _locked_item(item_id)
+
+
+def _customers_lock(customer_ids: set[int]) -> None:
+    """Lock these customers' rows in pk order (as list generation does)."""
+    list(
+        CustomerProfile.objects.select_for_update(no_key=True)
+        .filter(pk__in=sorted(customer_ids))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def _held_by_other(item: ReviewItem, user, now: datetime) -> bool:
@@ -308,7 +336,7 @@ def review_decide(
     _policy_gate(user)
     note = _checked_note(reason_code, note)
     with transaction.atomic():
-        item = _locked_item(item_id)
+        item = _locked_item_of_customer(item_id)
         if item.status not in CLAIMABLE:
             raise ApplicationError(
                 _("This item was already decided or waits for a second person."),
@@ -412,7 +440,7 @@ def review_confirm(
     now = now or timezone.now()
     _policy_gate(user)
     with transaction.atomic():
-        item = _locked_item(item_id)
+        item = _locked_item_of_customer(item_id)
         if item.status != ReviewStatus.AWAITING_SECOND:
             raise ApplicationError(
                 _("This item is not waiting for a second person."), code="invalid"
@@ -513,6 +541,16 @@ def review_bulk_decide(
         )
     note = _checked_note(reason_code, note)
     with transaction.atomic():
+        # The customers' rows first, as in a single decision and list generation.
+        _customers_lock(
+            {
+                pk
+                for pk in ReviewItem.objects.filter(pk__in=queryset.values("pk"))
+                .exclude(customer_id=None)
+                .values_list("customer_id", flat=True)
+                if pk is not None
+            }
+        )
         candidates = list(
             _lock(
                 ReviewItem.objects.filter(pk__in=queryset.values("pk")).filter(

@@ -1,0 +1,247 @@
+"""Write paths a person or the shop's systems can trigger twice at once (two or three
+real PostgreSQL sessions): feedback pressed twice, two reviewers on one item, bulk
+decisions that overlap, a decision while the list is regenerated, two "send" presses."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.core import mail
+from django.db import connection
+
+from accounts.models import CustomerProfile, User
+from accounts.roles import Role
+from core.errors import ApplicationError
+from personalization.campaigns import sending
+from personalization.campaigns import services as campaigns
+from personalization.campaigns.models import Campaign, CampaignRecipient, RecipientStatus
+from personalization.consent.services import ConsentChange, consent_set
+from personalization.models import (
+    Feedback,
+    FeedbackKind,
+    OversightSettings,
+    Recommendation,
+    RecommendationStatus,
+    ReviewAction,
+    ReviewActionKind,
+    ReviewItem,
+    ReviewStatus,
+)
+from personalization.oversight import services as oversight
+from personalization.recommending import selectors, services
+from personalization.registry import EMAIL_ENGAGEMENT, MARKETING, PURCHASE_HISTORY
+from tests.personalization.sessions import holding, in_own_session, small_shop, waits_for_a_lock
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def postgresql():
+    if connection.vendor != "postgresql":
+        pytest.skip("DATABASE_URL does not point at PostgreSQL: row locks need two sessions")
+
+
+@pytest.fixture
+def shop():
+    return small_shop()
+
+
+def fresh(customer: CustomerProfile) -> CustomerProfile:
+    return CustomerProfile.objects.get(pk=customer.pk)
+
+
+# --- feedback ---------------------------------------------------------------------------
+
+
+def test_not_for_me_pressed_twice_at_once_is_recorded_once(postgresql, shop):
+    customer = shop.customer
+    top = services.recommendations_generate_for_customer(customer=customer)[0]
+
+    def press():
+        return services.feedback_record(
+            customer=fresh(customer), recommendation_id=top.pk, kind=FeedbackKind.NOT_FOR_ME
+        ).feedback.pk
+
+    first, release = holding(press)
+    second = in_own_session(press)
+    assert waits_for_a_lock(second)
+    release.set()
+    assert first.value == second.value
+    assert list(Feedback.objects.values_list("item_id", "kind")) == [
+        (top.item_id, FeedbackKind.NOT_FOR_ME)
+    ]
+    shown = selectors.recommendations_page(customer=fresh(customer)).items
+    assert shown and top.item_id not in [item.item_id for item in shown]
+
+
+def test_i_cant_have_this_pressed_again_on_an_older_page_changes_nothing(shop):
+    customer = shop.customer
+    top = selectors.recommendations_page(customer=customer).items[0]
+    first = services.feedback_record(
+        customer=customer, recommendation_id=top.recommendation_id, kind=FeedbackKind.CANT_HAVE
+    )
+    # the same button on the page as it was before the list changed
+    again = services.feedback_record(
+        customer=fresh(customer),
+        recommendation_id=top.recommendation_id,
+        kind=FeedbackKind.CANT_HAVE,
+    )
+    assert again.feedback.pk == first.feedback.pk
+    assert Feedback.objects.filter(customer=customer).count() == 1
+    assert [r.pk for r in again.recommendations] == [r.pk for r in first.recommendations]
+    assert top.item_id not in [r.item_id for r in again.recommendations]
+
+
+# --- review decisions -------------------------------------------------------------------
+
+
+@pytest.fixture
+def held(shop):
+    """The customer's list with its first three rows held for review (new-model sample)."""
+    OversightSettings.objects.update_or_create(pk=1, defaults={"new_model_sample": 3})
+    services.recommendations_generate_for_customer(customer=shop.customer)
+    items = list(ReviewItem.objects.filter(customer=shop.customer).order_by("pk"))
+    assert len(items) == 3 and all(i.status == ReviewStatus.OPEN for i in items)
+    return items
+
+
+def approve(user: User, item_id: int):
+    def run():
+        return oversight.review_decide(
+            user=user, item_id=item_id, decision="approve", reason_code="fits_customer"
+        ).status
+
+    return run
+
+
+def test_two_reviewers_deciding_one_item_at_once_one_decides_the_other_is_told(
+    postgresql, held, make_user
+):
+    alice, bob = make_user(Role.STAFF), make_user(Role.STAFF)
+    item = held[0]
+    first, release = holding(approve(alice, item.pk))
+    second = in_own_session(
+        lambda: oversight.review_decide(
+            user=bob, item_id=item.pk, decision="reject", reason_code="other", note="no"
+        )
+    )
+    assert waits_for_a_lock(second)
+    release.set()
+    assert first.value == ReviewStatus.DECIDED
+    assert isinstance(second.error, ApplicationError)
+    assert second.error.message == "This item was already decided or waits for a second person."
+    assert Recommendation.objects.get(pk=item.recommendation_id).status == (
+        RecommendationStatus.APPROVED
+    )
+    decisions = ReviewAction.objects.filter(
+        item=item, action__in=[ReviewActionKind.APPROVED, ReviewActionKind.REJECTED]
+    )
+    assert [(a.action, a.actor_id) for a in decisions] == [(ReviewActionKind.APPROVED, alice.pk)]
+
+
+def test_overlapping_bulk_decisions_decide_each_item_once(postgresql, held, make_user):
+    alice, bob = make_user(Role.STAFF), make_user(Role.STAFF)
+    ids = [item.pk for item in held]
+
+    def bulk(user, pks, decision):
+        def run():
+            return oversight.review_bulk_decide(
+                user=user,
+                queryset=ReviewItem.objects.filter(pk__in=pks),
+                decision=decision,
+                reason_code="fits_customer",
+            ).decided
+
+        return run
+
+    first, release = holding(bulk(alice, ids[:2], "approve"))
+    second = in_own_session(bulk(bob, ids[1:], "reject"))
+    waits_for_a_lock(second)  # or skips what the first holds: either way, once each
+    release.set()
+    assert (first.value, second.value) == (2, 1)
+    statuses = [
+        Recommendation.objects.get(pk=item.recommendation_id).status
+        for item in ReviewItem.objects.filter(pk__in=ids).order_by("pk")
+    ]
+    assert statuses == ["approved", "approved", "rejected"]
+    decided = ReviewAction.objects.filter(
+        item_id__in=ids, action__in=[ReviewActionKind.APPROVED, ReviewActionKind.REJECTED]
+    )
+    assert sorted(a.item_id for a in decided) == ids
+
+
+def test_a_decision_while_the_list_is_regenerated_waits_and_is_not_lost(
+    postgresql, shop, held, make_user
+):
+    reviewer = make_user(Role.STAFF)
+    item = held[0]
+    # given: the reviewer's approval is written, not committed yet
+    first, release = holding(approve(reviewer, item.pk))
+    # when: the customer's list is regenerated meanwhile (a consent change, say)
+    second = in_own_session(
+        lambda: services.recommendations_generate_for_customer(customer=fresh(shop.customer))
+    )
+    assert waits_for_a_lock(second)
+    release.set()
+    assert first.value == ReviewStatus.DECIDED
+    assert second.error is None, second.out
+    # then: the approved row is kept (replaced, not deleted as if undecided) and the
+    # decision is on the trail with its item
+    row = Recommendation.objects.get(pk=item.recommendation_id)
+    assert row.status == RecommendationStatus.APPROVED
+    assert ReviewItem.objects.get(pk=item.pk).decision == "approve"
+
+
+# --- campaign sends ---------------------------------------------------------------------
+
+
+def test_two_send_presses_at_once_email_each_customer_once(postgresql, shop, make_user):
+    owner = make_user(Role.OWNER, email="owner@example.com")
+    for customer in shop.crowd:
+        consent_set(
+            customer=customer,
+            changes=[
+                ConsentChange(MARKETING, c, True) for c in (PURCHASE_HISTORY, EMAIL_ENGAGEMENT)
+            ],
+            method="ui",
+            actor="customer",
+            notice_version=None,
+        )
+    campaign = campaigns.campaign_create(
+        name="Bread week", subject="Fresh", message="Baked twice a day.", created_by=owner
+    )
+    campaigns.campaign_generate_start(campaign=campaign)
+    reviewer = make_user(Role.STAFF)
+    recipients = list(
+        CampaignRecipient.objects.filter(campaign=campaign, recommendation__isnull=False)
+    )
+    assert len(recipients) >= 2
+    for recipient in recipients:
+        review = ReviewItem.objects.get(recommendation_id=recipient.recommendation_id)
+        oversight.review_decide(
+            user=reviewer,
+            item_id=review.pk,
+            decision="approve",
+            reason_code="fits_customer",
+            explanation_seen=True,
+        )
+    start = threading.Barrier(2)
+
+    def press():
+        start.wait(30)
+        return sending.campaign_send_start(
+            campaign=Campaign.objects.get(pk=campaign.pk),
+            user=owner,
+            base_url="https://shop.example.com/",
+        ).status
+
+    presses = [in_own_session(press) for _ in range(2)]
+    assert [p.error for p in presses] == [None, None], [p.out for p in presses]
+    addresses = [address for message in mail.outbox for address in message.to]
+    assert sorted(addresses) == sorted({r.customer.email for r in recipients})
+    assert set(
+        CampaignRecipient.objects.filter(pk__in=[r.pk for r in recipients]).values_list(
+            "status", flat=True
+        )
+    ) == {RecipientStatus.SENT}
