@@ -1,12 +1,15 @@
 """An imported customer claims their record only through an address they proved they own."""
 
 import re
+from datetime import timedelta
 
 import pytest
+import time_machine
 from allauth.account.models import EmailAddress
 from django.core import mail
 from django.core.cache import cache
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import CustomerProfile, User
 from accounts.roles import Role
@@ -311,6 +314,39 @@ def test_a_new_customer_confirming_on_her_phone_chooses_her_password_there(clien
     assert user is not None
     assert CustomerProfile.objects.get(user=user).email == "newcomer@example.com"
     assert "Nothing yet: we hold no history" in phone.get(reverse("me:dashboard")).content.decode()
+
+
+def test_a_code_sign_in_in_the_browser_that_signed_up_keeps_her_password(client, imported_gable):
+    sign_up(client, GABLE)
+    mail.outbox.clear()
+
+    # when, instead of clicking the link, she signs in by code in the same browser
+    response = sign_in_with_code(client, GABLE)
+
+    # then she chose that password and proved the mailbox here: it stays hers
+    assert response.status_code == 302
+    user = signed_in_user(client)
+    assert user is not None
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+    imported_gable.refresh_from_db()
+    assert imported_gable.user == user
+
+
+def test_choosing_a_password_is_open_for_an_hour_after_confirming(client, imported_gable):
+    sign_up(client, GABLE, password="intruder-password-77")
+    gable = client.__class__()
+    gable.post(confirmation_link(last_mail_to(GABLE)))
+
+    # when she comes back to the page two hours later
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        response = choose_password(gable, "gable-own-passphrase-2026")
+
+    # then the step has closed: she is sent to sign in by code, nothing claimed
+    assert response["Location"] == reverse("account_request_login_code")
+    imported_gable.refresh_from_db()
+    assert imported_gable.user is None
+    assert not User.objects.get(email__iexact=GABLE).has_usable_password()
 
 
 def test_a_second_address_cannot_be_added_to_claim_someone_elses_record(
