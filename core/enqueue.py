@@ -1,10 +1,12 @@
 """Queue a Celery task after commit without letting a broker outage reach the user.
 
-Every piece of work is a row first (a data request, an audit run, a webhook delivery,
-a campaign); the message only says "look at row N". When the broker is down the row is
-committed all the same, the failure is logged (the task's name only, no arguments: they
-are ids and never personal data, but nothing is gained by logging them), and the
-row's sweeper (beat, every minute) sends it once the broker is back.
+The work is a row first; the message only says "look at row N". When the broker is
+down the row is committed all the same, the failure is logged (the task's name only,
+never its arguments) and the row waits for its sweeper, which beat runs every minute:
+data requests (datarights.requests_dispatch), audits (audits.requeue_stuck) and webhook
+deliveries never attempted (webhooks.send_unsent). Callers whose work has no sweeper
+look at `enqueue()`'s answer and say so (retention run now, a generation run's chunks);
+campaigns are sent again by pressing "send" again.
 """
 
 from __future__ import annotations
