@@ -8,12 +8,12 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.models import ApiScope
 from audits import api_serializers as S
 from audits.models import AuditRun
 from audits.reports.selectors import audit_run_export, audit_runs
+from core.api import StrictQueryAPIView
 from core.errors import ApplicationError
 from personalization.api.serializers import ErrorSerializer
 
@@ -79,8 +79,9 @@ def _summary(run: AuditRun) -> dict:
     }
 
 
-class AuditRunsView(APIView):
+class AuditRunsView(StrictQueryAPIView):
     required_scope = ApiScope.AUDITS_READ
+    query_parameters = ("page", "page_size")
 
     @extend_schema(
         operation_id="audits_list",
@@ -101,7 +102,9 @@ class AuditRunsView(APIView):
         ],
         responses={
             200: S.AuditRunPageSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="page_size out of 1-100."),
+            400: OpenApiResponse(
+                ErrorSerializer, description="page_size out of 1-100, or an unknown parameter."
+            ),
             404: OpenApiResponse(ErrorSerializer, description="No such page."),
             **ERRORS,
         },
@@ -119,7 +122,7 @@ class AuditRunsView(APIView):
         return paginator.get_paginated_response([_summary(run) for run in page or []])
 
 
-class AuditRunView(APIView):
+class AuditRunView(StrictQueryAPIView):
     required_scope = ApiScope.AUDITS_READ
 
     @extend_schema(
@@ -139,6 +142,7 @@ class AuditRunView(APIView):
         ),
         responses={
             200: S.AuditRunSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="An unknown query parameter."),
             404: OpenApiResponse(ErrorSerializer, description="Unknown audit run."),
             **ERRORS,
         },

@@ -10,9 +10,26 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.errors import ApplicationError
+
+
+class StrictQueryAPIView(APIView):
+    """An API view that refuses query parameters it does not take (400 naming the
+    first), so a misspelt `limt=5` is an error rather than silently the default.
+    Checked after authentication, permissions and throttling."""
+
+    query_parameters: tuple[str, ...] = ()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        unknown = sorted(key for key in request.query_params if key not in self.query_parameters)
+        if unknown:
+            raise ApplicationError(
+                _("Unknown query parameter '%(name)s'.") % {"name": unknown[0]}, field=unknown[0]
+            )
 
 
 def error_body(code: str, message: str, field: str | None = None, details: Any = None) -> dict:

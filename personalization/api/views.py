@@ -13,12 +13,11 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.models import ApiKey, ApiScope, CustomerProfile, PersonalizationMode
 from accounts.selectors import effective_mode
 from core import inputs
-from core.api import error_body
+from core.api import StrictQueryAPIView, error_body
 from core.errors import ApplicationError
 from core.sql import fetch_instance
 from governance.features import API_RECOMMENDATIONS, MODEL_ITEM_KNN
@@ -97,7 +96,7 @@ def _actor(request: Request) -> str:
     return f"staff:{request.user.pk}"
 
 
-class EventsView(APIView):
+class EventsView(StrictQueryAPIView):
     required_scope = ApiScope.EVENTS_WRITE
 
     @extend_schema(
@@ -120,7 +119,7 @@ class EventsView(APIView):
         return _batch_response(result)
 
 
-class ItemsView(APIView):
+class ItemsView(StrictQueryAPIView):
     required_scope = ApiScope.CATALOG_WRITE
 
     @extend_schema(
@@ -143,7 +142,7 @@ class ItemsView(APIView):
         return _batch_response(result)
 
 
-class CustomersView(APIView):
+class CustomersView(StrictQueryAPIView):
     required_scope = ApiScope.CUSTOMERS_WRITE
 
     @extend_schema(
@@ -189,7 +188,7 @@ def _consents_body(customer: CustomerProfile) -> dict:
     }
 
 
-class ConsentsView(APIView):
+class ConsentsView(StrictQueryAPIView):
     required_scopes = {
         "GET": ApiScope.CONSENTS_READ,
         "PUT": ApiScope.CONSENTS_WRITE,
@@ -253,8 +252,9 @@ ONSITE, EMAIL = "onsite", "email"
 CHANNELS = (ONSITE, EMAIL)
 
 
-class RecommendationsView(APIView):
+class RecommendationsView(StrictQueryAPIView):
     required_scope = ApiScope.RECOMMENDATIONS_READ
+    query_parameters = ("limit", "channel")
 
     @extend_schema(
         operation_id="recommendations_read",
@@ -387,7 +387,7 @@ def _email_offers_body(customer: CustomerProfile, limit: int) -> dict:
     }
 
 
-class DataRequestsView(APIView):
+class DataRequestsView(StrictQueryAPIView):
     required_scope = ApiScope.REQUESTS_WRITE
 
     @extend_schema(

@@ -406,3 +406,26 @@ def test_item_values_of_the_wrong_json_type_are_refused_by_index(api, entry, fie
     assert response.status_code == 200
     assert [r["field"] for r in response.json()["rejected"]] == [field]
     assert not Item.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter"),
+    [
+        ("/api/v1/customers/C1/recommendations/?limt=5", "limt"),
+        ("/api/v1/customers/C1/consents/?x=1", "x"),
+        ("/api/v1/audits/?page=1&sort=id", "sort"),
+        ("/api/v1/audits/1/?download=csv", "download"),
+    ],
+)
+def test_unknown_query_parameters_are_refused(api, shop, path, parameter):
+    response = api().get(path)
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": f"Unknown query parameter '{parameter}'.",
+        "field": parameter,
+    }
+
+
+def test_query_parameters_are_checked_after_the_key(client, shop):
+    assert client.get("/api/v1/customers/C1/recommendations/?limt=5").status_code == 401
