@@ -59,7 +59,10 @@ def wait_for_health(process: subprocess.Popen, port: int, log_path: Path) -> tup
 
 def stop_run_script(process: subprocess.Popen, log) -> None:
     # as the newcomer presses Ctrl-C
-    os.killpg(process.pid, signal.SIGINT)
+    try:
+        os.killpg(process.pid, signal.SIGINT)
+    except ProcessLookupError:
+        pass  # everything in the group has exited already (the failure is reported above)
     try:
         process.wait(timeout=60)
     except subprocess.TimeoutExpired:
