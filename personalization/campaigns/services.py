@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 # Customers whose offers are chosen per step (progress is saved after each).
 GENERATE_CHUNK = 200
+# Any constant: the PostgreSQL advisory lock that lets one campaign start at a time.
+_CAMPAIGN_START_LOCK = 727_301
 
 
 # --- compose ------------------------------------------------------------------------
@@ -106,6 +108,13 @@ def _refuse_when_paused() -> None:
         )
 
 
+def _campaign_start_lock() -> None:
+    """Within the caller's transaction (PostgreSQL; SQLite runs one writer at a time)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CAMPAIGN_START_LOCK])
+
+
 def campaign_generate_start(*, campaign: Campaign) -> Campaign:
     """Choose an offer for every customer in the audience, in a Celery task (queued when
     this transaction commits); the offers then wait for staff review."""
@@ -118,6 +127,9 @@ def campaign_generate_start(*, campaign: Campaign) -> Campaign:
             code="no_model",
         )
     with transaction.atomic():
+        # One start at a time: two campaigns started at once would each find the other
+        # not busy yet.
+        _campaign_start_lock()
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.status != CampaignStatus.DRAFT:
             raise ApplicationError(
@@ -186,15 +198,28 @@ def campaign_generate_run(*, campaign_id: int, chunk_size: int = GENERATE_CHUNK)
     for start in range(0, len(todo), chunk_size):
         if (reason := selectors.offer_emails_halt_reason()) is not None:
             return _stop(campaign_id, reason=reason, user=None)
-        campaign.refresh_from_db(fields=["status"])
-        if campaign.status != CampaignStatus.GENERATING:
-            return campaign
-        profiles = list(CustomerProfile.objects.filter(pk__in=todo[start : start + chunk_size]))
-        _generate_chunk(campaign, profiles, recommendations_generate_for_channel)
-        Campaign.objects.filter(pk=campaign_id).update(
-            generated_count=CampaignRecipient.objects.filter(campaign_id=campaign_id).count(),
-            updated_at=timezone.now(),
-        )
+        with transaction.atomic():
+            # A task delivered twice runs one chunk at a time, and skips the customers
+            # the other one gave an offer meanwhile (a second list would replace the
+            # first one's offer and leave its review item without an email).
+            campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+            if campaign.status != CampaignStatus.GENERATING:
+                return campaign
+            chunk = todo[start : start + chunk_size]
+            given = set(
+                CampaignRecipient.objects.filter(
+                    campaign=campaign, customer_id__in=chunk
+                ).values_list("customer_id", flat=True)
+            )
+            profiles = list(
+                CustomerProfile.objects.filter(pk__in=[pk for pk in chunk if pk not in given])
+            )
+            if profiles:
+                _generate_chunk(campaign, profiles, recommendations_generate_for_channel)
+            Campaign.objects.filter(pk=campaign_id).update(
+                generated_count=CampaignRecipient.objects.filter(campaign_id=campaign_id).count(),
+                updated_at=timezone.now(),
+            )
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         if campaign.status == CampaignStatus.GENERATING:

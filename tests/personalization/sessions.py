@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
@@ -75,6 +76,21 @@ def in_own_session(fn: Callable[[], object]) -> Session:
     return session
 
 
+# Sessions a test holds open, released (and waited for) when it ends, even on failure,
+# so the next test's flush never waits for their locks.
+_HELD: list[tuple[threading.Event, Session]] = []
+
+
+@pytest.fixture(autouse=True)
+def release_held_sessions():
+    """Import into a test module that uses `holding`."""
+    yield
+    while _HELD:
+        release, session = _HELD.pop()
+        release.set()
+        session.thread.join(PATIENCE)
+
+
 def holding(
     fn: Callable[[], object], *, roll_back: bool = False
 ) -> tuple[Session, threading.Event]:
@@ -93,6 +109,7 @@ def holding(
         return value
 
     session = in_own_session(run)
+    _HELD.append((release, session))
     while not inside.wait(0.05):
         if not session.thread.is_alive():
             raise AssertionError(f"the first request failed: {session.out}")

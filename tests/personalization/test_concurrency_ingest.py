@@ -14,7 +14,12 @@ from personalization.importing import batches, import_files, loader
 from personalization.importing import writers as W
 from personalization.models import Interaction
 from tests.factories import CustomerProfileFactory, ItemFactory
-from tests.personalization.sessions import holding, in_own_session, waits_for_a_lock
+from tests.personalization.sessions import (
+    holding,
+    in_own_session,
+    release_held_sessions,  # noqa: F401
+    waits_for_a_lock,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,7 +10,13 @@ from django.db import connection
 from accounts.models import ApiScope, CustomerProfile
 from personalization.models import Channel, FeedbackKind, Recommendation
 from personalization.recommending import selectors, services
-from tests.personalization.sessions import holding, in_own_session, small_shop, waits_for_a_lock
+from tests.personalization.sessions import (
+    holding,
+    in_own_session,
+    release_held_sessions,  # noqa: F401
+    small_shop,
+    waits_for_a_lock,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

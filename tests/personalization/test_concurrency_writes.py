@@ -15,9 +15,15 @@ from accounts.roles import Role
 from core.errors import ApplicationError
 from personalization.campaigns import sending
 from personalization.campaigns import services as campaigns
-from personalization.campaigns.models import Campaign, CampaignRecipient, RecipientStatus
+from personalization.campaigns.models import (
+    Campaign,
+    CampaignRecipient,
+    CampaignStatus,
+    RecipientStatus,
+)
 from personalization.consent.services import ConsentChange, consent_set
 from personalization.models import (
+    Channel,
     Feedback,
     FeedbackKind,
     OversightSettings,
@@ -31,7 +37,13 @@ from personalization.models import (
 from personalization.oversight import services as oversight
 from personalization.recommending import selectors, services
 from personalization.registry import EMAIL_ENGAGEMENT, MARKETING, PURCHASE_HISTORY
-from tests.personalization.sessions import holding, in_own_session, small_shop, waits_for_a_lock
+from tests.personalization.sessions import (
+    holding,
+    in_own_session,
+    release_held_sessions,  # noqa: F401
+    small_shop,
+    waits_for_a_lock,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -196,8 +208,14 @@ def test_a_decision_while_the_list_is_regenerated_waits_and_is_not_lost(
 # --- campaign sends ---------------------------------------------------------------------
 
 
-def test_two_send_presses_at_once_email_each_customer_once(postgresql, shop, make_user):
-    owner = make_user(Role.OWNER, email="owner@example.com")
+@pytest.fixture
+def owner(make_user):
+    return make_user(Role.OWNER, email="owner@example.com")
+
+
+@pytest.fixture
+def audience(shop):
+    """The crowd allows offer emails."""
     for customer in shop.crowd:
         consent_set(
             customer=customer,
@@ -208,9 +226,60 @@ def test_two_send_presses_at_once_email_each_customer_once(postgresql, shop, mak
             actor="customer",
             notice_version=None,
         )
-    campaign = campaigns.campaign_create(
-        name="Bread week", subject="Fresh", message="Baked twice a day.", created_by=owner
+    return shop.crowd
+
+
+def draft(owner, name: str = "Bread week") -> Campaign:
+    return campaigns.campaign_create(
+        name=name, subject="Fresh", message="Baked twice a day.", created_by=owner
     )
+
+
+def test_two_campaigns_started_at_once_one_starts_the_other_is_refused(postgresql, audience, owner):
+    bread, cakes = draft(owner), draft(owner, "Cake week")
+
+    def start(campaign):
+        return lambda: (
+            campaigns.campaign_generate_start(campaign=Campaign.objects.get(pk=campaign.pk)).status
+        )
+
+    first, release = holding(start(bread))
+    second = in_own_session(start(cakes))
+    assert waits_for_a_lock(second)
+    release.set()
+    assert first.value == CampaignStatus.GENERATING
+    assert isinstance(second.error, ApplicationError) and second.error.code == "busy"
+    assert Campaign.objects.get(pk=cakes.pk).status == CampaignStatus.DRAFT
+
+
+def test_a_generation_task_delivered_twice_at_once_gives_each_customer_one_offer(
+    postgresql, audience, owner
+):
+    # given: a started campaign whose task the broker hands to two workers at once
+    campaign = draft(owner)
+    Campaign.objects.filter(pk=campaign.pk).update(status=CampaignStatus.GENERATING)
+
+    def run():
+        return campaigns.campaign_generate_run(campaign_id=campaign.pk).status
+
+    first, release = holding(run)
+    second = in_own_session(run)
+    assert waits_for_a_lock(second)
+    release.set()
+    assert first.value == second.value == CampaignStatus.IN_REVIEW
+    recipients = CampaignRecipient.objects.filter(campaign=campaign)
+    assert sorted(recipients.values_list("customer_id", flat=True)) == sorted(
+        c.pk for c in audience
+    )
+    offers = [r.recommendation_id for r in recipients if r.recommendation_id is not None]
+    assert offers, "nobody got an offer"
+    # every offer waits in the queue once, and nothing waits that no email carries
+    waiting = ReviewItem.objects.filter(channel=Channel.EMAIL)
+    assert sorted(waiting.values_list("recommendation_id", flat=True)) == sorted(offers)
+
+
+def test_two_send_presses_at_once_email_each_customer_once(postgresql, audience, owner, make_user):
+    campaign = draft(owner)
     campaigns.campaign_generate_start(campaign=campaign)
     reviewer = make_user(Role.STAFF)
     recipients = list(
