@@ -44,6 +44,18 @@ class AuditPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
 
+    def get_page_number(self, request, paginator):
+        """`page` a whole number from 1, or a 400 naming it (DRF's own reads "" as 1)."""
+        raw = request.query_params.getlist(self.page_query_param)
+        if not raw:
+            return 1
+        value = raw[0] if len(raw) == 1 else ""
+        if value.isascii() and value.isdigit() and int(value) >= 1:
+            return int(value)
+        raise ApplicationError(
+            _("page must be a whole number from 1."), field=self.page_query_param
+        )
+
     def get_page_size(self, request):
         """`page_size` from 1 to 100, or a 400 naming it (DRF's own falls back to 20)."""
         raw = request.query_params.getlist(self.page_size_query_param)

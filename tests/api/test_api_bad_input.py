@@ -429,3 +429,14 @@ def test_unknown_query_parameters_are_refused(api, shop, path, parameter):
 
 def test_query_parameters_are_checked_after_the_key(client, shop):
     assert client.get("/api/v1/customers/C1/recommendations/?limt=5").status_code == 401
+
+
+@pytest.mark.parametrize("page", ["", "0", "-1", "abc", "1.0"])
+def test_audit_pages_that_are_not_whole_numbers_from_1_are_refused(api, page):
+    response = api(ApiScope.AUDITS_READ).get("/api/v1/audits/", {"page": page})
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": "page must be a whole number from 1.",
+        "field": "page",
+    }
