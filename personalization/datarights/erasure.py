@@ -68,6 +68,8 @@ ERASURE_POLICY: dict[str, Action] = {
     # Pointing at the login.
     "accounts.CustomerProfile.user": Action.DELETE,
     "account.EmailAddress.user": Action.DELETE,
+    # A login's second factors (TOTP secret, recovery codes) go with the login.
+    "mfa.Authenticator.user": Action.DELETE,
     "admin.LogEntry.user": Action.DELETE,
     "personalization.DataRequestEvent.actor": Action.KEEP_AS_PROOF,
     "personalization.PrivacyNotice.created_by": Action.ANONYMIZE,
