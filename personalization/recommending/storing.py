@@ -40,7 +40,9 @@ WHERE r.customer_id IN ({ids}) AND r.channel = %s AND r.superseded_at IS NULL
   AND r.status IN (%s, %s)
 """
 _LINK_SQL = "EXISTS (SELECT 1 FROM {table} WHERE {column} = r.id)"
-_DELETE_SQL = "DELETE FROM {table} WHERE id IN ({ids})"
+# Still undecided: a row shown (delivered) or decided since it was read is kept, and
+# marked replaced below with the others.
+_DELETE_SQL = "DELETE FROM {table} WHERE id IN ({ids}) AND status IN (%s, %s)"
 _SUPERSEDE_SQL = """
 UPDATE {table} SET superseded_at = %s
 WHERE customer_id IN ({ids}) AND channel = %s AND superseded_at IS NULL
@@ -99,11 +101,13 @@ def lists_replace(
         # In slices: SQLite caps the number of values in one statement.
         for start in range(0, len(free), _SLICE):
             part = free[start : start + _SLICE]
-            cursor.execute(_DELETE_SQL.format(table=table, ids=marks(len(part))), part)
+            cursor.execute(
+                _DELETE_SQL.format(table=table, ids=marks(len(part))), [*part, *UNDECIDED]
+            )
         if linked:
             # Feedback keeps its item, a review item goes with its row, the trail keeps
             # its number: Django's collector applies each relation's on_delete.
-            Recommendation.objects.filter(pk__in=linked).delete()
+            Recommendation.objects.filter(pk__in=linked, status__in=UNDECIDED).delete()
         superseded = Recommendation._meta.get_field("superseded_at")
         cursor.execute(
             _SUPERSEDE_SQL.format(table=table, ids=marks(len(ids))),

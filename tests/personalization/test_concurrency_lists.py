@@ -4,12 +4,14 @@ built from newer data."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.db import connection
 
 from accounts.models import ApiScope, CustomerProfile
-from personalization.models import Channel, FeedbackKind, Recommendation
-from personalization.recommending import selectors, services
+from personalization.models import Channel, FeedbackKind, Recommendation, RecommendationStatus
+from personalization.recommending import selectors, services, storing
 from tests.personalization.sessions import (
     holding,
     in_own_session,
@@ -38,6 +40,10 @@ def current_places(customer: CustomerProfile) -> list[tuple[int, int]]:
             customer=customer, channel=Channel.ONSITE, superseded_at__isnull=True
         ).values_list("rank", "item_id")
     )
+
+
+def fresh(customer: CustomerProfile) -> CustomerProfile:
+    return CustomerProfile.objects.get(pk=customer.pk)
 
 
 def shown_ids(customer_pk: int) -> list[int | None]:
@@ -116,3 +122,32 @@ def test_a_regeneration_waiting_for_the_lock_reads_the_feedback_given_meanwhile(
     assert top.item_id not in [
         item.item_id for item in selectors.recommendations_page(customer=customer).items
     ]
+
+
+def test_a_row_shown_while_the_list_is_replaced_is_kept_as_shown(shop, monkeypatch):
+    customer = shop.customer
+    services.recommendations_generate_for_customer(customer=customer)
+    before = set(Recommendation.objects.filter(customer=customer).values_list("pk", flat=True))
+    # The regeneration stops once it has read the rows it will replace...
+    read, go = threading.Event(), threading.Event()
+    real = storing.lists_replace
+
+    def replace_after_a_pause(**kwargs):
+        read.set()
+        assert go.wait(30)
+        return real(**kwargs)
+
+    monkeypatch.setattr(storing, "lists_replace", replace_after_a_pause)
+    regeneration = in_own_session(
+        lambda: services.recommendations_generate_for_customer(customer=fresh(customer))
+    )
+    assert read.wait(30)
+    # ...when a page shows them (and marks them delivered)
+    Recommendation.objects.filter(pk__in=before).update(status=RecommendationStatus.DELIVERED)
+    go.set()
+    assert regeneration.error is None, regeneration.out
+    # The shown rows stay on record, replaced, not deleted as if nobody had seen them.
+    kept = Recommendation.objects.filter(pk__in=before)
+    assert kept.count() == len(before)
+    assert all(row.superseded_at is not None for row in kept)
+    assert set(kept.values_list("status", flat=True)) == {RecommendationStatus.DELIVERED}
