@@ -302,9 +302,10 @@ def events_write(
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(_INCOMING_SQL.format(**names))
-            # COPY: several times faster than INSERT for large batches.
+            # COPY: several times faster than INSERT for large batches. psycopg's own
+            # cursor, so its errors are wrapped as Django's (DatabaseError) by hand.
             copy_sql = f"COPY {names['incoming']} ({names['columns']}) FROM STDIN"
-            with cursor.cursor.copy(copy_sql) as copy:
+            with connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
                 for values in new:
                     copy.write_row(values)
             cursor.execute(_FROM_INCOMING_SQL.format(**names))

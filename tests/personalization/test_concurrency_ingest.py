@@ -5,12 +5,15 @@ is told rightly how many it stored and how many were there already."""
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from personalization.importing import batches, import_files, loader
+from personalization.importing import rows as R
 from personalization.importing import writers as W
 from personalization.models import Interaction
 from tests.factories import CustomerProfileFactory, ItemFactory
@@ -177,3 +180,22 @@ def test_imports_whose_chunks_cross_never_deadlock(shop, tmp_path, monkeypatch):
     files = [report.files[0] for report in reports]
     assert sorted((f.created, f.already_imported) for f in files) == [(0, 4), (4, 0)]
     assert stored_ids() == ["x1", "x2", "y1", "y2"]
+
+
+def test_a_value_the_database_refuses_in_copy_is_a_django_database_error(shop):
+    row = R.EventRow(
+        event_id="e1",
+        customer_external_id="C1",
+        sku="WS-1",
+        kind="purchase",
+        occurred_at=datetime(2026, 11, 14, 8, 5, tzinfo=UTC),
+        quantity=1,
+        value=Decimal("4.20"),
+    )
+    # An id that is not a number reaches COPY (the callers never pass one): the importer
+    # and the API catch Django's DatabaseError, not psycopg's own.
+    with pytest.raises(DatabaseError), transaction.atomic():
+        W.events_write(
+            [row], customer_ids={"C1": "not a number"}, sku_ids={"WS-1": 1}, now=row.occurred_at
+        )
+    assert stored_ids() == []
