@@ -199,6 +199,18 @@ def user_password_choose(*, user: User, password: str) -> CustomerProfile | None
     return customer_profile_claim(user=user, emails=list(verified))
 
 
+def customer_profile_lock(*, profile_id: int, for_delete: bool = False) -> CustomerProfile:
+    """Lock the customer's profile row for the rest of the transaction; the fresh row.
+
+    The first lock of every write to a customer's consent, mode or data requests (the
+    consent ledger's lock comes second: personalization/consent/locking.py). FOR NO KEY
+    UPDATE, so rows that only refer to the customer (events, recommendations) can still
+    be written meanwhile; `for_delete` takes FOR UPDATE, which deleting the row needs.
+    Raises CustomerProfile.DoesNotExist when the row is gone (erased meanwhile).
+    """
+    return CustomerProfile.objects.select_for_update(no_key=not for_delete).get(pk=profile_id)
+
+
 @transaction.atomic
 def customer_profile_set_mode(
     *,
@@ -220,6 +232,9 @@ def customer_profile_set_mode(
             )
     else:
         paused_until = None
+    # The row first, as every consent write does: a mode change inside an objection
+    # keeps the one lock order.
+    customer_profile_lock(profile_id=profile.pk)
     profile.personalization_mode = mode.value
     profile.paused_until = paused_until
     profile.save(update_fields=["personalization_mode", "paused_until", "updated_at"])

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import CustomerProfile, User
+from accounts.services import customer_profile_lock
 from core.errors import ApplicationError
 from personalization.consent.selectors import cell_applies, retention_words
 from personalization.models import DataCategory, PrivacyNotice, Purpose
@@ -401,12 +402,8 @@ def notice_acknowledge(*, profile: CustomerProfile, version: int) -> CustomerPro
             code="unknown_notice_version",
             field="version",
         )
-    seen = (
-        CustomerProfile.objects.select_for_update()
-        .filter(pk=profile.pk)
-        .values_list("notice_version_seen", flat=True)
-        .get()
-    )
+    # The customer's row, the first lock of every consent write (consent/locking.py).
+    seen = customer_profile_lock(profile_id=profile.pk).notice_version_seen
     if seen is None or seen < version:
         CustomerProfile.objects.filter(pk=profile.pk).update(
             notice_version_seen=version, updated_at=timezone.now()

@@ -8,23 +8,32 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import CustomerProfile
 from core.clientip import client_ip
 from core.errors import ApplicationError
 from personalization import registry
 from personalization.consent.ledger import GENESIS, event_hash
-from personalization.consent.notices import notice_current, notice_latest_asking_version
+from personalization.consent.locking import atomic_retrying, consent_lock
+from personalization.consent.notices import (
+    notice_current,
+    notice_ensure_initial,
+    notice_latest_asking_version,
+)
 from personalization.consent.selectors import gpc_pending_changes
-from personalization.models import Consent, ConsentEvent, ConsentMethod, WebhookEvent
+from personalization.models import (
+    Consent,
+    ConsentEvent,
+    ConsentMethod,
+    PrivacyNotice,
+    WebhookEvent,
+)
 from personalization.webhooks.services import webhooks_emit
 
 _PURPOSES = {spec.code for spec in registry.PURPOSES}
 _CATEGORIES = {spec.code for spec in registry.DATA_CATEGORIES}
-# Any constant: PostgreSQL advisory lock that serializes appends to the ledger.
-_LEDGER_LOCK = 727_001
 
 
 @dataclass(frozen=True)
@@ -58,14 +67,34 @@ class ConsentChange:
     granted: bool
 
 
-def _lock_ledger() -> None:
-    # SQLite's IMMEDIATE transactions already serialize writers.
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LEDGER_LOCK])
+def _check_notice_version(notice_version: int | None) -> None:
+    """A version given must be one customers could have been shown: a published one."""
+    if notice_version is None:
+        return
+    published = PrivacyNotice.objects.filter(status=PrivacyNotice.Status.PUBLISHED)
+    if published.filter(version=notice_version).exists():
+        return
+    # Version 1 (the default text) is published the first time anything needs it.
+    if notice_version == 1 and notice_ensure_initial().version == 1:
+        return
+    raise ApplicationError(
+        _("There is no published privacy notice with version %(version)s.")
+        % {"version": notice_version},
+        code="unknown_notice_version",
+        field="notice_version",
+    )
 
 
-@transaction.atomic
+def _locked_customer(customer: CustomerProfile) -> CustomerProfile:
+    try:
+        return consent_lock(customer_id=customer.pk)
+    except CustomerProfile.DoesNotExist:
+        raise ApplicationError(
+            _("This customer's data was erased."), code="customer_erased"
+        ) from None
+
+
+@atomic_retrying
 def consent_set(
     *,
     customer: CustomerProfile,
@@ -79,21 +108,27 @@ def consent_set(
 
     Changes that would not change the current answer are skipped (no event), so
     saving an unchanged form adds nothing to the ledger. Returns the new events.
+    An unknown purpose, data category or notice version is refused (ApplicationError)
+    before anything is written. Locks in the one order (consent/locking.py) and, as
+    its own transaction, is tried again after a deadlock.
     """
     fingerprint = fingerprint or RequestFingerprint()
     changes = list(changes)
     for change in changes:
         if change.purpose not in _PURPOSES:
             raise ApplicationError(
-                f"Unknown purpose '{change.purpose}'.", code="unknown_purpose", field="purpose"
+                _("Unknown purpose “%(code)s”.") % {"code": change.purpose},
+                code="unknown_purpose",
+                field="purpose",
             )
         if change.data_category not in _CATEGORIES:
             raise ApplicationError(
-                f"Unknown data category '{change.data_category}'.",
+                _("Unknown data category “%(code)s”.") % {"code": change.data_category},
                 code="unknown_data_category",
                 field="data_category",
             )
-    _lock_ledger()
+    _check_notice_version(notice_version)
+    customer = _locked_customer(customer)
     current = {
         (c.purpose, c.data_category): c
         for c in Consent.objects.select_for_update().filter(customer=customer)
@@ -158,7 +193,7 @@ def consent_set(
     return events
 
 
-@transaction.atomic
+@atomic_retrying
 def consent_apply_gpc(
     *, customer: CustomerProfile, fingerprint: RequestFingerprint | None = None
 ) -> list[ConsentEvent]:
@@ -170,7 +205,7 @@ def consent_apply_gpc(
     signal is overridden by their explicit choice). Idempotent: once honoured, a repeated
     signal adds nothing. Callers on a hot path check `gpc_pending_changes` first.
     """
-    _lock_ledger()
+    customer = _locked_customer(customer)
     pending = gpc_pending_changes(
         customer=customer, asking_version=notice_latest_asking_version(), lock=True
     )

@@ -18,10 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import AuditAttribute, CustomerProfile, PersonalizationMode, User
-from accounts.services import customer_profile_set_mode
+from accounts.services import customer_profile_lock, customer_profile_set_mode
 from core.enqueue import enqueue_on_commit
 from core.errors import ApplicationError
 from personalization import registry
+from personalization.consent.locking import atomic_retrying, consent_lock
 from personalization.consent.services import ConsentChange, RequestFingerprint, consent_set
 from personalization.datarights import emails, erasure, export
 from personalization.datarights.selectors import OPEN_STATUSES, one_month_after
@@ -102,7 +103,20 @@ def _erasure_window() -> timedelta:
 # --- Customers' requests -------------------------------------------------------------
 
 
-@transaction.atomic
+def _objection_in_force(customer: CustomerProfile) -> bool:
+    """An earlier objection still holds: personalization off, no offer emails allowed."""
+    return (
+        customer.personalization_mode == PersonalizationMode.OFF
+        and not Consent.objects.filter(
+            customer=customer, purpose=registry.MARKETING, granted=True
+        ).exists()
+        and DataRequest.objects.filter(
+            customer=customer, kind=Kind.OBJECTION, status=Status.COMPLETED
+        ).exists()
+    )
+
+
+@atomic_retrying
 def data_request_create(
     *,
     customer: CustomerProfile,
@@ -117,11 +131,29 @@ def data_request_create(
     Export: queued for a worker. Erasure: waits out the cancel window
     (ERASURE_CANCEL_WINDOW_MINUTES), then beat queues it. Objection to profiling:
     done at once (personalization off, offer emails withdrawn for every category).
-    `ledger_actor` and `fingerprint` go on the consent ledger's entries.
+    `ledger_actor` and `fingerprint` go on the consent ledger's entries. A request
+    like one still open (or an objection that still holds) is refused. Its own
+    transaction is tried again after a deadlock.
     """
     kind = Kind(kind)
-    # One request at a time per customer: a double click must not make two.
-    customer = CustomerProfile.objects.select_for_update().get(pk=customer.pk)
+    # One request at a time per customer: a double click must not make two. The
+    # customer's row is the first lock of the one order (consent/locking.py), so the
+    # second click waits here and then sees the first click's request.
+    try:
+        customer = customer_profile_lock(profile_id=customer.pk)
+    except CustomerProfile.DoesNotExist:
+        raise ApplicationError(
+            _("This customer's data was erased."), code="customer_erased"
+        ) from None
+    if kind == Kind.OBJECTION and _objection_in_force(customer):
+        raise ApplicationError(
+            _(
+                "You already objected to profiling: personalization is off and no offer "
+                "emails are sent."
+            ),
+            code="already_requested",
+            field="kind",
+        )
     if kind in (Kind.EXPORT, Kind.ERASURE):
         open_same = DataRequest.objects.filter(
             customer=customer, kind=kind, status__in=OPEN_STATUSES
@@ -367,20 +399,8 @@ def erasure_run(*, request_id: int) -> None:
         return
     user = customer.user
     address = emails.customer_address(customer)
-    external_id = customer.external_id
 
-    with transaction.atomic():
-        granted = Consent.objects.filter(customer=customer, granted=True).values_list(
-            "purpose", "data_category"
-        )
-        withdrawn = consent_set(
-            customer=customer,
-            changes=[ConsentChange(purpose, category, False) for purpose, category in granted],
-            method=ConsentMethod.ERASURE,
-            actor="system",
-            notice_version=customer.notice_version_seen,
-        )
-        _record_progress(request_id, {"consent withdrawals recorded": len(withdrawn)})
+    _erasure_withdraw_consent(request_id, customer)
 
     exports = DataRequest.objects.filter(customer=customer).exclude(export_file="")
     for export_request in exports:
@@ -399,34 +419,71 @@ def erasure_run(*, request_id: int) -> None:
         on_chunk=lambda counts: _record_progress(request_id, counts),
     )
 
-    with transaction.atomic():
-        request = _locked_or_none(request_id)
-        if request is None or request.status != Status.IN_PROGRESS:
-            return
-        others = DataRequest.objects.select_for_update().filter(
-            customer=customer, status__in=OPEN_STATUSES
+    _erasure_finish(request_id, plan=plan, customer=customer, user=user, address=address)
+
+
+@atomic_retrying
+def _erasure_withdraw_consent(request_id: int, customer: CustomerProfile) -> None:
+    """Step 2 of erasure: withdraw every granted consent on the ledger, in one transaction."""
+    # Locks first, then the read: a "yes" saved meanwhile is withdrawn too.
+    customer = consent_lock(customer_id=customer.pk)
+    granted = Consent.objects.filter(customer=customer, granted=True).values_list(
+        "purpose", "data_category"
+    )
+    withdrawn = consent_set(
+        customer=customer,
+        changes=[ConsentChange(purpose, category, False) for purpose, category in granted],
+        method=ConsentMethod.ERASURE,
+        actor="system",
+        notice_version=customer.notice_version_seen,
+    )
+    _record_progress(request_id, {"consent withdrawals recorded": len(withdrawn)})
+
+
+@atomic_retrying
+def _erasure_finish(
+    request_id: int,
+    *,
+    plan: list[erasure.Step],
+    customer: CustomerProfile,
+    user: User | None,
+    address: str,
+) -> None:
+    """Step 5 of erasure: unlink the proof, delete the profile and login, complete."""
+    external_id = customer.external_id
+    # The customer's row first (the one lock order), for deleting it: a consent write
+    # for this customer waits here, then finds the customer gone.
+    try:
+        customer_profile_lock(profile_id=customer.pk, for_delete=True)
+    except CustomerProfile.DoesNotExist:
+        pass
+    request = _locked_or_none(request_id)
+    if request is None or request.status != Status.IN_PROGRESS:
+        return
+    others = DataRequest.objects.select_for_update().filter(
+        customer=customer, status__in=OPEN_STATUSES
+    )
+    for other in others.exclude(pk=request.pk):
+        other.status, other.completed_at = Status.CANCELLED, timezone.now()
+        other.save(update_fields=["status", "completed_at"])
+        _log(other, SUPERSEDED, note=_("The customer's data was erased."))
+    _record_progress(request_id, erasure.erase_subject(plan=plan, customer=customer, user=user))
+    request.refresh_from_db()
+    request.status = Status.COMPLETED
+    request.completed_at = timezone.now()
+    request.save(update_fields=["status", "completed_at"])
+    _log(request, COMPLETED)
+    emails.notify_on_commit(request, emails.COMPLETED, to=address)
+    if external_id:
+        # Erasure must reach every copy: the shop's systems hear of it (ids only).
+        webhooks_emit(
+            event=WebhookEvent.ERASURE_COMPLETED,
+            payload={
+                "customer_external_id": external_id,
+                "data_request_id": request.pk,
+                "completed_at": request.completed_at.isoformat(),
+            },
         )
-        for other in others.exclude(pk=request.pk):
-            other.status, other.completed_at = Status.CANCELLED, timezone.now()
-            other.save(update_fields=["status", "completed_at"])
-            _log(other, SUPERSEDED, note=_("The customer's data was erased."))
-        _record_progress(request_id, erasure.erase_subject(plan=plan, customer=customer, user=user))
-        request.refresh_from_db()
-        request.status = Status.COMPLETED
-        request.completed_at = timezone.now()
-        request.save(update_fields=["status", "completed_at"])
-        _log(request, COMPLETED)
-        emails.notify_on_commit(request, emails.COMPLETED, to=address)
-        if external_id:
-            # Erasure must reach every copy: the shop's systems hear of it (ids only).
-            webhooks_emit(
-                event=WebhookEvent.ERASURE_COMPLETED,
-                payload={
-                    "customer_external_id": external_id,
-                    "data_request_id": request.pk,
-                    "completed_at": request.completed_at.isoformat(),
-                },
-            )
 
 
 @transaction.atomic

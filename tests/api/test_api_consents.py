@@ -1,7 +1,8 @@
 import pytest
 
 from accounts.models import ApiScope
-from personalization.models import ConsentEvent
+from personalization.consent import notices
+from personalization.models import Consent, ConsentEvent
 from tests.factories import CustomerProfileFactory
 
 pytestmark = pytest.mark.django_db
@@ -9,6 +10,12 @@ pytestmark = pytest.mark.django_db
 
 def test_consent_written_through_the_api_is_a_ledger_event_and_readable(api):
     customer = CustomerProfileFactory(external_id="C1")
+    notices.notice_ensure_initial()
+    notices.notice_publish(
+        notice=notices.notice_draft_create(
+            author=None, title="Privacy notice", body="What we hold.", ai_statement="Our AI."
+        )
+    )
     client = api(ApiScope.CONSENTS_READ, ApiScope.CONSENTS_WRITE, name="web shop")
     body = {
         "consents": [
@@ -54,6 +61,29 @@ def test_invalid_consent_is_a_400_naming_the_field_and_changes_nothing(api, cons
     assert response.status_code == 400
     assert response.json()["error"]["field"] == field
     assert not ConsentEvent.objects.exists()
+
+
+def test_a_notice_version_that_does_not_exist_is_a_400_naming_it_and_writes_nothing(api):
+    CustomerProfileFactory(external_id="C1")
+    body = {
+        "consents": [
+            {"purpose": "marketing", "data_category": "purchase_history", "granted": True}
+        ],
+        "notice_version": 999,
+    }
+    response = api(ApiScope.CONSENTS_WRITE).put(
+        "/api/v1/customers/C1/consents/", body, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": {
+            "code": "unknown_notice_version",
+            "message": "There is no published privacy notice with version 999.",
+            "field": "notice_version",
+        }
+    }
+    assert not ConsentEvent.objects.exists()
+    assert not Consent.objects.exists()
 
 
 def test_consents_read_is_a_fixed_number_of_queries(api, django_assert_max_num_queries):

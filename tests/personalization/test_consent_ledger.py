@@ -6,9 +6,11 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from core.errors import ApplicationError
+from personalization.consent import notices
 from personalization.consent.selectors import consent_granted, consented_categories
 from personalization.consent.services import ConsentChange, RequestFingerprint, consent_set
-from personalization.models import Consent, ConsentEvent
+from personalization.models import Consent, ConsentEvent, PrivacyNotice
 from tests.factories import CustomerProfileFactory
 
 pytestmark = pytest.mark.django_db
@@ -59,8 +61,19 @@ def test_unchanged_answer_adds_no_event():
     assert ConsentEvent.objects.count() == 1
 
 
+def publish_notices(upto: int) -> None:
+    """Published notice versions 1 to `upto`."""
+    notices.notice_ensure_initial()
+    while notices.notice_current().version < upto:
+        draft = notices.notice_draft_create(
+            author=None, title="Privacy notice", body="What we hold.", ai_statement="Our AI."
+        )
+        notices.notice_publish(notice=draft)
+
+
 def test_events_record_method_notice_and_only_hashed_fingerprints():
     customer = CustomerProfileFactory()
+    publish_notices(3)
     fingerprint = RequestFingerprint(ip_hash="a" * 64, user_agent_hash="b" * 64)
     (event,) = grant(
         customer, method="api", actor="api:till", notice_version=3, fingerprint=fingerprint
@@ -68,6 +81,35 @@ def test_events_record_method_notice_and_only_hashed_fingerprints():
     assert (event.method, event.actor, event.notice_version) == ("api", "api:till", 3)
     assert event.customer_ref == customer.pk
     assert event.ip_hash == "a" * 64
+
+
+@pytest.mark.parametrize("version", [999, 2])
+def test_a_notice_version_that_was_never_published_is_refused_and_nothing_written(version):
+    # given: version 1 is published and version 2 is a draft nobody was shown
+    customer = CustomerProfileFactory()
+    notices.notice_ensure_initial()
+    notices.notice_draft_create(author=None, title="Next", body="Text.", ai_statement="AI.")
+
+    # when
+    with pytest.raises(ApplicationError) as refused:
+        grant(customer, notice_version=version)
+
+    # then
+    assert refused.value.code == "unknown_notice_version"
+    assert refused.value.field == "notice_version"
+    assert refused.value.message == (
+        f"There is no published privacy notice with version {version}."
+    )
+    assert not ConsentEvent.objects.exists()
+    assert not Consent.objects.exists()
+
+
+def test_version_1_is_published_by_the_first_consent_that_refers_to_it():
+    customer = CustomerProfileFactory()
+    assert not PrivacyNotice.objects.exists()
+    (event,) = grant(customer, notice_version=1)
+    assert event.notice_version == 1
+    assert notices.notice_current().version == 1
 
 
 def test_fingerprint_from_request_never_stores_raw_values(rf):

@@ -242,6 +242,19 @@ def test_a_form_from_an_older_notice_saves_nothing(customer):
     assert not ConsentEvent.objects.exists()
 
 
+def test_a_form_naming_a_notice_version_that_does_not_exist_saves_nothing(customer):
+    client = signed_in(customer)
+    client.get(CONSENT)
+
+    response = client.post(
+        CONSENT, {"notice_version": 999, "marketing__purchase_history": "on"}, follow=True
+    )
+
+    assert messages_in(response)[0].startswith("Nothing was saved:")
+    assert "version 1" in messages_in(response)[0]
+    assert not ConsentEvent.objects.exists()
+
+
 def test_a_post_cannot_touch_another_customers_consent(customer):
     other = CustomerProfileFactory(external_id="C-OTHER")
     consent_set(

@@ -13,6 +13,7 @@ from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import models
+from django.db.models import Max
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -33,6 +34,7 @@ from personalization.models import (
     DataRequestEvent,
     Interaction,
     Item,
+    PrivacyNotice,
 )
 from tests.factories import InteractionFactory
 
@@ -120,6 +122,16 @@ BUILDERS = {
     ),
     "personalization.DataRequestEvent.actor": lambda c, u: DataRequestEvent.objects.create(
         request=_finished_export(c), at=timezone.now(), actor=u, action="note", note="hi"
+    ),
+    # Notices are numbered: a draft takes the next number (version 1 is published by
+    # the first consent recorded with it).
+    "personalization.PrivacyNotice.created_by": lambda c, u: PrivacyNotice.objects.create(
+        version=(PrivacyNotice.objects.aggregate(n=Max("version"))["n"] or 0) + 1,
+        status=PrivacyNotice.Status.DRAFT,
+        title="x",
+        body="x",
+        ai_statement="x",
+        created_by=u,
     ),
     # Assessments are numbered per feature: each gets a feature of its own.
     "governance.RiskAssessment.created_by": lambda c, u: _assessment(created_by=u),

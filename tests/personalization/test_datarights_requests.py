@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import AuditAttribute, CustomerProfile, User
 from accounts.roles import Role
 from accounts.services import customer_profile_set_preferences
+from personalization.consent.notices import notice_acknowledge
 from personalization.consent.services import ConsentChange, consent_set
 from personalization.datarights import export, services
 from personalization.datarights.selectors import days_left, one_month_after
@@ -160,6 +161,8 @@ def rich_customer(customer_user):
     grant(profile, "personalization", "purchase_history")
     grant(profile, "marketing", "purchase_history")
     grant(profile, "marketing", "purchase_history", granted=False)
+    # She read the notice her choices refer to (version 1), so no page asks her to.
+    notice_acknowledge(profile=profile, version=1)
     return profile
 
 
