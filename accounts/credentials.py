@@ -66,7 +66,10 @@ def user_who_may_choose_password(request: HttpRequest, *, now=None) -> User | No
     mark = request.session.get(MAY_CHOOSE_SESSION_KEY)
     if not isinstance(mark, dict):
         return None
-    user = User.objects.filter(pk=mark.get("user"), is_active=True).first()
+    user_id = mark.get("user")
+    if not isinstance(user_id, int):
+        return None
+    user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None or not constant_time_compare(str(mark.get("password", "")), _fingerprint(user)):
         return None
     try:

@@ -131,7 +131,10 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
 
     def connect(self) -> None:
         sock = dial(self._checked_address, self.port, self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        # _context is set by HTTPSConnection.__init__; typeshed leaves it out.
+        self.sock = self._context.wrap_socket(  # type: ignore[attr-defined]
+            sock, server_hostname=self.host
+        )
 
 
 class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):

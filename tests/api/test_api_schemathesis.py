@@ -161,7 +161,8 @@ def test_api_conforms_to_its_schema(case, key):
     _call(case, key)
 
 
-class Workflow(schema.as_state_machine()):
+# The state machine's class is built at run time from the schema.
+class Workflow(schema.as_state_machine()):  # type: ignore[misc]
     """The stateful phase: sequences of calls along the links schemathesis infers
     (e.g. a customer upserted, then read through /customers/{external_id}/...)."""
 

@@ -66,7 +66,7 @@ def in_own_session(fn: Callable[[], object]) -> Session:
     def run():
         try:
             session.out["value"] = fn()
-        except BaseException as error:  # noqa: BLE001 - re-raised by Session.value
+        except BaseException as error:  # re-raised by Session.value
             session.out["error"] = error
         finally:
             connections.close_all()
@@ -171,17 +171,19 @@ def small_shop() -> SmallShop:
     breads = CategoryFactory(slug="breads", name="Breads")
     drinks = CategoryFactory(slug="drinks", name="Drinks")
     items = [
-        ItemFactory(name=f"Loaf {n}", category=breads if n < 6 else drinks, price=Decimal("3.20"))
+        ItemFactory.create(
+            name=f"Loaf {n}", category=breads if n < 6 else drinks, price=Decimal("3.20")
+        )
         for n in range(12)
     ]
     crowd = []
     for n in range(8):
-        shopper = CustomerProfileFactory()
+        shopper = CustomerProfileFactory.create()
         grant(shopper)
         for offset in range(4):
             bought(shopper, items[(n + offset) % 12], times=2)
         crowd.append(shopper)
-    customer = CustomerProfileFactory(external_id="C1")
+    customer = CustomerProfileFactory.create(external_id="C1")
     grant(customer)
     bought(customer, items[0], times=4)
     bought(customer, items[7], times=2)

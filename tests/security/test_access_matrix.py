@@ -675,9 +675,9 @@ def _row_digests() -> dict[str, Any]:
         if not model._meta.managed or table == "django_session":
             continue
         columns = [
-            f"quote({name(f.column)})"
-            for f in model._meta.concrete_fields
-            if f.column != "last_used_at"
+            f"quote({name(column)})"
+            for column in (f.column for f in model._meta.concrete_fields)
+            if column is not None and column != "last_used_at"
         ]
         rows = "||'|'||".join(columns)
         select = f"SELECT %s, count(*), group_concat({rows}, ';')"
