@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import Field
 from django.db.models.functions import Lower
 
 from accounts.models import AuditAttribute, CustomerProfile
@@ -257,6 +258,14 @@ _INSERT_EVENT_SQL = (
 )
 
 
+def _event_column(name: str) -> str:
+    """The column of one of Interaction's own fields (each is stored in one)."""
+    field = Interaction._meta.get_field(name)
+    if not isinstance(field, Field) or field.column is None:
+        raise TypeError(f"Interaction.{name} is not stored in a column of its own")
+    return field.column
+
+
 def events_write(
     rows: list[R.EventRow],
     *,
@@ -292,11 +301,11 @@ def events_write(
     if not new:
         return 0
     quote = connection.ops.quote_name
-    fields = [Interaction._meta.get_field(name) for name in _EVENT_FIELDS]
+    fields = [_event_column(name) for name in _EVENT_FIELDS]
     names = {
         "table": quote(Interaction._meta.db_table),
-        "columns": ", ".join(quote(field.column) for field in fields),
-        "event_id": quote(fields[0].column),
+        "columns": ", ".join(quote(column) for column in fields),
+        "event_id": quote(fields[0]),
         "incoming": quote(_INCOMING),
     }
     if connection.vendor == "postgresql":
