@@ -122,14 +122,18 @@ def consent(request, profile: CustomerProfile):
             for (purpose, category), wanted in form.choices().items()
             if wanted != current[(purpose, category)]
         ]
-        events = consent_set(
-            customer=profile,
-            changes=changes,
-            method=ConsentMethod.UI,
-            actor="customer",
-            notice_version=notice.version,
-            fingerprint=RequestFingerprint.from_request(request),
-        )
+        try:
+            events = consent_set(
+                customer=profile,
+                changes=changes,
+                method=ConsentMethod.UI,
+                actor="customer",
+                notice_version=notice.version,
+                fingerprint=RequestFingerprint.from_request(request),
+            )
+        except ApplicationError as error:
+            messages.error(request, _("Nothing was saved: %(reason)s") % {"reason": error.message})
+            return redirect("me:consent")
         messages.success(request, _saved_message(events, _cell_names(rows)))
         return redirect("me:consent")
 

@@ -15,11 +15,14 @@ import threading
 
 import pytest
 from django.apps import apps
+from django.contrib.messages import get_messages
 from django.core.management import call_command
 from django.db import DatabaseError, connection, connections, transaction
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import ApiScope, CustomerProfile
+from accounts.roles import Role
 from accounts.services import api_key_create, customer_profile_lock
 from core.errors import ApplicationError
 from personalization.consent import notices
@@ -245,6 +248,58 @@ def test_a_save_for_a_customer_erased_meanwhile_is_refused_and_writes_nothing():
         )
     assert refused.value.code == "customer_erased"
     assert not ConsentEvent.objects.exists()
+
+
+def test_a_page_save_waiting_for_an_erasure_that_then_completes_says_nothing_was_saved(
+    make_user,
+):
+    # given: a signed-in customer opens their consent page; erasure holds their row
+    user = make_user(Role.CUSTOMER)
+    profile = CustomerProfile.objects.get(user=user)
+    notices.notice_acknowledge(profile=profile, version=1)
+    page = Client()
+    page.force_login(user)
+    erasing = threading.Event()
+    outcome: dict = {}
+
+    def erasure_finishes_once_the_save_waits():
+        try:
+            with transaction.atomic():
+                customer_profile_lock(profile_id=profile.pk, for_delete=True)
+                erasing.set()
+                # Commit only once the page's save waits for this row.
+                while not sessions_waiting_for_a_lock():
+                    threading.Event().wait(0.05)
+                CustomerProfile.objects.filter(pk=profile.pk).delete()
+            outcome["erased"] = True
+        except BaseException as error:  # noqa: BLE001 - reported below
+            outcome["error"] = error
+        finally:
+            connections.close_all()
+
+    eraser = threading.Thread(target=erasure_finishes_once_the_save_waits)
+    eraser.start()
+    assert erasing.wait(30)
+
+    # when: the save arrives while the erasure is finishing
+    response = page.post("/me/consent/", {"notice_version": 1, "marketing__purchase_history": "on"})
+    eraser.join(60)
+
+    # then: a message, not an error page, and nothing written for the erased customer
+    assert outcome == {"erased": True}, outcome
+    assert response.status_code == 302
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert said == ["Nothing was saved: This customer's data was erased."]
+    assert not ConsentEvent.objects.exists()
+
+
+def sessions_waiting_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
 
 
 # --- The retry -------------------------------------------------------------------
