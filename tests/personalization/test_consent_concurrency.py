@@ -65,7 +65,7 @@ def run_together(*jobs):
         try:
             start.wait(30)
             results[index] = job()
-        except BaseException as error:  # noqa: BLE001 - reported by the caller
+        except BaseException as error:  # reported by the caller
             results[index] = ("raised", f"{type(error).__name__}: {error}")
         finally:
             connections.close_all()
@@ -272,7 +272,7 @@ def test_a_page_save_waiting_for_an_erasure_that_then_completes_says_nothing_was
                     threading.Event().wait(0.05)
                 CustomerProfile.objects.filter(pk=profile.pk).delete()
             outcome["erased"] = True
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:  # reported below
             outcome["error"] = error
         finally:
             connections.close_all()

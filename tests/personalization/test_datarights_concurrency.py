@@ -52,7 +52,7 @@ def file_at_once(customer_id: int, kind: str, sessions: int = 3) -> list[str]:
             outcomes.append("filed")
         except ApplicationError as error:
             outcomes.append(error.code)
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:  # reported below
             outcomes.append(f"{type(error).__name__}: {error}")
         finally:
             connections.close_all()
