@@ -69,6 +69,7 @@ def catalog_write(rows: list[R.CatalogRow], *, cache: CatalogCache | None = None
     skus = [row.sku for row in rows]
     existing = set(Item.objects.filter(sku__in=skus).values_list("sku", flat=True))
     Item.objects.bulk_create(
+        # In key order: batches that overlap lock the rows they update in the same order.
         [
             Item(
                 sku=row.sku,
@@ -79,7 +80,7 @@ def catalog_write(rows: list[R.CatalogRow], *, cache: CatalogCache | None = None
                 consumable=row.consumable,
                 allergens_declared=row.allergens_declared,
             )
-            for row in rows
+            for row in sorted(rows, key=lambda row: row.sku)
         ],
         update_conflicts=True,
         unique_fields=["sku"],
@@ -139,7 +140,11 @@ def customers_write(
         )
     )
     CustomerProfile.objects.bulk_create(
-        [CustomerProfile(external_id=r.external_id, email=r.email, name=r.name) for r in rows],
+        # In key order: batches that overlap lock the rows they update in the same order.
+        [
+            CustomerProfile(external_id=r.external_id, email=r.email, name=r.name)
+            for r in sorted(rows, key=lambda r: r.external_id)
+        ],
         update_conflicts=True,
         unique_fields=["external_id"],
         update_fields=["email", "name", "updated_at"],

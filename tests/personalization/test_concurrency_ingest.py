@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from accounts.models import CustomerProfile
 from personalization.importing import batches, import_files, loader
 from personalization.importing import rows as R
 from personalization.importing import writers as W
@@ -199,3 +200,28 @@ def test_a_value_the_database_refuses_in_copy_is_a_django_database_error(shop):
             [row], customer_ids={"C1": "not a number"}, sku_ids={"WS-1": 1}, now=row.occurred_at
         )
     assert stored_ids() == []
+
+
+def test_customer_batches_in_crossing_orders_at_once_never_deadlock(shop, api):
+    ids = [f"K{n:03d}" for n in range(300)]
+    for external_id in ids:
+        CustomerProfileFactory(external_id=external_id)
+    orders = [ids, list(reversed(ids)), ids[150:] + ids[:150]]
+    clients = [api("customers:write", name=f"crm {n}") for n in range(len(orders))]
+    start = threading.Barrier(len(orders))
+
+    def put(client, order):
+        def send():
+            body = {
+                "customers": [{"external_id": i, "email": "", "name": "Renamed"} for i in order]
+            }
+            start.wait(30)
+            return client.put("/api/v1/customers/", body, format="json").status_code
+
+        return send
+
+    runs = [in_own_session(put(c, o)) for c, o in zip(clients, orders, strict=True)]
+    assert [run.value for run in runs] == [200, 200, 200]
+    assert set(
+        CustomerProfile.objects.filter(external_id__in=ids).values_list("name", flat=True)
+    ) == {"Renamed"}
