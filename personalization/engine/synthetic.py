@@ -8,8 +8,10 @@ Deterministic for a given seed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -38,10 +40,23 @@ class Dataset:
     external_ids: dict[int, str] = field(default_factory=dict)
 
 
-def from_demo(shop: object) -> Dataset:
+class DemoRows(Protocol):
+    """What from_demo reads of `personalization.demo.build_demo()` (rows of the demo)."""
+
+    @property
+    def items(self) -> Sequence[Any]: ...
+    @property
+    def customers(self) -> Sequence[Any]: ...
+    @property
+    def events(self) -> Sequence[Any]: ...
+    @property
+    def as_of(self) -> date: ...
+
+
+def from_demo(shop: DemoRows) -> Dataset:
     """The demo bakery (`personalization.demo.build_demo()`), every category consented."""
-    items = shop.items  # type: ignore[attr-defined]
-    customers = shop.customers  # type: ignore[attr-defined]
+    items = shop.items
+    customers = shop.customers
     catalog = Catalog.build(
         keys=range(1, len(items) + 1),
         names=[i.name for i in items],
@@ -55,7 +70,7 @@ def from_demo(shop: object) -> Dataset:
     item_pos = {item.sku: pos for pos, item in enumerate(items)}
     customer_key = {c.external_id: n for n, c in enumerate(customers, start=1)}
     kind_index = {kind: i for i, kind in enumerate(KINDS)}
-    events = shop.events  # type: ignore[attr-defined]
+    events = shop.events
     log = Events.build(
         customer=[customer_key[e.customer_external_id] for e in events],
         item=[item_pos[e.sku] for e in events],
@@ -64,7 +79,7 @@ def from_demo(shop: object) -> Dataset:
         quantity=[e.quantity for e in events],
         value=[float(e.value) for e in events],
     )
-    as_of = shop.as_of  # type: ignore[attr-defined]
+    as_of = shop.as_of
     now = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC).timestamp()
     everything = frozenset(EVIDENCE_CATEGORIES)
     shoppers = tuple(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
@@ -28,13 +29,13 @@ class Command(BaseCommand):
         parser.add_argument("--events", type=int, default=150_000)
         parser.add_argument("--seed", type=int, default=11)
 
-    def handle(self, *args: object, **options: object) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if options["generated"]:
             report = evaluation.generated_evaluation(
-                customers=int(options["customers"]),  # type: ignore[call-overload]
-                items=int(options["items"]),  # type: ignore[call-overload]
-                events=int(options["events"]),  # type: ignore[call-overload]
-                seed=int(options["seed"]),  # type: ignore[call-overload]
+                customers=int(options["customers"]),
+                items=int(options["items"]),
+                events=int(options["events"]),
+                seed=int(options["seed"]),
             )
         else:
             report = evaluation.shop_evaluation()
