@@ -163,8 +163,9 @@ def test_api_conforms_to_its_schema(case, key):
 
 # The state machine's class is built at run time from the schema.
 class Workflow(schema.as_state_machine()):  # type: ignore[misc]
-    """The stateful phase: sequences of calls along the links schemathesis infers
-    (e.g. a customer upserted, then read through /customers/{external_id}/...)."""
+    """The stateful phase: sequences of calls along the schema's OpenAPI links
+    (personalization/api/schema.py: customers upserted, then their consents,
+    recommendations and data requests; the audits list, then one audit)."""
 
     key = ""
 
