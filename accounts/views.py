@@ -38,7 +38,7 @@ def choose_password(request):
             _("This step is no longer open. Sign in with a code sent to your email instead."),
         )
         return redirect("account_request_login_code")
-    form = SetPasswordForm(data=request.POST or None, user=user)
+    form = SetPasswordForm(data=request.POST if request.method == "POST" else None, user=user)
     if request.method == "POST" and form.is_valid():
         services.user_password_choose(user=user, password=form.cleaned_data["password1"])
         credentials.forget_choosing_password(request)
