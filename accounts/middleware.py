@@ -9,9 +9,11 @@ from accounts.selectors import user_has_totp, user_needs_mfa
 class MfaRequiredMiddleware:
     """An owner without an authenticator app is sent to set one up first.
 
-    Guards the owner console and the admin. Sign-in asks for the app's code whenever
-    one is set up (allauth's MFA stage), so requiring the app here means no owner page
-    opens on a password alone.
+    Guards the owner console, the staff console (which an owner may also open: review
+    queue, data requests) and the admin. Staff who are not owners are never guarded
+    (`user_needs_mfa`). Sign-in asks for the app's code whenever one is set up
+    (allauth's MFA stage), so requiring the app here means no owner page opens on a
+    password alone.
     """
 
     def __init__(self, get_response):
@@ -23,7 +25,7 @@ class MfaRequiredMiddleware:
                 messages.warning(
                     request,
                     _(
-                        "Set up an authenticator app first: the owner console and the "
+                        "Set up an authenticator app first: the owner's pages and the "
                         "admin need a code from it at every sign-in."
                     ),
                 )
@@ -35,4 +37,4 @@ class MfaRequiredMiddleware:
         admin = reverse("admin:index")
         if path in (reverse("admin:login"), reverse("admin:logout")):
             return False
-        return path.startswith((reverse("owner:dashboard"), admin))
+        return path.startswith((reverse("owner:dashboard"), reverse("staff:dashboard"), admin))

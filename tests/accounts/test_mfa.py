@@ -43,7 +43,9 @@ def owner_without_app(make_user, verified_user):
     return verified_user(make_user(Role.OWNER, mfa=False))
 
 
-@pytest.mark.parametrize("path", ["/owner/", "/owner/api-keys/", "/admin/"])
+@pytest.mark.parametrize(
+    "path", ["/owner/", "/owner/api-keys/", "/staff/", "/staff/review/", "/admin/"]
+)
 def test_an_owner_without_an_authenticator_app_is_sent_to_set_one_up(
     client, owner_without_app, path
 ):
