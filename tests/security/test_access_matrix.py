@@ -143,8 +143,24 @@ def _export_file() -> str:
     return f"exports/{path.name}"
 
 
+def _rows_migrate_seeds() -> None:
+    """The registry and the built-in features, as `migrate` leaves them (a transactional
+    test earlier in the run may have flushed them)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    for module, loader in (
+        ("personalization.migrations.0002_registry", "load_registry"),
+        ("governance.migrations.0003_builtin_features", "create_builtin_features"),
+    ):
+        getattr(import_module(module), loader)(apps, None)
+
+
 def _build_world() -> World:
     now = timezone.now()
+    if not PersonalizationFeature.objects.exists():
+        _rows_migrate_seeds()
     users = {
         CUSTOMER_A: _person(
             Role.CUSTOMER, email="annabel@example.com", name="Annabel Alder", external_id="CA-1"
@@ -157,7 +173,7 @@ def _build_world() -> World:
     }
     profile_a = CustomerProfile.objects.get(user=users[CUSTOMER_A])
     profile_b = CustomerProfile.objects.get(user=users[CUSTOMER_B])
-    loaf = ItemFactory.create(name="Alder rye loaf")
+    loaf = ItemFactory.create(name="Alder rye loaf", sku="ALDER-RYE")
     interaction_a = InteractionFactory.create(customer=profile_a, item=loaf)
     InteractionFactory.create(customer=profile_b, item=ItemFactory.create(name="Birch bun"))
     version = recommending.model_version_create()
@@ -530,14 +546,25 @@ API_BODIES: dict[str, dict[str, Any]] = {
             {
                 "event_id": "matrix-1",
                 "customer_external_id": "CA-1",
-                "sku": "NOPE",
+                "sku": "ALDER-RYE",
                 "kind": "view",
                 "occurred_at": "2026-11-20T09:30:00+00:00",
+                "quantity": 1,
+                "value": "3.50",
             }
         ]
     },
-    "api-items": {"items": [{"sku": "MATRIX-1", "name": "Matrix loaf", "category": "breads"}]},
-    "api-customers": {"customers": [{"external_id": "MATRIX-C", "email": "m@example.com"}]},
+    "api-items": {
+        "items": [
+            {
+                **{"sku": "MATRIX-1", "name": "Matrix loaf", "category": "Breads"},
+                **{"price": "3.10", "attributes": [], "active": True},
+            }
+        ]
+    },
+    "api-customers": {
+        "customers": [{"external_id": "MATRIX-C", "email": "m@example.com", "name": "M"}]
+    },
     "api-data-requests": {"kind": "export"},
     "api-consents": {
         "consents": [{"purpose": "marketing", "data_category": "purchase_history", "granted": True}]
@@ -549,13 +576,13 @@ POST_BODIES: dict[str, dict[str, Any]] = {
     "me:preferences": {"form": "mode", "mode": "none"},
     "me:trust_survey": {"score": 1, "comment": "matrix"},
     "me:consent": {"personalization:purchase_history": "on"},
-    "staff:data_request_note": {"note": "matrix"},
-    "staff:data_request_handled": {"note": "matrix"},
-    "staff:review_decide": {"decision": "approve", "reason_code": "ok", "note": "matrix"},
-    "owner:kill_switch": {"engaged": "on", "reason": "matrix"},
-    "owner:vendor_create": {"name": "Matrix Ltd", "service": "x", "receives": "y"},
+    "staff:data_request_note": {"note-note": "matrix"},
+    "owner:kill_switch": {"action": "pause", "reason": "matrix"},
+    "owner:vendor_create": {
+        **{"name": "Matrix Ltd", "service": "x", "receives": "y"},
+        **{"dpa_status": "none", "next_review": "2027-01-01"},
+    },
     "owner:feature_create": {"code": "matrix", "name": "Matrix"},
-    "owner:notice_create": {"title": "Matrix"},
 }
 
 # Object-level: the URLs that name one of customer A's own things.
@@ -844,6 +871,23 @@ def test_page(world, route, role):
     assert changed_tables(before, database_writes()) == [], f"{role} POST {url} changed data"
 
 
+ALLOWED_ROLE = {"me": CUSTOMER_A, "staff": STAFF, "owner": OWNER}
+
+
+@pytest.mark.parametrize("name", sorted(POST_BODIES))
+def test_each_post_body_writes_when_allowed(world, name):
+    """The refused POSTs above carry these bodies: each one must really change something
+    for a caller who may send it, or the refusal would prove nothing."""
+    (route,) = [r for r in ROUTES if r.name == name]
+    client = world.clients[ALLOWED_ROLE[route.namespace]]
+    before = database_writes()
+
+    response = client.post(concrete_url(world, route), POST_BODIES[name])
+
+    assert response.status_code in (200, 302), response.status_code
+    assert changed_tables(before, database_writes()) != [], f"{name}: the body wrote nothing"
+
+
 @pytest.mark.parametrize(("route", "role"), _cells(_api_roles))
 def test_api(world, route, role):
     url = concrete_url(world, route)
@@ -871,6 +915,8 @@ def test_api(world, route, role):
             assert status == 405, what  # a method the URL does not answer
         elif key == needed:
             assert status in (200, 201, 202), what
+            if method != "get":  # the body is one that really writes when allowed
+                assert changed_tables(before, database_writes()) != [], f"{what} wrote nothing"
             continue
         else:
             assert status == 403, what
