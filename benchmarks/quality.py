@@ -53,11 +53,11 @@ from scipy import sparse
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
-from personalization.engine.data import KINDS, Catalog, Events, Shopper  # noqa: E402
-from personalization.engine.history import build_histories  # noqa: E402
-from personalization.engine.params import Parameters  # noqa: E402
-from personalization.engine.recommend import recommend  # noqa: E402
-from personalization.engine.training import train  # noqa: E402
+from personalization.engine.data import KINDS, Catalog, Events, Shopper
+from personalization.engine.history import build_histories
+from personalization.engine.params import Parameters
+from personalization.engine.recommend import recommend
+from personalization.engine.training import train
 
 K = 10
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared/data/online-retail"

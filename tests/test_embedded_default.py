@@ -33,7 +33,7 @@ def get(url: str) -> tuple[int, bytes]:
 
 
 def start_run_script(env: dict, log_path: Path) -> tuple[subprocess.Popen, object]:
-    log = open(log_path, "w+")  # noqa: SIM115 - closed by stop_run_script
+    log = open(log_path, "w+")  # closed by stop_run_script
     process = subprocess.Popen(
         ["bash", "scripts/run"],
         cwd=ROOT,

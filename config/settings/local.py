@@ -8,6 +8,6 @@ from .base import env
 # DJANGO_DEBUG=1 brings back Django's debug pages (and static files without collectstatic).
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # A fixed development key; production refuses to start without its own.
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="local-development-key-not-for-production")  # noqa: S105
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="local-development-key-not-for-production")
 # collectstatic (scripts/run) fills it; WhiteNoise wants the folder to exist before that.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
