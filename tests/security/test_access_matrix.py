@@ -590,7 +590,7 @@ A_OBJECT_ARGUMENTS = {"interaction_id", "request_id", "pk"}
 
 
 def _admin_expect(route: Route, role: str, world: World) -> Expect:
-    if role not in (OWNER,):
+    if role != OWNER:
         if route.name == "admin:login":
             if role in (ANONYMOUS, ALL_SCOPES_KEY):
                 return Expect(_codes(302), (LOGIN,), why="the admin signs in through allauth")
