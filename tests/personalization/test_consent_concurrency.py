@@ -50,7 +50,8 @@ def verify_ledger() -> tuple[int, str]:
         call_command("verify_consent_ledger", stdout=out, stderr=err)
         return 0, out.getvalue()
     except SystemExit as exc:
-        return int(exc.code), err.getvalue()
+        assert isinstance(exc.code, int)
+        return exc.code, err.getvalue()
 
 
 def run_together(*jobs):

@@ -64,7 +64,7 @@ def test_unchanged_answer_adds_no_event():
 def publish_notices(upto: int) -> None:
     """Published notice versions 1 to `upto`."""
     notices.notice_ensure_initial()
-    while notices.notice_current().version < upto:
+    while (current := notices.notice_current()) is not None and current.version < upto:
         draft = notices.notice_draft_create(
             author=None, title="Privacy notice", body="What we hold.", ai_statement="Our AI."
         )
