@@ -297,3 +297,71 @@ def test_running_retention_now_during_the_outage_says_it_did_not_start(client, m
     assert response.status_code == 200
     assert "The task queue cannot be reached just now: retention was not started." in text
     assert "Retention is running." not in text
+
+
+def test_a_retry_lost_while_the_broker_was_down_is_sent_again_when_it_returns(db, monkeypatch):
+    hook = Webhook.objects.create(name="h", url="https://x.example/", secret="s", events=[])
+    now = timezone.now()
+    # the second attempt failed ten minutes ago; its retry (due within a minute) never came
+    lost = WebhookDelivery.objects.create(
+        webhook=hook,
+        event="consent.changed",
+        payload={},
+        attempts=2,
+        last_attempt_at=now - timedelta(minutes=10),
+    )
+    # the third attempt failed a minute ago: its retry may still be waiting in the broker
+    waiting = WebhookDelivery.objects.create(
+        webhook=hook,
+        event="consent.changed",
+        payload={},
+        attempts=3,
+        last_attempt_at=now - timedelta(minutes=1),
+    )
+    sent: list[int] = []
+    monkeypatch.setattr(webhook_tasks.deliver_webhook, "delay", lambda pk: sent.append(pk))
+
+    assert webhook_services.webhook_deliveries_send_unsent(now=now) == [lost.pk]
+    assert sent == [lost.pk]
+    assert waiting.pk not in sent
+
+
+def test_a_delivery_past_its_last_attempt_is_given_up_not_sent_again(db, monkeypatch):
+    hook = Webhook.objects.create(name="h", url="https://x.example/", secret="s", events=[])
+    now = timezone.now()
+    last = WebhookDelivery.objects.create(
+        webhook=hook,
+        event="consent.changed",
+        payload={},
+        attempts=webhook_services.MAX_ATTEMPTS,
+        last_attempt_at=now - timedelta(hours=3),
+    )
+    sent: list[int] = []
+    monkeypatch.setattr(webhook_tasks.deliver_webhook, "delay", lambda pk: sent.append(pk))
+
+    assert webhook_services.webhook_deliveries_send_unsent(now=now) == []
+    last.refresh_from_db()
+    assert last.status == "failed"
+
+
+def test_a_resent_message_still_stops_after_the_last_attempt(db, monkeypatch):
+    # A message the sweeper sent again starts Celery's retry count at zero; the delivery's
+    # own count decides when to give up.
+    hook = Webhook.objects.create(name="h", url="https://x.example/", secret="s", events=[])
+    delivery = WebhookDelivery.objects.create(
+        webhook=hook,
+        event="consent.changed",
+        payload={},
+        attempts=webhook_services.MAX_ATTEMPTS - 1,
+    )
+
+    def refused(request, timeout):
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(webhook_services.targets, "urlopen", refused)
+
+    webhook_tasks.deliver_webhook.apply(args=[delivery.pk])
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("failed", webhook_services.MAX_ATTEMPTS)
+    assert delivery.last_attempt_at is not None
