@@ -1,4 +1,8 @@
-"""Batches from the REST API: the importer's row checks, reported by index."""
+"""Batches from the REST API: the importer's row checks, reported by index.
+
+Each batch is its own transaction, tried again after a deadlock (a batch and an import
+whose chunks cross can wait for each other's rows; the database aborts one of them).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import CustomerProfile
 from core.errors import ApplicationError
+from personalization.consent.locking import atomic_retrying
 from personalization.importing import rows as R
 from personalization.importing import writers as W
 from personalization.models import Item
@@ -96,7 +100,7 @@ def _too_large(items: list[Any]) -> None:
         )
 
 
-@transaction.atomic
+@atomic_retrying
 def events_ingest(*, events: list[Any], all_or_nothing: bool = False) -> BatchResult:
     """Store a batch of events; idempotent on event_id.
 
@@ -147,7 +151,7 @@ def events_ingest(*, events: list[Any], all_or_nothing: bool = False) -> BatchRe
     return result
 
 
-@transaction.atomic
+@atomic_retrying
 def items_upsert(*, items: list[Any], all_or_nothing: bool = False) -> BatchResult:
     """Create or update items by sku; invalid ones reported by index."""
     _too_large(items)
@@ -169,7 +173,7 @@ def items_upsert(*, items: list[Any], all_or_nothing: bool = False) -> BatchResu
     return result
 
 
-@transaction.atomic
+@atomic_retrying
 def customers_upsert(*, customers: list[Any], all_or_nothing: bool = False) -> BatchResult:
     """Create or update customers by external_id; invalid ones reported by index."""
     _too_large(customers)

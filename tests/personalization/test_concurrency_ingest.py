@@ -225,3 +225,30 @@ def test_customer_batches_in_crossing_orders_at_once_never_deadlock(shop, api):
     assert set(
         CustomerProfile.objects.filter(external_id__in=ids).values_list("name", flat=True)
     ) == {"Renamed"}
+
+
+def test_a_batch_the_database_aborts_in_a_deadlock_is_stored_on_its_second_try(
+    shop, api, monkeypatch
+):
+    # An import whose chunks cross an API batch can deadlock with it (both wait for the
+    # other's event ids); the database aborts one. The batch is its own transaction and
+    # runs again.
+    real_write = W.events_write
+    tries: list[int] = []
+
+    def write_after_a_deadlock(*args, **kwargs):
+        tries.append(1)
+        if len(tries) == 1:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "DO $$ BEGIN RAISE EXCEPTION 'test' USING ERRCODE = 'deadlock_detected'; END $$"
+                )
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(W, "events_write", write_after_a_deadlock)
+
+    response = api("events:write").post("/api/v1/events/", batch("e1", "e2"), format="json")
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["created"], len(tries)) == (2, 2)
+    assert stored_ids() == ["e1", "e2"]
