@@ -17,6 +17,14 @@ SCHEDULES = [
         "the shop's systems hear of every consent change and erasure.",
     ),
     (
+        "Resume offer campaigns whose offers stopped being chosen",
+        "campaigns.requeue_stuck",
+        {"every_seconds": 60},
+        "Queues again the choosing of offers for a campaign that made no progress for "
+        "three minutes (its worker stopped, or its message was lost while the broker was "
+        "down); offers already chosen are kept.",
+    ),
+    (
         "Delete expired data exports",
         "datarights.exports_purge",
         {"every_seconds": 3600},

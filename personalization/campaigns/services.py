@@ -8,6 +8,7 @@ checks the kill switch and the Features & risk gate with the helpers below.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -239,6 +240,39 @@ def campaign_generate_run(*, campaign_id: int, chunk_size: int = GENERATE_CHUNK)
             )
     logger.info("campaign %s: offers chosen for %s customers", campaign_id, campaign.audience_total)
     return campaign
+
+
+# A campaign choosing offers whose row has not moved for this long lost its task (the
+# broker was down when it was queued, or the worker died): each chunk of 200 customers
+# takes well under a minute, and stamps `updated_at`.
+GENERATING_STUCK_AFTER = timedelta(minutes=3)
+
+
+def campaigns_requeue_stuck(
+    *, now: datetime | None = None, stuck_after: timedelta = GENERATING_STUCK_AFTER
+) -> list[int]:
+    """Queue again the choosing of offers for campaigns with no progress (beat, every
+    minute). Safe with a live task: offers already chosen are skipped."""
+    from personalization.campaigns import tasks
+
+    limit = (now or timezone.now()) - stuck_after
+    ids = []
+    stuck = Campaign.objects.filter(status=CampaignStatus.GENERATING, updated_at__lte=limit)
+    for campaign_id in stuck.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            # Locked: a live worker is choosing a chunk of it right now (PostgreSQL).
+            campaign = (
+                Campaign.objects.select_for_update(skip_locked=True)
+                .filter(pk=campaign_id, status=CampaignStatus.GENERATING, updated_at__lte=limit)
+                .first()
+            )
+            if campaign is None:
+                continue
+            campaign.save(update_fields=["updated_at"])
+            enqueue_on_commit(tasks.campaign_generate, campaign.pk)
+        ids.append(campaign_id)
+        logger.warning("campaign %s: choosing offers made no progress, queued again", campaign_id)
+    return ids
 
 
 def _generate_chunk(campaign: Campaign, profiles: list[CustomerProfile], generate) -> None:

@@ -66,3 +66,9 @@ def campaign_send(self, campaign_id: int) -> None:
             **({"queue": queue} if queue else {}),
         )
         return
+
+
+@shared_task(name="campaigns.requeue_stuck", acks_late=True, ignore_result=True)
+def campaigns_requeue_stuck() -> None:
+    """Beat, every minute: campaigns whose choosing of offers lost its task go on."""
+    services.campaigns_requeue_stuck()

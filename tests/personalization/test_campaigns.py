@@ -131,6 +131,31 @@ def offers(campaign) -> list[CampaignRecipient]:
     )
 
 
+def test_a_campaign_whose_choosing_task_was_lost_goes_on_within_minutes(
+    shop, owner, django_capture_on_commit_callbacks
+):
+    # given: offers are to be chosen, but the task never reaches a worker
+    campaign = services.campaign_create(
+        name="Bread week", subject="Fresh", message="Twice a day.", created_by=owner
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        services.campaign_generate_start(campaign=campaign)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.GENERATING
+    now = timezone.now()
+
+    # when the sweeper looks: not yet after two minutes; after four it queues it again
+    assert services.campaigns_requeue_stuck(now=now + timedelta(minutes=2)) == []
+    with django_capture_on_commit_callbacks(execute=True):
+        requeued = services.campaigns_requeue_stuck(now=now + timedelta(minutes=4))
+
+    # then: the offers are chosen and wait for review, as if nothing had happened
+    assert requeued == [campaign.pk]
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.IN_REVIEW
+    assert len(offers(campaign)) == 7
+
+
 # --- audience ----------------------------------------------------------------------
 
 
