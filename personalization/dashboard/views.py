@@ -23,6 +23,7 @@ from accounts.models import CustomerProfile, PersonalizationMode
 from accounts.selectors import customer_profile_for_user, effective_mode
 from accounts.services import customer_profile_set_mode
 from core.errors import ApplicationError
+from governance.selectors import kill_switch_engaged
 from governance.survey import trust_card
 from personalization.dashboard import selectors, services, wording
 from personalization.dashboard.forms import ModeForm, PreferencesForm
@@ -53,6 +54,8 @@ def overview(request, profile: CustomerProfile):
     context = {
         "profile": profile,
         "overview": selectors.customer_overview(customer=profile),
+        # The shop's kill switch overrides "on": say so instead of promising suggestions.
+        "shop_paused": kill_switch_engaged(),
         "trust": trust_card(customer=profile),
     }
     return render(request, "me/dashboard.html", context)

@@ -9,6 +9,7 @@ from django.utils import timezone, translation
 from accounts.models import AuditAttribute, CustomerProfile, PersonalizationMode
 from accounts.roles import Role
 from accounts.services import customer_profile_set_mode, customer_profile_set_preferences
+from governance.services import kill_switch_set
 from personalization import registry
 from personalization.consent.services import ConsentChange, consent_set
 from personalization.dashboard import wording
@@ -193,6 +194,30 @@ def test_current_mode_with_a_link_to_change_it(client, gable, mode, shown):
     assert f'href="{reverse("me:preferences")}#mode"' in html
 
 
+def test_while_the_shop_has_paused_ai_the_page_does_not_promise_picked_suggestions(
+    client, gable, make_user
+):
+    kill_switch_set(engaged=True, reason="Checking the new model", actor=make_user(Role.OWNER))
+
+    html = page(client)
+
+    assert "Currently: <strong>On</strong>" in html
+    assert "Suggestions are picked for you" not in html
+    assert "The shop has paused AI suggestions for everyone for now" in html
+    assert "Your choice stays On" in html
+
+
+def test_the_usual_description_is_back_once_the_shop_resumes(client, gable, make_user):
+    owner = make_user(Role.OWNER)
+    kill_switch_set(engaged=True, reason="Checking", actor=owner)
+    kill_switch_set(engaged=False, reason="Checked", actor=owner)
+
+    html = page(client)
+
+    assert "Suggestions are picked for you" in html
+    assert "The shop has paused AI suggestions" not in html
+
+
 def test_a_pause_is_shown_with_its_end_and_is_over_by_itself(client, gable):
     today = timezone.localdate()
     customer_profile_set_mode(
@@ -225,8 +250,9 @@ def test_overview_takes_a_few_queries_whatever_the_history(
     # categories, counts, examples, audit attributes, consents, purposes, liked categories
     with django_assert_max_num_queries(7):
         overview = customer_overview(customer=gable)
-    # plus session, user, profile, the navigation's permissions and the privacy notice check
-    with django_assert_max_num_queries(15):
+    # plus session, user, profile, the navigation's permissions, the privacy notice check
+    # and the shop's kill switch
+    with django_assert_max_num_queries(16):
         response = client.get(reverse("me:dashboard"))
 
     assert response.status_code == 200
