@@ -13,7 +13,7 @@ SCHEDULES = [
     (
         "Resume stuck bias audits",
         "audits.requeue_stuck",
-        {"every_seconds": 60},
+        {"every_seconds": 60, "earlier_every_seconds": (300,)},
         "Queues again an audit whose worker stopped (it continues from its last chunk).",
     ),
 ]

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.db import connection, transaction
 from django.db.models import F, Model
 from django.utils import timezone
@@ -22,8 +24,9 @@ def schedules_sync() -> list[str]:
     """Create the periodic tasks the installed apps declare; never overwrite edits.
 
     A schedule is matched by name. An existing one keeps the interval, crontab and
-    enabled flag the owner set; only its task path is refreshed. Returns the names
-    created.
+    enabled flag the owner set; only its task path is refreshed, and an interval still
+    at an earlier release's default (`earlier_every_seconds`) moves to today's. Returns
+    the names created.
     """
     from importlib import import_module
 
@@ -42,6 +45,7 @@ def schedules_sync() -> list[str]:
                 if existing.task != task:
                     existing.task = task
                     existing.save(update_fields=["task"])
+                _interval_default_refresh(existing, when)
                 continue
             fields: dict[str, object] = {"name": name, "task": task, "description": description}
             if "every_seconds" in when:
@@ -53,6 +57,23 @@ def schedules_sync() -> list[str]:
             PeriodicTask.objects.create(**fields)
             created.append(name)
     return created
+
+
+def _interval_default_refresh(task: Any, when: dict[str, Any]) -> None:
+    from django_celery_beat.models import IntervalSchedule
+
+    earlier = when.get("earlier_every_seconds", ())
+    interval = task.interval
+    if (
+        interval is None
+        or interval.period != IntervalSchedule.SECONDS
+        or interval.every not in earlier
+    ):
+        return
+    task.interval, _ = IntervalSchedule.objects.get_or_create(
+        every=when["every_seconds"], period=IntervalSchedule.SECONDS
+    )
+    task.save(update_fields=["interval"])
 
 
 def tables_analyze(*models: type[Model]) -> None:

@@ -9,12 +9,13 @@ SCHEDULES = [
         "export or erasure whose worker stopped without finishing it.",
     ),
     (
-        "Send webhook deliveries never attempted",
+        "Send webhook deliveries whose message was lost",
         "webhooks.send_unsent",
         {"every_seconds": 60},
         "Queues again every webhook delivery still waiting for its first attempt a minute "
-        "after it was created (its message was lost, e.g. while the broker was down), so "
-        "the shop's systems hear of every consent change and erasure.",
+        "after it was created, or for a retry long overdue (its message was lost, e.g. "
+        "while the broker was down), so the shop's systems hear of every consent change "
+        "and erasure.",
     ),
     (
         "Resume offer campaigns whose offers stopped being chosen",

@@ -146,14 +146,51 @@ def test_an_audit_whose_worker_died_is_taken_for_stuck_after_three_minutes(db):
     assert audit_services.audit_runs_stuck(now=created + timedelta(minutes=3)) == [run.pk]
 
 
-def test_the_sweepers_run_every_minute():
-    from audits.schedules import SCHEDULES as AUDIT_SCHEDULES
-    from personalization.schedules import SCHEDULES as PERSONALIZATION_SCHEDULES
+SWEEPERS = (
+    "audits.requeue_stuck",
+    "datarights.requests_dispatch",
+    "webhooks.send_unsent",
+    "campaigns.requeue_stuck",
+)
 
-    every = {task: when for _name, task, when, _text in AUDIT_SCHEDULES + PERSONALIZATION_SCHEDULES}
-    assert every["audits.requeue_stuck"] == {"every_seconds": 60}
-    assert every["datarights.requests_dispatch"] == {"every_seconds": 60}
-    assert every["webhooks.send_unsent"] == {"every_seconds": 60}
+
+def test_the_sweepers_run_every_minute(db):
+    from django_celery_beat.models import PeriodicTask
+
+    from core.services import schedules_sync
+
+    schedules_sync()
+
+    every = {
+        t.task: (t.interval.every, t.interval.period)
+        for t in PeriodicTask.objects.all()
+        if t.interval
+    }
+    assert {task: every.get(task) for task in SWEEPERS} == dict.fromkeys(SWEEPERS, (60, "seconds"))
+
+
+def test_an_installed_sweeper_at_the_old_default_moves_to_the_new_one_an_owners_edit_stays(db):
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from core.services import schedules_sync
+
+    # given: an installation from before, one schedule at the old default, one the owner set
+    def installed(name: str, task: str, seconds: int) -> None:
+        interval, _ = IntervalSchedule.objects.get_or_create(
+            every=seconds, period=IntervalSchedule.SECONDS
+        )
+        PeriodicTask.objects.create(name=name, task=task, interval=interval)
+
+    installed("Resume stuck bias audits", "audits.requeue_stuck", 300)
+    installed("Worker heartbeat", "core.record_heartbeat", 120)
+
+    # when a deploy syncs the schedules
+    schedules_sync()
+
+    # then the untouched default follows the release, the owner's choice stays
+    audits = PeriodicTask.objects.get(name="Resume stuck bias audits")
+    heartbeat = PeriodicTask.objects.get(name="Worker heartbeat")
+    assert (audits.interval.every, heartbeat.interval.every) == (60, 120)
 
 
 @pytest.mark.django_db(transaction=True)
