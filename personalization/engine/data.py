@@ -28,6 +28,20 @@ KIND_CATEGORY = np.array(
 STATED_PREFERENCES = registry.STATED_PREFERENCES
 PURCHASE_HISTORY = registry.PURCHASE_HISTORY
 ALLERGEN_PREFIX = "contains:"
+# Dietary alternatives, and the allergen each is free of (None: no allergen code). An
+# alternative is only ever suggested to a customer who shows an interest in it: their own
+# consented history holds such an item, or they declared the allergen it avoids as a
+# restriction. A loyal wheat-sourdough buyer is never steered to gluten-free loaves by
+# their popularity with others (the article's opening failure).
+DIETARY_ALTERNATIVES: dict[str, str | None] = {
+    "gluten-free": "contains:gluten",
+    "lactose-free": "contains:milk",
+    "dairy-free": "contains:milk",
+    "egg-free": "contains:egg",
+    "nut-free": "contains:nuts",
+    "sugar-free": None,
+    "alcohol-free": None,
+}
 
 MODES = ("on", "paused", "off", "none")
 

@@ -37,6 +37,7 @@ from personalization.engine.shaping import (
     _liked_mask,
     _mark,
     _pick_chunk,
+    unwanted_alternatives,
 )
 from personalization.engine.training import Model
 
@@ -209,6 +210,8 @@ def _score_chunk(
                 review[row] = ~catalog.allergens_declared
         if shopper.not_for_me or shopper.cant_have:
             _mark(banned[row], catalog, shopper.not_for_me | shopper.cant_have)
+    # A dietary alternative only for someone who shows an interest in it.
+    banned |= unwanted_alternatives(catalog, evidence, shoppers)
     # A durable already bought (a proofing basket) is not offered again.
     bought = histories.purchased.tocoo()
     durable = ~catalog.consumable[bought.col]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from personalization.engine.context import _Context
-from personalization.engine.data import Catalog, Shopper
+from personalization.engine.data import DIETARY_ALTERNATIVES, Catalog, Shopper
 
 
 def _forbidden(context: _Context, shopper: Shopper) -> np.ndarray:
@@ -23,6 +23,24 @@ def _forbidden(context: _Context, shopper: Shopper) -> np.ndarray:
         mask = mask | context.restricted(shopper.restrictions)
     _mark(mask, catalog, shopper.cant_have)
     return mask
+
+
+def unwanted_alternatives(catalog: Catalog, evidence, shoppers: list[Shopper]) -> np.ndarray:
+    """Customers x items: dietary alternatives a customer shows no interest in.
+
+    Interest is an item with that alternative in the customer's consented history
+    (`evidence`, customers x items), or a restriction on the allergen it avoids.
+    """
+    out = np.zeros((len(shoppers), len(catalog)), dtype=bool)
+    for code, allergen in DIETARY_ALTERNATIVES.items():
+        carrying = catalog.carrying((code,))
+        if not carrying.any():
+            continue
+        interested = np.asarray(evidence[:, carrying].sum(axis=1)).ravel() > 0
+        if allergen is not None:
+            interested |= np.array([allergen in s.restrictions for s in shoppers], dtype=bool)
+        out[np.ix_(~interested, carrying)] = True
+    return out
 
 
 def _mark(mask: np.ndarray, catalog: Catalog, keys: frozenset[int]) -> None:

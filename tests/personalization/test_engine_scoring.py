@@ -20,7 +20,14 @@ from personalization.engine.data import EVIDENCE_CATEGORIES, KINDS
 NOW = 1_800_000_000.0
 DAY = 86_400.0
 EVERYTHING = frozenset(EVIDENCE_CATEGORIES)
-ATTRIBUTES = ("contains:gluten", "contains:nuts", "contains:milk", "vegan", "alcohol")
+ATTRIBUTES = (
+    "contains:gluten",
+    "contains:nuts",
+    "contains:milk",
+    "vegan",
+    "alcohol",
+    "gluten-free",
+)
 CATEGORIES = ("breads", "pastries", "cakes", "drinks")
 FAST = settings(max_examples=40, deadline=None)
 
@@ -251,6 +258,75 @@ def one(catalog, raw, shopper, k=5, params=None):
 
 def names(catalog, result):
     return [int(catalog.position[s.item]) for s in result.suggestions]
+
+
+@FAST
+@given(shop)
+def test_a_dietary_alternative_goes_only_to_customers_who_show_an_interest_in_it(data):
+    # Mrs. Gable's test, generally: a gluten-free item is suggested only to someone whose
+    # own consented history holds a gluten-free item, or who declared "no gluten".
+    items, raw, specs = data
+    catalog = catalog_of(items)
+    events = events_of(raw, len(catalog))
+    shoppers = shoppers_of(specs)
+    _model, lists = run(catalog, events, shoppers)
+    alternative = catalog.carrying(("gluten-free",))
+    for shopper, result in zip(shoppers, lists, strict=True):
+        if not result.personalized:
+            continue  # the visitors' list is the same for everyone
+        own = events.consented({shopper.key: shopper.consented})
+        history = set(own.item[own.customer == shopper.key].tolist())
+        interested = any(alternative[i] for i in history) or (
+            "contains:gluten" in shopper.restrictions
+        )
+        if not interested:
+            offered = [s.item for s in result.suggestions if alternative[catalog.position[s.item]]]
+            assert offered == [], (shopper, offered)
+
+
+def test_a_gluten_free_item_reaches_who_bought_one_or_declared_no_gluten():
+    catalog = catalog_of(
+        [
+            {
+                "category": "breads",
+                "attributes": frozenset({"contains:gluten"}),
+                "price": 3.5,
+                "active": True,
+                "declared": True,
+                "consumable": True,
+            },
+            {
+                "category": "breads",
+                "attributes": frozenset({"gluten-free"}),
+                "price": 3.5,
+                "active": True,
+                "declared": True,
+                "consumable": True,
+            },
+            {
+                "category": "breads",
+                "attributes": frozenset({"gluten-free"}),
+                "price": 3.5,
+                "active": True,
+                "declared": True,
+                "consumable": True,
+            },
+        ]
+    )
+    # customers 1-3 buy the wheat loaf, 4 a gluten-free loaf; 5 declared "no gluten"
+    raw = [(c, 0, 0, 5, 1, 1) for c in (1, 2, 3)] + [(4, 1, 0, 5, 1, 1), (1, 1, 0, 6, 1, 1)]
+    raw += [(c, 2, 0, 4, 1, 1) for c in (1, 4)]
+    events = events_of(raw, len(catalog))
+    base = {"consented": EVERYTHING, "liked": frozenset(), "mode": "on"}
+    specs = [{**base, "restrictions": frozenset()} for _ in range(4)]
+    specs.append({**base, "restrictions": frozenset({"contains:gluten"})})
+    _model, lists = run(catalog, events, shoppers_of(specs))
+    offered = {r.customer: {s.item for s in r.suggestions} for r in lists}
+    # the wheat-only buyers never see the gluten-free loaves popular with others
+    assert offered[2] <= {100} and offered[3] <= {100}
+    # who bought one gets the other; who declared no gluten gets them as visitors' picks
+    assert 102 in offered[4] or 101 in offered[4]
+    assert offered[5] and offered[5] <= {101, 102}
 
 
 def test_an_item_without_allergen_data_goes_to_review_not_to_a_customer_with_an_allergen_rule():

@@ -16,6 +16,7 @@ from core.errors import ApplicationError
 from personalization.models import (
     Channel,
     FeedbackKind,
+    Item,
     OversightSettings,
     Recommendation,
     RecommendationStatus,
@@ -166,6 +167,9 @@ def test_thin_history_is_held_as_low_confidence(shop):
 
 def test_a_recent_complaint_holds_the_next_list_until_a_person_reviewed_it(shop):
     alice = shop.alice
+    # Only the complaint rule is under test: the premium cake (which would take the
+    # gluten-free loaf's place in her list, and be held as a premium nudge) is off sale.
+    Item.objects.filter(pk=shop.cake.pk).update(active=False)
     rows = services.recommendations_generate_for_customer(customer=alice)
     result = services.feedback_record(
         customer=alice, recommendation_id=rows[0].pk, kind=FeedbackKind.CANT_HAVE

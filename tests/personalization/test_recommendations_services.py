@@ -466,6 +466,8 @@ def test_regenerating_one_list_is_a_fixed_number_of_queries(trained, django_asse
     # More history and more old rows: still no query per row or per event.
     bought(plain, trained.bloomer, times=5)
     bought(plain, trained.tea, times=5, kind="view")
+    # (and a gluten-free loaf, so that one may be suggested in the premium cake's place)
+    bought(plain, trained.gluten_free, times=1)
     for _ in range(3):
         services.recommendations_generate_for_customer(customer=plain)
     assert all(r.status == RecommendationStatus.PROPOSED for r in current(plain))
