@@ -48,6 +48,8 @@ def test_the_demo_bakery_end_to_end(demo_shop):
         assert row.item.category.slug == "breads"
         assert row.item.attributes.filter(code=demo.GLUTEN).exists(), row.item.name
     assert not any("Gluten-Free" in row.item.name for row in rows[:5])
+    # Nothing gluten-free at all: she never bought any, nor declared a gluten rule.
+    assert not [r.item.name for r in rows if r.item.attributes.filter(code=demo.GLUTEN_FREE)]
 
     coeliac = CustomerProfile.objects.get(external_id=demo.COELIAC.external_id)
     page = selectors.recommendations_page(customer=coeliac)
