@@ -1,9 +1,10 @@
 """The staff console for data requests: days left, overdue first, filters, the log and
 actions recorded with who did them; staff only."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 
@@ -21,6 +22,14 @@ LIST = "/staff/requests/"
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _midday():
+    # Days left are counted in calendar days: a due time "in 3 days and 2 hours" falls on
+    # another date after 22:00. The tests run at a fixed midday, whatever the real clock.
+    with time_machine.travel(datetime(2026, 11, 18, 12, 0, tzinfo=UTC), tick=True):
+        yield
 
 
 @pytest.fixture
