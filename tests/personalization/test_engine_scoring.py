@@ -285,34 +285,18 @@ def test_a_dietary_alternative_goes_only_to_customers_who_show_an_interest_in_it
 
 
 def test_a_gluten_free_item_reaches_who_bought_one_or_declared_no_gluten():
-    catalog = catalog_of(
-        [
-            {
-                "category": "breads",
-                "attributes": frozenset({"contains:gluten"}),
-                "price": 3.5,
-                "active": True,
-                "declared": True,
-                "consumable": True,
-            },
-            {
-                "category": "breads",
-                "attributes": frozenset({"gluten-free"}),
-                "price": 3.5,
-                "active": True,
-                "declared": True,
-                "consumable": True,
-            },
-            {
-                "category": "breads",
-                "attributes": frozenset({"gluten-free"}),
-                "price": 3.5,
-                "active": True,
-                "declared": True,
-                "consumable": True,
-            },
-        ]
-    )
+    def loaf(attribute: str) -> dict:
+        return {
+            "category": "breads",
+            "attributes": frozenset({attribute}),
+            "price": 3.5,
+            "active": True,
+            "declared": True,
+            "consumable": True,
+        }
+
+    # item 100 a wheat loaf, 101 and 102 gluten-free loaves
+    catalog = catalog_of([loaf("contains:gluten"), loaf("gluten-free"), loaf("gluten-free")])
     # customers 1-3 buy the wheat loaf, 4 a gluten-free loaf; 5 declared "no gluten"
     raw = [(c, 0, 0, 5, 1, 1) for c in (1, 2, 3)] + [(4, 1, 0, 5, 1, 1), (1, 1, 0, 6, 1, 1)]
     raw += [(c, 2, 0, 4, 1, 1) for c in (1, 4)]
