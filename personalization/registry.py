@@ -103,4 +103,5 @@ INTERACTION_KIND_CATEGORY: dict[str, str] = {
     "view": BROWSING_HISTORY,
     "cart": BROWSING_HISTORY,
     "rating": STATED_PREFERENCES,
+    "return": PURCHASE_HISTORY,
 }

@@ -10,6 +10,7 @@ from personalization.models.catalog import (
     Purpose,
 )
 from personalization.models.consent import Consent, ConsentEvent, ConsentMethod, PrivacyNotice
+from personalization.models.importing import GuestSale, NonProductCode
 from personalization.models.engine import (
     Channel,
     Feedback,
@@ -49,6 +50,8 @@ __all__ = [
     "DataRequestEvent",
     "DataRequestKind",
     "DataRequestStatus",
+    "GuestSale",
+    "NonProductCode",
     "Interaction",
     "InteractionKind",
     "Item",

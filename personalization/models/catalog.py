@@ -121,6 +121,8 @@ class InteractionKind(models.TextChoices):
     VIEW = "view", _("view")
     CART = "cart", _("added to basket")
     RATING = "rating", _("rating")
+    # A cancelled or returned purchase: never evidence of liking the item.
+    RETURN = "return", _("return")
 
 
 class Interaction(models.Model):
