@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "personalization",
     "personalization.campaigns",
     "audits",
+    "console",
 ]
 
 MIDDLEWARE = [
