@@ -308,3 +308,10 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
     return api_key
+
+
+def user_language_set(*, user: User, language: str) -> None:
+    """Remember `language` (a code of LANGUAGES) as the language `user` reads the site in."""
+    if user.language != language:
+        user.language = language
+        User.objects.filter(pk=user.pk).update(language=language)

@@ -67,8 +67,7 @@ def check_database(alias: str = "default", timeout: float = CHECK_SECONDS) -> Co
 
 
 def check_broker(timeout: float = CHECK_SECONDS) -> ComponentState:
-    # The project's app, made current when `config` loaded; core never imports config.
-    from celery import current_app as app
+    from config.celery_app import app
 
     transport = app.conf.broker_url.split(":", 1)[0]
 

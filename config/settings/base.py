@@ -45,7 +45,6 @@ INSTALLED_APPS = [
     "personalization",
     "personalization.campaigns",
     "audits",
-    "console",
 ]
 
 MIDDLEWARE = [
@@ -63,6 +62,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Honours Global Privacy Control; asks customers to read a changed privacy notice.
+    # A signed-in person's chosen language wins over the cookie and the browser's.
+    "accounts.language.UserLanguageMiddleware",
     "personalization.consent.middleware.ConsentMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -186,8 +187,11 @@ if env.str("EMAIL_URL", default=""):
 
 # --- Internationalisation -----------------------------------------------------------
 
-LANGUAGE_CODE = env.str("DJANGO_LANGUAGE_CODE", default="en")
-LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+# A UK shop by default: British English dates ("1 December 2026, 17:55") and money.
+LANGUAGE_CODE = env.str("DJANGO_LANGUAGE_CODE", default="en-gb")
+# Each language is named in itself on the switch. A browser asking for any English gets
+# en-gb; the catalogue is locale/de (compiled by scripts/run and scripts/test).
+LANGUAGES = [("en-gb", "English"), ("de", "Deutsch")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="Europe/London")
 USE_I18N = True

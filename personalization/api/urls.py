@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from personalization.api import views
 
@@ -21,4 +21,5 @@ urlpatterns = [
         views.ConsentsView.as_view(),
         name="api-consents",
     ),
+    path("audits/", include("audits.api_urls")),
 ]

@@ -16,7 +16,6 @@ from accounts.models import CustomerProfile, PersonalizationMode
 from accounts.selectors import effective_mode
 from governance.features import MODEL_ITEM_KNN, ONSITE_RECOMMENDATIONS
 from personalization import engine
-from personalization import explanations as sentences
 from personalization.models import (
     Category,
     Channel,
@@ -24,7 +23,7 @@ from personalization.models import (
     Recommendation,
     RecommendationStatus,
 )
-from personalization.recommending import services, serving
+from personalization.recommending import sentences, services, serving
 from personalization.registry import PERSONALIZATION
 
 SHOWN = (

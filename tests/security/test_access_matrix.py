@@ -524,7 +524,7 @@ ACCOUNT_SIGNED_IN = (
     "accounts/2fa/",
 )
 PUBLIC_PATHS = (
-    *("", "healthz/", "favicon.ico", "transparency/"),
+    *("", "healthz/", "favicon.ico", "transparency/", "i18n/setlang/"),
     *("api/schema/", "api/docs/", "api/redoc/"),
 )
 

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from console import governance, views
+from personalization import views
 
 app_name = "staff"
 
@@ -9,5 +9,5 @@ urlpatterns = [
     path("", include("personalization.datarights.urls_staff")),
     path("", include("personalization.oversight.urls_staff")),
     path("", include("personalization.campaigns.urls")),
-    path("policy/", governance.ai_policy_staff, name="ai_policy"),
+    path("", include("governance.urls_staff")),
 ]

@@ -1,12 +1,12 @@
 from django.urls import include, path
 
-from console import views
+from governance import views as governance_views
 
 app_name = "owner"
 
 urlpatterns = [
-    path("", views.owner_dashboard, name="dashboard"),
-    path("", include("console.urls_governance")),
+    path("", governance_views.owner_dashboard, name="dashboard"),
+    path("", include("governance.urls_owner")),
     path("", include("personalization.consent.urls_owner")),
     path("", include("personalization.datarights.urls_owner")),
     path("", include("personalization.oversight.urls_owner")),
