@@ -1,2 +1,2 @@
-"""Audit pages. The owner dashboard (/owner/) lives in governance.views, which reports
-across apps; its URL is routed in audits/urls_owner.py."""
+"""Audit pages. The owner dashboard (/owner/) and the /owner/ URL root live in the console
+app (console/views.py, console/urls_owner.py), which reports across apps."""

@@ -6,8 +6,8 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts import language as account_language
 from accounts import views as account_views
+from console import views as console_views
 from core import views as core_views
-from governance import views as governance_views
 
 # The admin signs in through allauth's own page, so its sign-in limits and the second
 # factor apply there too; signed-in people who may not use the admin get a 403.
@@ -19,7 +19,7 @@ urlpatterns = [
     path("favicon.ico", core_views.favicon, name="favicon"),
     # The language switch in every page's footer (remembered per person).
     path("i18n/setlang/", account_language.set_language, name="set_language"),
-    path("transparency/", governance_views.transparency, name="transparency"),
+    path("transparency/", console_views.transparency, name="transparency"),
     # After a confirmation link opened in another browser dropped an unproven password.
     path(
         "accounts/choose-password/",
@@ -27,12 +27,13 @@ urlpatterns = [
         name="account_choose_password",
     ),
     path("accounts/", include("allauth.urls")),
-    path("me/", include("personalization.urls_me")),
-    path("staff/", include("personalization.urls_staff")),
-    path("owner/", include("audits.urls_owner")),
+    path("me/", include("console.urls_me")),
+    path("staff/", include("console.urls_staff")),
+    path("owner/", include("console.urls_owner")),
     # The signed links in offer emails (no sign-in needed).
     path("offers/", include("personalization.campaigns.urls_public")),
     path("api/v1/", include("personalization.api.urls")),
+    path("api/v1/audits/", include("audits.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", core_views.api_docs, name="api-docs"),
     path("api/redoc/", core_views.api_redoc, name="api-redoc"),

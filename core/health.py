@@ -67,7 +67,8 @@ def check_database(alias: str = "default", timeout: float = CHECK_SECONDS) -> Co
 
 
 def check_broker(timeout: float = CHECK_SECONDS) -> ComponentState:
-    from config.celery_app import app
+    # The project's app, made current when `config` loaded; core never imports config.
+    from celery import current_app as app
 
     transport = app.conf.broker_url.split(":", 1)[0]
 

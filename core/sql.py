@@ -15,7 +15,7 @@ state). The ORM keeps Django's client-side binding, which never prepares.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -112,6 +112,16 @@ def instance_reader(model: type[Model]) -> InstanceReader:
 def marks(count: int) -> str:
     """`%s, %s, ...` for an IN (...) list of `count` values."""
     return ", ".join(["%s"] * count)
+
+
+def named_marks(prefix: str, values: Sequence[object]) -> str:
+    """`%(c0)s, %(c1)s, ...`: named placeholders for an IN (...) list (see `named_values`)."""
+    return ", ".join(f"%({prefix}{i})s" for i in range(len(values)))
+
+
+def named_values(prefix: str, values: Iterable[object]) -> dict[str, object]:
+    """The parameters that go with `named_marks(prefix, values)`."""
+    return {f"{prefix}{i}": value for i, value in enumerate(values)}
 
 
 def epoch_seconds(column: str) -> str:

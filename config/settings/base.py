@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "personalization",
     "personalization.campaigns",
     "audits",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -61,9 +62,9 @@ MIDDLEWARE = [
     "core.outage.ApiOutageMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Honours Global Privacy Control; asks customers to read a changed privacy notice.
     # A signed-in person's chosen language wins over the cookie and the browser's.
     "accounts.language.UserLanguageMiddleware",
+    # Honours Global Privacy Control; asks customers to read a changed privacy notice.
     "personalization.consent.middleware.ConsentMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -193,6 +194,8 @@ LANGUAGE_CODE = env.str("DJANGO_LANGUAGE_CODE", default="en-gb")
 # en-gb; the catalogue is locale/de (compiled by scripts/run and scripts/test).
 LANGUAGES = [("en-gb", "English"), ("de", "Deutsch")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Date, time and number formats per language that differ from Django's (config/formats).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="Europe/London")
 USE_I18N = True
 USE_TZ = True

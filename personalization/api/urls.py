@@ -1,4 +1,4 @@
-from django.urls import include, path
+from django.urls import path
 
 from personalization.api import views
 
@@ -21,5 +21,4 @@ urlpatterns = [
         views.ConsentsView.as_view(),
         name="api-consents",
     ),
-    path("audits/", include("audits.api_urls")),
 ]

@@ -21,6 +21,7 @@ from accounts.models import CustomerProfile
 from core.sql import aware, marks
 from core.sql import cursor as sql_cursor
 from personalization import engine
+from personalization.consent.rule import consented_interactions
 from personalization.models import (
     Feedback,
     FeedbackKind,
@@ -38,7 +39,6 @@ from personalization.models import (
 from personalization.models.oversight import UNDECIDED_STATUSES
 from personalization.oversight import rules, trail, wording
 from personalization.oversight.selectors import oversight_settings, thresholds_of
-from personalization.recommending.loading import consented_interactions
 
 logger = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from core.sql import fetch_instance
+from personalization import explanations as sentences
 from personalization.models import (
     Feedback,
     OversightSettings,
@@ -22,7 +23,6 @@ from personalization.models import (
 )
 from personalization.models.oversight import UNDECIDED_STATUSES
 from personalization.oversight import rules, wording
-from personalization.recommending import sentences
 
 
 def oversight_settings() -> OversightSettings:

@@ -17,12 +17,12 @@ from datetime import date, datetime
 
 import numpy as np
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
 
 from accounts.models import CustomerProfile
 from accounts.selectors import effective_mode
 from core import sql as sql_helpers
 from personalization import engine
+from personalization.consent.rule import PURPOSE_PARAM, consented_sql
 from personalization.engine.data import EVIDENCE_CATEGORIES, KINDS
 from personalization.models import (
     Attribute,
@@ -82,31 +82,12 @@ def catalog_load() -> engine.Catalog:
     )
 
 
-def consented_interactions(customer_ids: Sequence[int] | None = None) -> QuerySet[Interaction]:
-    """Interactions the engine may read: consented for personalization, not removed."""
-    allowed = Consent.objects.filter(
-        customer_id=OuterRef("customer_id"),
-        purpose=PERSONALIZATION,
-        data_category=OuterRef("data_category"),
-        granted=True,
-    )
-    rows = Interaction.objects.filter(Exists(allowed), excluded_at__isnull=True)
-    if customer_ids is not None:
-        rows = rows.filter(customer_id__in=list(customer_ids))
-    return rows
-
-
-# The same rule as `consented_interactions`, in SQL: a row is read only while its
-# customer allows its data category for personalization, and never once removed.
+# The consent rule (personalization/consent/rule.py) in the WHERE clause: a row is read
+# only while its customer allows its data category for personalization, never once removed.
 _EVENTS_SQL = """
 SELECT x.customer_id, x.item_id, x.kind, x.data_category, x.quantity, {amount}, {at}
 FROM {interaction} x
-WHERE x.excluded_at IS NULL
-  AND EXISTS (
-    SELECT 1 FROM {consent} g
-    WHERE g.customer_id = x.customer_id AND g.purpose = %s
-      AND g.data_category = x.data_category AND g.granted
-  )
+WHERE {consented}
   {only}
 ORDER BY x.customer_id, x.occurred_at, x.id
 """
@@ -127,13 +108,14 @@ def events_load(
         amount=sql_helpers.as_float("x.value"),
         at=sql_helpers.epoch_seconds("x.occurred_at"),
         interaction=Interaction._meta.db_table,
-        consent=Consent._meta.db_table,
-        only="" if ids is None else f"AND x.customer_id IN ({sql_helpers.marks(len(ids))})",
+        consented=consented_sql("x"),
+        only="" if ids is None else f"AND x.customer_id IN ({sql_helpers.named_marks('c', ids)})",
     )
+    params = {**PURPOSE_PARAM, **sql_helpers.named_values("c", ids or ())}
     # A whole shop is streamed (a server-side cursor on PostgreSQL); a few customers'
     # histories are fetched at once (a server-side cursor costs three round trips).
     with connection.chunked_cursor() if ids is None else sql_helpers.cursor() as cursor:
-        cursor.execute(sql, [PERSONALIZATION, *(ids or ())])
+        cursor.execute(sql, params)
         while rows := cursor.fetchmany(_ROWS):
             for customer_id, item_id, kind, category, quantity, value, at in rows:
                 if tally is not None:

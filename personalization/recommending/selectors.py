@@ -16,6 +16,7 @@ from accounts.models import CustomerProfile, PersonalizationMode
 from accounts.selectors import effective_mode
 from governance.features import MODEL_ITEM_KNN, ONSITE_RECOMMENDATIONS
 from personalization import engine
+from personalization import explanations as sentences
 from personalization.models import (
     Category,
     Channel,
@@ -23,7 +24,7 @@ from personalization.models import (
     Recommendation,
     RecommendationStatus,
 )
-from personalization.recommending import sentences, services, serving
+from personalization.recommending import services, serving
 from personalization.registry import PERSONALIZATION
 
 SHOWN = (

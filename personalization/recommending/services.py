@@ -19,6 +19,7 @@ from accounts.models import CustomerProfile
 from core.enqueue import enqueue
 from core.errors import ApplicationError
 from personalization import engine
+from personalization import explanations as sentences
 from personalization.engine.evaluation import evaluate
 from personalization.engine.serialize import model_to_bytes
 from personalization.models import (
@@ -32,7 +33,7 @@ from personalization.models import (
     RecommendationStatus,
 )
 from personalization.oversight import screening
-from personalization.recommending import loading, sentences, storing
+from personalization.recommending import loading, storing
 from personalization.recommending.models_cache import active_version, model_for
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import CustomerProfile
 from governance import services
-from governance.kpis import owner_kpis
+from console.kpis import owner_kpis
 from governance.trustmath import LedgerEntry, consent_by_month, count_mentions, month_starts
 from personalization.consent.services import ConsentChange, consent_set
 from personalization.models import (

@@ -247,6 +247,7 @@ def test_the_engines_read_and_the_consent_rule_agree_row_for_row(trained):
     """The engine's SQL and `consented_interactions` state one rule twice: they agree."""
     from collections import Counter
 
+    from personalization.consent.rule import consented_interactions
     from personalization.recommending import loading
 
     alice, other = trained.alice, trained.crowd[0]
@@ -259,7 +260,7 @@ def test_the_engines_read_and_the_consent_rule_agree_row_for_row(trained):
     everyone, some = Counter(), Counter()
     whole = loading.events_load(position=position, tally=everyone)
     loading.events_load(position=position, customer_ids=[alice.pk, other.pk], tally=some)
-    expected = Counter(loading.consented_interactions().values_list("customer_id", flat=True))
+    expected = Counter(consented_interactions().values_list("customer_id", flat=True))
     assert everyone == expected and len(whole.customer) == expected.total()
     assert some == {pk: expected[pk] for pk in (alice.pk, other.pk) if expected[pk]}
     assert expected[other.pk] == 0 and 0 < expected[alice.pk] < alice.interactions.count()

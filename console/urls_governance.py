@@ -1,8 +1,8 @@
 from django.urls import path
 
-from governance import views
+from console import governance as views
 
-# Included by audits/urls_owner.py under the "owner" namespace.
+# Included by console/urls_owner.py under the "owner" namespace.
 urlpatterns = [
     path("kill-switch/", views.kill_switch, name="kill_switch"),
     path("policy/", views.ai_policy_owner, name="ai_policy"),

@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from console import governance
 from personalization.dashboard import views as dashboard_views
 
 app_name = "me"
@@ -10,4 +11,5 @@ urlpatterns = [
     path("", include("personalization.consent.urls_me")),
     path("", include("personalization.datarights.urls_me")),
     path("", include("personalization.recommendations.urls_me")),
+    path("trust/", governance.trust_survey_answer, name="trust_survey"),
 ]

@@ -1,7 +1,7 @@
-"""Governance pages: the public transparency page, the owner's kill switch, AI policy,
-risk gate, vendor register, trust survey results and dashboard, the staff's policy
-page and the customer's trust question. Thin: parse, call a service or selector, render.
-"""
+"""Governance pages: the owner's kill switch, AI policy, risk gate, vendor register and
+trust survey results, the staff's policy page and the customer's trust question. Thin:
+parse, call a governance service or selector, render. They sit in the console because
+they also read the shop's data categories and the customer's overview."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import console_required
 from accounts.roles import OWNER_CONSOLE, STAFF_CONSOLE
 from accounts.selectors import customer_profile_for_user
-from audits.selectors import owner_overview
+from console import dashboard
 from core.errors import ApplicationError
-from governance import dashboard, selectors, services
+from governance import selectors, services
 from governance.features import AUDIT_ATTRIBUTES
 from governance.forms import (
     AssessmentForm,
@@ -33,13 +33,7 @@ from governance.forms import (
 )
 from governance.models import RiskAssessment, Vendor
 from governance.survey import trust_card
-from governance.transparency import transparency_facts
-from personalization.consent.notices import (
-    notice_blocks,
-    notice_current,
-    notice_display,
-    notice_ensure_initial,
-)
+from personalization.consent.notices import notice_blocks
 from personalization.dashboard.selectors import customer_overview
 from personalization.models import DataCategory
 
@@ -57,27 +51,6 @@ def _category_choices() -> list[tuple[str, str]]:
 
 def _status(request, form) -> int:
     return 400 if request.method == "POST" and form.errors else 200
-
-
-# --- Public ---------------------------------------------------------------------------
-
-
-def transparency(request):
-    """Public: how the shop's AI works now, from the live configuration, then the
-    current privacy notice with its version."""
-    notice = notice_current() or notice_ensure_initial()
-    context = {"display": notice_display(notice=notice), **transparency_facts()}
-    return render(request, "transparency.html", context)
-
-
-# --- Owner: dashboard -------------------------------------------------------------------
-
-
-@console_required(OWNER_CONSOLE)
-def owner_dashboard(request):
-    return render(
-        request, "owner/dashboard.html", {**owner_overview(), **dashboard.dashboard_context()}
-    )
 
 
 # --- Owner: kill switch -------------------------------------------------------------------

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from personalization import views
+from console import governance, views
 
 app_name = "staff"
 
@@ -9,5 +9,5 @@ urlpatterns = [
     path("", include("personalization.datarights.urls_staff")),
     path("", include("personalization.oversight.urls_staff")),
     path("", include("personalization.campaigns.urls")),
-    path("", include("governance.urls_staff")),
+    path("policy/", governance.ai_policy_staff, name="ai_policy"),
 ]

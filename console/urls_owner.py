@@ -1,12 +1,12 @@
 from django.urls import include, path
 
-from governance import views as governance_views
+from console import views
 
 app_name = "owner"
 
 urlpatterns = [
-    path("", governance_views.owner_dashboard, name="dashboard"),
-    path("", include("governance.urls_owner")),
+    path("", views.owner_dashboard, name="dashboard"),
+    path("", include("console.urls_governance")),
     path("", include("personalization.consent.urls_owner")),
     path("", include("personalization.datarights.urls_owner")),
     path("", include("personalization.oversight.urls_owner")),

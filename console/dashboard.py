@@ -1,5 +1,5 @@
 """The owner's trust dashboard and the survey pages: KPI figures as words, charts and
-links to where the owner acts on each. Builds on `governance.kpis` (the numbers)."""
+links to where the owner acts on each. Builds on `console.kpis` (the numbers)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from django.utils.formats import date_format, number_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from console.kpis import TrustKpis, owner_kpis
 from core.charts import Bar, Series, bar_chart, line_chart, nice_max
 from governance import selectors
-from governance.kpis import TrustKpis, owner_kpis
 from governance.trustmath import count_mentions
 
 

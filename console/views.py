@@ -1,0 +1,36 @@
+"""The front doors: the staff's and the owner's home pages and the public /transparency/."""
+
+from django.shortcuts import render
+
+from accounts.decorators import console_required
+from accounts.roles import OWNER_CONSOLE, STAFF_CONSOLE
+from console import dashboard
+from console.overview import owner_overview
+from console.transparency import transparency_facts
+from personalization import selectors
+from personalization.consent.notices import notice_current, notice_display, notice_ensure_initial
+from personalization.oversight import selectors as oversight_selectors
+
+
+def transparency(request):
+    """Public: how the shop's AI works now, from the live configuration, then the
+    current privacy notice with its version."""
+    notice = notice_current() or notice_ensure_initial()
+    context = {"display": notice_display(notice=notice), **transparency_facts()}
+    return render(request, "transparency.html", context)
+
+
+@console_required(STAFF_CONSOLE)
+def staff_dashboard(request):
+    return render(
+        request,
+        "staff/dashboard.html",
+        {"totals": selectors.shop_totals(), "review": oversight_selectors.queue_counts()},
+    )
+
+
+@console_required(OWNER_CONSOLE)
+def owner_dashboard(request):
+    return render(
+        request, "owner/dashboard.html", {**owner_overview(), **dashboard.dashboard_context()}
+    )
