@@ -1,8 +1,8 @@
 """Exact explanations: each suggested item's reasons, which sum to its score.
 
 Vectorized over a chunk of customers: the history entries behind each suggestion are
-cited (the largest few) or summed per data category, then the liked-category,
-popularity and "fewer like this" terms are added.
+cited (the largest few, and the most negative one) or summed per data category, then
+the liked-category, popularity and "fewer like this" terms are added.
 """
 
 from __future__ import annotations
@@ -88,10 +88,25 @@ def _explain(
         cited_mask[first] = True
         remaining[first] = -np.inf
         picked_rounds.append(first)
+    # A model with negative weights (EASE^R) also cites each pair's most negative entry:
+    # "you often buy X, so Y ranks lower" is the model's reason too.
+    negative = value < 0
+    if negative.any():
+        lowest = np.where(negative, value, np.inf)
+        worst = np.minimum.reduceat(lowest, starts)
+        hit = (lowest == np.repeat(worst, per_pair[owners])) & negative
+        candidates = np.flatnonzero(hit)
+        if len(candidates):
+            first = candidates[
+                np.r_[True, entry_pair[candidates[1:]] != entry_pair[candidates[:-1]]]
+            ]
+            cited_mask[first] = True
+            picked_rounds.append(first)
     chosen = np.concatenate(picked_rounds) if picked_rounds else np.zeros(0, dtype=np.int64)
     # Grouped by pair, in citation order (rounds are in order, the sort is stable).
     cited_order = chosen[np.argsort(entry_pair[chosen], kind="stable")]
-    rest = np.flatnonzero(positive & ~cited_mask)
+    # Everything else, either sign, summed per data category: the sum stays exact.
+    rest = np.flatnonzero((value != 0) & ~cited_mask)
     rest_key = entry_pair[rest] * n_cat + category[rest]
     rest_sum = np.bincount(rest_key, weights=value[rest], minlength=n_pairs * n_cat)
     rest_n = np.bincount(rest_key, minlength=n_pairs * n_cat)

@@ -4,9 +4,23 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+FAMILIES = ("ease", "knn", "popularity")
+
 
 @dataclass(frozen=True)
 class Parameters:
+    # The model family: "ease" (EASE^R, Steck 2019, over the most-used items, with the
+    # item-kNN for the rest of a large catalog), "knn" (the item-kNN hybrid below) or
+    # "popularity" (the popularity prior and the buy-again term only). `train_recommender`
+    # chooses it per shop on validation (engine.tuning).
+    family: str = "ease"
+    # EASE^R: the ridge penalty lambda of B = I - P / diag(P), P = (X'X + lambda I)^-1.
+    ease_lambda: float = 10.0
+    # EASE^R covers at most this many items (the most used); P is N x N float64 in the
+    # artifact (3,000 items: 72 MB). Further items get the item-kNN rows.
+    ease_max_items: int = 3_000
+    # Each history item keeps its strongest weights (by size, either sign); 0 keeps all.
+    ease_neighbours: int = 0
     # How much one event of each kind says about a customer's taste (before decay).
     # Defaults tuned on generated shops (seed 7), checked on another seed and the demo;
     # see docs/decisions.md.
@@ -44,7 +58,11 @@ class Parameters:
     # History items cited one by one in a reason; the rest are summed per data category.
     evidence_cited: int = 3
 
-    def to_dict(self) -> dict[str, float | int]:
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"unknown model family {self.family!r}")
+
+    def to_dict(self) -> dict[str, float | int | str]:
         return asdict(self)
 
     @classmethod

@@ -1,4 +1,7 @@
-"""Training: the item neighbourhood (collaborative + content) and the popularity prior.
+"""Training: the item neighbourhood and the popularity prior.
+
+Three families (`Parameters.family`): EASE^R (`ease`), the item-kNN hybrid
+(collaborative + content, below) and popularity alone; all three add the buy-again term.
 
 The model holds no customer-level data: an items x items matrix and a popularity
 vector, so it can be stored, shared between workers and kept after an erasure.
@@ -8,12 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
 from scipy import sparse
 
+from personalization.engine import ease
 from personalization.engine.data import EVIDENCE_CATEGORIES, Catalog, Events
 from personalization.engine.history import Histories, build_histories
 from personalization.engine.params import Parameters
@@ -33,6 +37,14 @@ class Model:
     params: Parameters
     trained_at: float
     counts: dict[str, int] = field(default_factory=dict)
+    # "ease", "knn" or "popularity" (`Parameters.family`).
+    family: str = "knn"
+    # EASE^R: the catalog positions of the block's items, and P = (X'X + lambda I)^-1
+    # over them (float64), kept for exact unlearning (`ease`).
+    ease_items: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    gram_inverse: np.ndarray | None = None
+    # Per item, the sum over customers of 1 - exp(-evidence); popularity = sqrt(raw / max).
+    popularity_raw: np.ndarray | None = None
 
     @cached_property
     def dense_neighbourhood(self) -> np.ndarray | None:
@@ -80,8 +92,26 @@ def train(
     histories = build_histories(
         events, n_items=len(catalog), params=params, now=now, consent=consent
     )
-    neighbourhood = _neighbourhood(histories, catalog, params)
-    popularity = _popularity(histories)
+    x = histories.item_evidence
+    raw = _popularity_raw(histories)
+    popularity = ease.popularity_from(raw)
+    ease_items = np.zeros(0, dtype=np.int64)
+    gram_inverse = None
+    if params.family == "ease":
+        ease_items = ease.block_items(x, max(int(params.ease_max_items), 0))
+        gram_inverse = ease.inverse(ease.gram(x, ease_items), float(params.ease_lambda))
+        tail = None
+        if len(ease_items) < int((np.diff(x.tocsc().indptr) > 0).sum()):
+            tail = _neighbourhood(histories, catalog, replace(params, repeat_weight=0.0))
+        neighbourhood = ease.neighbourhood_from(
+            gram_inverse, ease_items, len(catalog), params, catalog.consumable, tail=tail
+        )
+    elif params.family == "popularity":
+        neighbourhood = ease.neighbourhood_from(
+            np.zeros((0, 0)), ease_items, len(catalog), params, catalog.consumable
+        )
+    else:
+        neighbourhood = _neighbourhood(histories, catalog, params)
     kept = events.consented(consent) if consent is not None else events
     counts = {"customers": int(len(histories.customers)), "items": len(catalog)}
     for index, code in enumerate(EVIDENCE_CATEGORIES):
@@ -95,19 +125,23 @@ def train(
         params=params,
         trained_at=now,
         counts=counts,
+        family=params.family,
+        ease_items=ease_items,
+        gram_inverse=gram_inverse,
+        popularity_raw=raw,
     )
 
 
-def _popularity(histories: Histories) -> np.ndarray:
+def _popularity_raw(histories: Histories) -> np.ndarray:
     """Decayed count of customers per item: a customer's share is e/(1+e) of its evidence."""
     x = histories.item_evidence.copy()
     # evidence = log1p(w), so 1 - exp(-evidence) = w / (1 + w): recent, repeated use ~ 1.
     x.data = 1.0 - np.exp(-x.data)
-    raw = np.asarray(x.sum(axis=0)).ravel()
-    top = raw.max() if len(raw) else 0.0
-    if top <= 0:
-        return np.zeros(histories.n_items)
-    return np.sqrt(raw / top)
+    return np.asarray(x.sum(axis=0), dtype=np.float64).ravel()
+
+
+def _popularity(histories: Histories) -> np.ndarray:
+    return ease.popularity_from(_popularity_raw(histories))
 
 
 def _neighbourhood(histories: Histories, catalog: Catalog, params: Parameters) -> sparse.csr_matrix:
