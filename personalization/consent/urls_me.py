@@ -2,9 +2,9 @@ from django.urls import path
 
 from personalization.consent import views
 
-# Included by personalization/urls_me.py under the "me" namespace.
+# Included by console/urls_me.py under the "me" namespace (the consent preview is routed
+# there too: it reads the recommender, which sits above consent).
 urlpatterns = [
     path("consent/", views.consent, name="consent"),
-    path("consent/preview/<slug:data_category>/", views.consent_preview, name="consent_preview"),
     path("notice/", views.notice, name="notice"),
 ]

@@ -11,7 +11,6 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -334,33 +333,6 @@ def notice_publish(request, version: int):
     )
 
 
-# Data categories the recommender can read (with consent for on-site recommendations).
+# Data categories the recommender can read (with consent for on-site recommendations); the
+# preview of each is personalization/recommendations/preview.py.
 _ENGINE_CATEGORIES = ("purchase_history", "browsing_history", "stated_preferences")
-
-
-@customer_only
-def consent_preview(request, profile: CustomerProfile, data_category: str):
-    """What changes if I switch this off: the list now next to the list without it."""
-    from personalization.consent.selectors import consent_granted
-    from personalization.models import DataCategory
-    from personalization.recommending.selectors import preview_items
-
-    if data_category not in _ENGINE_CATEGORIES:
-        raise Http404
-    category = DataCategory.objects.get(code=data_category)
-    used = consent_granted(customer=profile, purpose="personalization", data_category=data_category)
-    now, without = [], []
-    if used:
-        now = preview_items(customer=profile)
-        without = preview_items(customer=profile, without_data_category=data_category)
-    names_now = {item.name for item in now}
-    names_without = {item.name for item in without}
-    context = {
-        "category": category,
-        "used": used,
-        "now": now,
-        "without": without,
-        "dropped": [item for item in now if item.name not in names_without],
-        "added": [item for item in without if item.name not in names_now],
-    }
-    return render(request, "me/consent_preview.html", context)
