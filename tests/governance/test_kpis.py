@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import CustomerProfile
-from governance import services
 from console.kpis import owner_kpis
+from governance import services
 from governance.trustmath import LedgerEntry, consent_by_month, count_mentions, month_starts
 from personalization.consent.services import ConsentChange, consent_set
 from personalization.models import (
