@@ -13,11 +13,25 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from personalization.campaigns.links import PREVIEW_TOKEN, LinkAction, link_token, link_url
 from personalization.campaigns.models import Campaign, CampaignRecipient
 from personalization.datarights.emails import customer_address
 from personalization.models import Recommendation
+
+# The one placeholder a greeting may hold.
+NAME_PLACEHOLDER = "{name}"
+
+
+def greeting_line(greeting: str, name: str) -> str:
+    """The campaign's greeting for one customer: "{name}" becomes their name; without a
+    name it goes with the space before it ("Hello {name}," -> "Hello,")."""
+    if not greeting:
+        return ""
+    if name:
+        return greeting.replace(NAME_PLACEHOLDER, name)
+    return greeting.replace(" " + NAME_PLACEHOLDER, "").replace(NAME_PLACEHOLDER, "").strip()
 
 
 def _links(*, base_url: str, recipient: CampaignRecipient, preview: bool) -> dict[str, str]:
@@ -50,8 +64,14 @@ def offer_email(
     recommendation: Recommendation,
     base_url: str,
     preview: bool = False,
+    test_to: str = "",
 ) -> EmailMultiAlternatives:
-    """The email `recipient` gets (in a preview, with links that do nothing)."""
+    """The email `recipient` gets (in a preview, with links that do nothing).
+
+    `test_to`: a test for a person at the shop instead, to that address, with links
+    that do nothing, "Test" in the subject and a note at the top saying whose email
+    it shows; it is never counted as sent."""
+    preview = preview or bool(test_to)
     customer = recipient.customer
     item = recommendation.item
     links = _links(base_url=base_url, recipient=recipient, preview=preview)
@@ -59,7 +79,8 @@ def offer_email(
         context = {
             "shop_name": settings.SHOP_NAME,
             "campaign": campaign,
-            "customer_name": customer.name,
+            "greeting": greeting_line(campaign.greeting, customer.name),
+            "test": bool(test_to),
             "item_name": item.name,
             "item_category": item.category.name if item.category_id else "",
             "item_price": number_format(item.price, decimal_pos=2, use_l10n=True),
@@ -68,17 +89,24 @@ def offer_email(
         }
         text = render_to_string("campaigns/email.txt", context)
         html = render_to_string("campaigns/email.html", context)
+        subject = campaign.subject
+        if test_to:
+            subject = _("[Test] %(subject)s") % {"subject": subject}
+    headers = {
+        # RFC 2369 and RFC 8058: mail clients offer a one-click unsubscribe that POSTs
+        # "List-Unsubscribe=One-Click" to this address.
+        "List-Unsubscribe": f"<{links['unsubscribe_url']}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    if test_to:
+        # Mail filters and the shop's own tools can tell a test from a real offer.
+        headers = {"X-Fairshare-Test": "yes"}
     message = EmailMultiAlternatives(
-        subject=campaign.subject,
+        subject=subject,
         body=text,
         from_email=None,
-        to=[customer_address(customer)],
-        headers={
-            # RFC 2369 and RFC 8058: mail clients offer a one-click unsubscribe that POSTs
-            # "List-Unsubscribe=One-Click" to this address.
-            "List-Unsubscribe": f"<{links['unsubscribe_url']}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
+        to=[test_to or customer_address(customer)],
+        headers=headers,
     )
     message.attach_alternative(html, "text/html")
     return message

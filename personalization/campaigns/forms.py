@@ -13,13 +13,25 @@ class CampaignForm(forms.Form):
     subject = forms.CharField(
         label=_("Subject"), max_length=150, help_text=_("The email's subject line.")
     )
+    greeting = forms.CharField(
+        label=_("Greeting"),
+        max_length=120,
+        required=False,
+        initial=_("Hello {name},"),
+        help_text=_(
+            "The first line of every email, exactly as written. {name} becomes the "
+            "customer's name (left out when the shop has none). Leave it empty for no "
+            "greeting."
+        ),
+    )
     message = forms.CharField(
         label=_("Message"),
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text=_(
-            "Your words to every customer. Below them each email shows the offer chosen "
-            "for that customer and why, and the links to stop personalizing or unsubscribe."
+            "Your words to every customer, below the greeting. Below them each email shows "
+            "the offer chosen for that customer and why, and the links to stop "
+            "personalizing or unsubscribe."
         ),
     )
 
@@ -30,6 +42,7 @@ class CampaignForm(forms.Form):
             initial={
                 "name": campaign.name,
                 "subject": campaign.subject,
+                "greeting": campaign.greeting,
                 "message": campaign.message,
             },
         )

@@ -23,6 +23,9 @@ class Campaign(models.Model):
 
     name = models.CharField(_("name"), max_length=120)
     subject = models.CharField(_("subject"), max_length=150)
+    # How each email starts, shown in the editor and the preview: "{name}" becomes the
+    # customer's name (and goes, with the space before it, when the shop has none).
+    greeting = models.CharField(_("greeting"), max_length=120, blank=True, default="")
     message = models.TextField(_("message"), max_length=5000)
     channel = models.CharField(
         _("channel"),

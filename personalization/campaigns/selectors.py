@@ -20,6 +20,7 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import CustomerProfile, PersonalizationMode
 from governance.features import MODEL_ITEM_KNN, OFFER_EMAILS
@@ -398,3 +399,126 @@ def campaign_segments(*, campaign: Campaign) -> list[Segment]:
 
 def recommendation_sendable(recommendation: Recommendation | None) -> bool:
     return recommendation is not None and recommendation.status == RecommendationStatus.APPROVED
+
+
+# --- reach: who gets the email, and why the others do not ------------------------------
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Of all the shop's customers, who this campaign can reach and why the rest cannot.
+
+    Before offers are chosen `no_fitting_offer` is None (only choosing tells). After,
+    `reachable` counts the customers given an offer, `no_fitting_offer` those the engine
+    found nothing for that rests on data they allow for emails, and the other reasons
+    count the customers left out when offers were chosen, as they stand now."""
+
+    customers: int
+    reachable: int
+    personalization_off: int
+    no_marketing_consent: int
+    no_fitting_offer: int | None
+    # Customers who came into the audience after the offers were chosen.
+    joined_later: int = 0
+
+    @property
+    def unreachable(self) -> int:
+        return self.customers - self.reachable
+
+    def reasons(self) -> list[str]:
+        """Why the others get nothing, in words, largest first ("80 have not allowed
+        offer emails")."""
+        parts = [
+            (
+                self.no_marketing_consent,
+                ngettext(
+                    "%(n)s has not allowed offer emails",
+                    "%(n)s have not allowed offer emails",
+                    self.no_marketing_consent,
+                ),
+            ),
+            (
+                self.personalization_off,
+                ngettext(
+                    "%(n)s has personalization off or paused",
+                    "%(n)s have personalization off or paused",
+                    self.personalization_off,
+                ),
+            ),
+            (
+                self.no_fitting_offer or 0,
+                ngettext(
+                    "%(n)s has no item that fits what they allow",
+                    "%(n)s have no item that fits what they allow",
+                    self.no_fitting_offer or 0,
+                ),
+            ),
+            (
+                self.joined_later,
+                ngettext(
+                    "%(n)s allowed offer emails after the offers were chosen",
+                    "%(n)s allowed offer emails after the offers were chosen",
+                    self.joined_later,
+                ),
+            ),
+        ]
+        parts.sort(key=lambda part: -part[0])
+        return [text % {"n": intcomma(n)} for n, text in parts if n]
+
+    @property
+    def sentence(self) -> str:
+        """ "103 of 107 customers get no offer: 80 have not allowed offer emails, 23 have
+        no item that fits what they allow." """
+        values = {"n": intcomma(self.unreachable), "total": intcomma(self.customers)}
+        if not self.unreachable:
+            return (
+                ngettext(
+                    "Every customer (%(total)s) can get an offer.",
+                    "All %(total)s customers can get an offer.",
+                    self.customers,
+                )
+                % values
+            )
+        head = (
+            ngettext(
+                "%(n)s of %(total)s customers gets no offer",
+                "%(n)s of %(total)s customers get no offer",
+                self.unreachable,
+            )
+            % values
+        )
+        return _("%(head)s: %(reasons)s.") % {"head": head, "reasons": ", ".join(self.reasons())}
+
+
+def campaign_reach(*, campaign: Campaign) -> Reach:
+    """Who this campaign reaches (a handful of counting queries)."""
+    customers = CustomerProfile.objects.count()
+    mode_on = CustomerProfile.objects.filter(_mode_on_today())
+    audience = audience_queryset()
+    if campaign.status in (CampaignStatus.DRAFT, CampaignStatus.GENERATING):
+        on, reachable = mode_on.count(), audience.count()
+        return Reach(
+            customers=customers,
+            reachable=reachable,
+            personalization_off=customers - on,
+            no_marketing_consent=on - reachable,
+            no_fitting_offer=None,
+        )
+    recipients = CampaignRecipient.objects.filter(campaign=campaign)
+    counted = recipients.aggregate(
+        total=Count("pk"),
+        with_offer=Count("pk", filter=Q(recommendation__isnull=False)),
+        no_offer=Count("pk", filter=Q(skip_reason=SkipReason.NO_OFFER)),
+    )
+    inside = recipients.values("customer_id")
+    outside_on = mode_on.exclude(pk__in=inside).count()
+    outside_audience = audience.exclude(pk__in=inside).count()
+    outside = customers - counted["total"]
+    return Reach(
+        customers=customers,
+        reachable=counted["with_offer"],
+        personalization_off=outside - outside_on,
+        no_marketing_consent=outside_on - outside_audience,
+        no_fitting_offer=counted["no_offer"],
+        joined_later=outside_audience,
+    )

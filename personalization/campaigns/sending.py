@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.apps import apps
@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import PersonalizationMode, User
 from accounts.selectors import effective_mode
@@ -78,12 +79,52 @@ def _replacement(recommendation: Recommendation | None) -> Recommendation | None
     )
 
 
-def campaign_send_start(*, campaign: Campaign, user: User, base_url: str) -> Campaign:
+@dataclass
+class SendPlan:
+    """What pressing "send" does now: recipient ids to queue (with the approved offer a
+    reviewer's replacement put in), rejected and undecided ones, offers to withdraw."""
+
+    queued: list[int] = field(default_factory=list)
+    replaced: dict[int, Recommendation] = field(default_factory=dict)
+    rejected: list[int] = field(default_factory=list)
+    unapproved: list[int] = field(default_factory=list)
+    withdraw: list[int] = field(default_factory=list)
+
+
+def campaign_send_plan(*, campaign: Campaign) -> SendPlan:
+    """Reads only: the confirmation page's count is the number sending will queue."""
+    plan = SendPlan()
+    waiting = CampaignRecipient.objects.filter(
+        campaign=campaign, status=RecipientStatus.IN_REVIEW
+    ).select_related("recommendation")
+    for recipient in waiting:
+        rec = recipient.recommendation
+        if rec is not None and rec.status != RecommendationStatus.APPROVED:
+            replacement = _replacement(rec)
+            if replacement is not None:
+                plan.replaced[recipient.pk] = replacement
+                rec = replacement
+        if selectors.recommendation_sendable(rec):
+            plan.queued.append(recipient.pk)
+        elif rec is not None and rec.status == RecommendationStatus.REJECTED:
+            plan.rejected.append(recipient.pk)
+        else:
+            plan.unapproved.append(recipient.pk)
+            if rec is not None and rec.status in UNDECIDED:
+                plan.withdraw.append(rec.pk)
+    return plan
+
+
+def campaign_send_start(
+    *, campaign: Campaign, user: User, base_url: str, confirmed_count: int | None = None
+) -> Campaign:
     """Send the approved offers (owner only, checked by the view).
 
     Offers still held or rejected are not sent (they leave the review queue); the emails
     go out from a Celery task at CAMPAIGN_EMAILS_PER_MINUTE. Pressing it again while
     sending re-queues the task, which is safe: every recipient is claimed once.
+    `confirmed_count`: the number of emails the person confirmed; when it is no longer
+    the number that would go (a reviewer decided meanwhile), nothing starts.
     """
     from personalization.campaigns import tasks
 
@@ -97,47 +138,41 @@ def campaign_send_start(*, campaign: Campaign, user: User, base_url: str) -> Cam
             raise ApplicationError(
                 _("Only a campaign whose offers were reviewed can be sent."), code="not_ready"
             )
-        waiting = list(
-            CampaignRecipient.objects.filter(
-                campaign=campaign, status=RecipientStatus.IN_REVIEW
-            ).select_related("recommendation")
-        )
-        queued, rejected, unapproved, withdraw = [], [], [], []
-        for recipient in waiting:
-            rec = recipient.recommendation
-            if rec is not None and rec.status != RecommendationStatus.APPROVED:
-                replacement = _replacement(rec)
-                if replacement is not None:
-                    recipient.recommendation = replacement
-                    category = replacement.item.category
-                    recipient.segment, recipient.segment_name = category.slug, category.name
-                    recipient.save(update_fields=["recommendation", "segment", "segment_name"])
-                    rec = replacement
-            if selectors.recommendation_sendable(rec):
-                queued.append(recipient.pk)
-            elif rec is not None and rec.status == RecommendationStatus.REJECTED:
-                rejected.append(recipient.pk)
-            else:
-                unapproved.append(recipient.pk)
-                if rec is not None and rec.status in UNDECIDED:
-                    withdraw.append(rec.pk)
-        if not queued:
+        plan = campaign_send_plan(campaign=campaign)
+        if not plan.queued:
             raise ApplicationError(
                 _("No offer has been approved yet, so nothing would be sent."),
                 code="nothing_approved",
             )
+        if confirmed_count is not None and confirmed_count != len(plan.queued):
+            raise ApplicationError(
+                ngettext(
+                    "The number of emails changed while you looked: %(n)s would go now. "
+                    "Check it and confirm again.",
+                    "The number of emails changed while you looked: %(n)s would go now. "
+                    "Check it and confirm again.",
+                    len(plan.queued),
+                )
+                % {"n": len(plan.queued)},
+                code="count_changed",
+            )
+        for recipient_pk, replacement in plan.replaced.items():
+            category = replacement.item.category
+            CampaignRecipient.objects.filter(pk=recipient_pk).update(
+                recommendation=replacement, segment=category.slug, segment_name=category.name
+            )
         recipients = CampaignRecipient.objects.filter(campaign=campaign)
-        recipients.filter(pk__in=queued).update(status=RecipientStatus.QUEUED)
-        recipients.filter(pk__in=rejected).update(
+        recipients.filter(pk__in=plan.queued).update(status=RecipientStatus.QUEUED)
+        recipients.filter(pk__in=plan.rejected).update(
             status=RecipientStatus.SKIPPED, skip_reason=SkipReason.REJECTED
         )
-        recipients.filter(pk__in=unapproved).update(
+        recipients.filter(pk__in=plan.unapproved).update(
             status=RecipientStatus.SKIPPED, skip_reason=SkipReason.NOT_APPROVED
         )
         # Offers nobody decided on leave the staff queue: they will never be sent.
-        Recommendation.objects.filter(pk__in=withdraw, status__in=UNDECIDED).delete()
+        Recommendation.objects.filter(pk__in=plan.withdraw, status__in=UNDECIDED).delete()
         campaign.status = CampaignStatus.SENDING
-        campaign.send_total = len(queued)
+        campaign.send_total = len(plan.queued)
         campaign.send_started_by = user
         campaign.send_started_at = timezone.now()
         campaign.link_base_url = (settings.CAMPAIGN_LINK_BASE_URL or base_url).rstrip("/")
@@ -153,6 +188,44 @@ def campaign_send_start(*, campaign: Campaign, user: User, base_url: str) -> Cam
         )
         enqueue_on_commit(tasks.campaign_send, campaign.pk)
     return campaign
+
+
+def campaign_send_test(*, campaign: Campaign, user: User, base_url: str) -> str:
+    """Email the person at the shop the first segment's real email, marked as a test,
+    with links that do nothing. Counted nowhere: no recipient, offer or rate-limit slot
+    changes. Returns the address it went to."""
+    address = (user.email or "").strip()
+    if not address:
+        raise ApplicationError(
+            _("Your account has no email address to send the test to."), code="no_address"
+        )
+    segments = selectors.campaign_segments(campaign=campaign)
+    sample = next((s.sample for s in segments if s.sample.recommendation is not None), None)
+    if sample is None or sample.recommendation is None:
+        raise ApplicationError(
+            _(
+                "Choose offers first: the test shows a real customer's email with the offer "
+                "chosen for them."
+            ),
+            code="no_sample",
+        )
+    message = offer_email(
+        campaign=campaign,
+        recipient=sample,
+        recommendation=sample.recommendation,
+        base_url=base_url,
+        test_to=address,
+    )
+    try:
+        message.send()
+    except (OSError, smtplib.SMTPException) as exc:
+        logger.warning("campaign %s: test email failed (%s)", campaign.pk, type(exc).__name__)
+        raise ApplicationError(
+            _("The mail server could not be reached. Try again in a minute."),
+            code="mail_server",
+        ) from exc
+    logger.info("campaign %s: test email sent to a staff member", campaign.pk)
+    return address
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from core.errors import ApplicationError
 from governance.selectors import kill_switch_engaged
 from personalization import registry
 from personalization.campaigns import selectors
+from personalization.campaigns.emails import NAME_PLACEHOLDER
 from personalization.campaigns.links import LinkAction, link_read
 from personalization.campaigns.models import (
     Campaign,
@@ -46,6 +47,23 @@ _CAMPAIGN_START_LOCK = 727_301
 # --- compose ------------------------------------------------------------------------
 
 
+def _clean_greeting(greeting: str) -> str:
+    greeting = (greeting or "").strip()
+    if "\n" in greeting or "\r" in greeting or "\x00" in greeting:
+        raise ApplicationError(
+            _("The greeting must be a single line."), code="invalid", field="greeting"
+        )
+    if greeting.replace(NAME_PLACEHOLDER, "").count("{") or greeting.replace(
+        NAME_PLACEHOLDER, ""
+    ).count("}"):
+        raise ApplicationError(
+            _("Only {name} can be filled in: remove the other curly brackets."),
+            code="invalid",
+            field="greeting",
+        )
+    return greeting
+
+
 def _clean(*, name: str, subject: str, message: str) -> tuple[str, str, str]:
     name, subject, message = (name or "").strip(), (subject or "").strip(), (message or "").strip()
     if not name:
@@ -67,16 +85,25 @@ def _clean(*, name: str, subject: str, message: str) -> tuple[str, str, str]:
 
 
 @transaction.atomic
-def campaign_create(*, name: str, subject: str, message: str, created_by: User) -> Campaign:
-    """A draft campaign; nothing is chosen or sent yet."""
+def campaign_create(
+    *, name: str, subject: str, message: str, created_by: User, greeting: str = ""
+) -> Campaign:
+    """A draft campaign; nothing is chosen or sent yet. `greeting` starts every email as
+    written ("{name}" becomes the customer's name); empty: no greeting line."""
     name, subject, message = _clean(name=name, subject=subject, message=message)
     return Campaign.objects.create(
-        name=name, subject=subject, message=message, created_by=created_by
+        name=name,
+        subject=subject,
+        greeting=_clean_greeting(greeting),
+        message=message,
+        created_by=created_by,
     )
 
 
 @transaction.atomic
-def campaign_update(*, campaign: Campaign, name: str, subject: str, message: str) -> Campaign:
+def campaign_update(
+    *, campaign: Campaign, name: str, subject: str, message: str, greeting: str = ""
+) -> Campaign:
     """Edit a draft, or the wording of a campaign in review (the offers stay)."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.IN_REVIEW):
@@ -86,7 +113,8 @@ def campaign_update(*, campaign: Campaign, name: str, subject: str, message: str
     campaign.name, campaign.subject, campaign.message = _clean(
         name=name, subject=subject, message=message
     )
-    campaign.save(update_fields=["name", "subject", "message", "updated_at"])
+    campaign.greeting = _clean_greeting(greeting)
+    campaign.save(update_fields=["name", "subject", "greeting", "message", "updated_at"])
     return campaign
 
 

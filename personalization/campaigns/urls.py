@@ -18,6 +18,7 @@ urlpatterns = [
         name="campaign_preview_html",
     ),
     path("campaigns/<int:pk>/send/", views.campaign_send, name="campaign_send"),
+    path("campaigns/<int:pk>/send-test/", views.campaign_send_test, name="campaign_send_test"),
     path("campaigns/<int:pk>/stop/", views.campaign_stop, name="campaign_stop"),
     path("campaigns/<int:pk>/progress.json", views.campaign_progress, name="campaign_progress"),
 ]

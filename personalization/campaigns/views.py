@@ -125,6 +125,12 @@ def campaign_detail(request, pk: int):
         "campaign": campaign,
         "audience": selectors.audience_count(),
         "progress": selectors.campaign_progress(campaign=campaign),
+        "reach": selectors.campaign_reach(campaign=campaign),
+        "send_plan": (
+            sending.campaign_send_plan(campaign=campaign)
+            if campaign.status == CampaignStatus.IN_REVIEW
+            else None
+        ),
         "review": selectors.review_counts(campaign=campaign),
         "skips": selectors.skip_counts(campaign=campaign),
         "queue_url": _queue_url(),
@@ -156,18 +162,73 @@ def campaign_generate(request, pk: int):
     )
 
 
-@require_POST
 @campaign_console
 def campaign_send(request, pk: int):
+    """GET: the confirmation, with the number of emails that would go and who gets none.
+    POST: start sending, only with the number the owner confirmed (or resume)."""
     if not request.user.has_perm(OWNER_CONSOLE):
         raise PermissionDenied
-    base_url = request.build_absolute_uri("/")
-    return _act(
-        request,
-        pk,
-        lambda c: sending.campaign_send_start(campaign=c, user=request.user, base_url=base_url),
-        _("Sending the approved offers."),
-    )
+    campaign = get_object_or_404(Campaign, pk=pk)
+    if request.method == "POST":
+        resume = campaign.status == CampaignStatus.SENDING
+        confirmed = _confirmed_count(request.POST.get("count"))
+        if not resume and confirmed is None:
+            messages.error(request, _("Confirm the number of emails first."))
+            return redirect(f"{_ns(request)}:campaign_send", pk=campaign.pk)
+        base_url = request.build_absolute_uri("/")
+        try:
+            sending.campaign_send_start(
+                campaign=campaign,
+                user=request.user,
+                base_url=base_url,
+                confirmed_count=None if resume else confirmed,
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            if exc.code == "count_changed":
+                return redirect(f"{_ns(request)}:campaign_send", pk=campaign.pk)
+        else:
+            messages.success(request, _("Sending the approved offers."))
+        return _detail(request, campaign)
+    if campaign.status != CampaignStatus.IN_REVIEW:
+        return _detail(request, campaign)
+    plan = sending.campaign_send_plan(campaign=campaign)
+    context = {
+        **_base_context(request),
+        "campaign": campaign,
+        "count": len(plan.queued),
+        "rejected": len(plan.rejected),
+        "waiting": len(plan.unapproved),
+        "reach": selectors.campaign_reach(campaign=campaign),
+    }
+    return render(request, "owner/campaigns/send_confirm.html", context)
+
+
+def _confirmed_count(value: str | None) -> int | None:
+    try:
+        count = int(value or "")
+    except ValueError:
+        return None
+    return count if count >= 0 else None
+
+
+@require_POST
+@campaign_console
+def campaign_send_test(request, pk: int):
+    """Send the signed-in person the email a real recipient would get, marked as a test."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        address = sending.campaign_send_test(
+            campaign=campaign, user=request.user, base_url=request.build_absolute_uri("/")
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("A test email went to %(address)s. No customer got anything.") % {"address": address},
+        )
+    return _detail(request, campaign)
 
 
 @require_POST

@@ -1,6 +1,8 @@
-"""An owner runs an offer campaign in real Chromium: compose, choose offers, (a reviewer
-approves them), preview each segment's email, send, watch the progress bar reach done;
-then a customer uses the email's unsubscribe link without signing in. axe on each page.
+"""An owner runs an offer campaign in real Chromium: compose (the greeting written out),
+see who the campaign reaches and why the others get nothing, choose offers, (a reviewer
+approves them), preview each segment's email, send a test to themselves, confirm the
+number of emails, watch the progress bar reach done; then a customer uses the email's
+unsubscribe link without signing in. axe on each page, at 1366x900 and on a phone.
 
 The sending task is run by the test itself once the page shows the progress bar (the
 part a Celery worker plays; tests/personalization/test_campaigns_worker.py covers real
@@ -13,6 +15,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
+from accounts.models import CustomerProfile
 from accounts.roles import Role
 from personalization.campaigns import tasks
 from personalization.campaigns.models import Campaign, CampaignRecipient
@@ -23,6 +26,8 @@ from tests.browser.conftest import ROLE_START_PAGE, blocking_violations, sign_in
 from tests.personalization.test_campaigns import trained_shop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -37,6 +42,7 @@ def test_an_owner_runs_a_campaign_from_compose_to_done(page, person, browser, qu
     shop = trained_shop()
     owner = person(Role.OWNER, email="owner@example.com")
     reviewer = person(Role.STAFF, email="staff@example.com")
+    page.set_viewport_size(DESKTOP)
     sign_in(page, owner.email)
     expect(page).to_have_url(ROLE_START_PAGE[Role.OWNER])
 
@@ -56,6 +62,9 @@ def test_an_owner_runs_a_campaign_from_compose_to_done(page, person, browser, qu
     expect(page.get_by_label("Message")).to_have_value("This week we bake twice a day.")
     assert blocking_violations(page) == []
     page.get_by_label("Subject").fill("Fresh from the oven")
+    # the greeting is in the editor as it will be written, not added behind the scenes
+    expect(page.get_by_label("Greeting")).to_have_value("Hello {name},")
+    page.get_by_label("Greeting").fill("Good morning {name},")
     page.get_by_role("button", name="Save campaign").click()
 
     # the draft shows its audience: customers with personalization on and marketing consent
@@ -63,6 +72,13 @@ def test_an_owner_runs_a_campaign_from_compose_to_done(page, person, browser, qu
     audience = page.get_by_role("region", name="Audience")
     expect(audience).to_contain_text("7")
     expect(audience).to_contain_text("customers have personalization on and allow offer emails")
+    # and, before anything is chosen or sent, how many get nothing and why
+    customers = CustomerProfile.objects.count()
+    expect(page.locator("#campaign-reach")).to_have_text(
+        f"{customers - 7} of {customers} customers get no offer: "
+        f"{customers - 7} have not allowed offer emails."
+    )
+    expect(page.get_by_role("region", name="The email")).to_contain_text("Good morning {name},")
     assert blocking_violations(page) == []
 
     # choose offers: each waits for a reviewer
@@ -110,12 +126,44 @@ def test_an_owner_runs_a_campaign_from_compose_to_done(page, person, browser, qu
     expect(segment).to_contain_text("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
     assert blocking_violations(page) == []
 
-    # send: the page shows a progress bar while the worker has not started
+    # the HTML email itself on a phone: the shop's name on top, one column that fits
+    segment.get_by_role("link", name="Open the HTML version").click()
+    page.set_viewport_size(PHONE)
+    expect(page.get_by_text("Crumb & Co.").first).to_be_visible()
+    expect(page.get_by_text(first.recommendation.sentence)).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.set_viewport_size(DESKTOP)
+    page.go_back()
+
+    # a test to the owner's own address, marked as a test and counted nowhere
     page.get_by_role("link", name="Bread week").click()
+    page.get_by_role("button", name="Send a test to me").click()
+    expect(page.get_by_text("A test email went to owner@example.com.")).to_be_visible()
+    (test,) = mail.outbox
+    assert test.to == ["owner@example.com"] and test.subject == "[Test] Fresh from the oven"
+    assert "Good morning" in test.body
+    mail.outbox.clear()
+    assert not CampaignRecipient.objects.filter(campaign=campaign, sent_at__isnull=False).exists()
+
+    # send: one click only opens the confirmation, with the count and who gets nothing
     expect(page.get_by_role("region", name="Send")).to_contain_text(
         f"{len(offers) - 1} approved offers will be sent."
     )
-    page.get_by_role("button", name="Send approved offers").click()
+    page.get_by_role("link", name="Review and send…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Send this campaign?")
+    expect(page.get_by_role("heading", level=2)).to_have_text(
+        f"{len(offers) - 1} emails will go out"
+    )
+    expect(page.get_by_text(re.compile(r"customers get no offer: "))).to_be_visible()
+    assert queued_sends == []
+    assert blocking_violations(page) == []
+    # on a phone the confirmation fits the screen, nothing scrolls sideways
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    expect(page.get_by_role("button", name=f"Yes, send {len(offers) - 1} emails")).to_be_visible()
+    assert blocking_violations(page) == []
+    page.set_viewport_size(DESKTOP)
+    page.get_by_role("button", name=f"Yes, send {len(offers) - 1} emails").click()
     bar = page.get_by_role("progressbar")
     expect(bar).to_have_attribute("value", "0")
     expect(page.locator("#campaign-progress-text")).to_contain_text("0 of")

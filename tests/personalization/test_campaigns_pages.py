@@ -125,8 +125,11 @@ def test_an_owner_runs_a_campaign_through_the_pages(
     html = client.get(f"{detail}preview/{samples[0].pk}/email.html").content.decode()
     assert samples[0].recommendation.sentence in html
 
+    # sending asks first, with the number of emails; only that number starts it
+    confirm = client.get(f"{detail}send/").content.decode()
+    assert f"{len(chosen)} emails will go out" in confirm
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(f"{detail}send/")
+        client.post(f"{detail}send/", {"count": str(len(chosen))})
     progress = client.get(f"{detail}progress.json").json()
     assert progress["status"] == "sent"
     assert progress["finished"] is True

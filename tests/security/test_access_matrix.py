@@ -513,7 +513,10 @@ ALLOWED = Expect(_codes(200, 302, 405), why="allowed")
 PUBLIC = Expect(_codes(200, 302), why="public")
 
 # Pages of /staff/ that only the owner may use.
-OWNER_ONLY_ON_STAFF = {"staff:review_policy": "a policy-level decision is the owner's"}
+OWNER_ONLY_ON_STAFF = {
+    "staff:review_policy": "a policy-level decision is the owner's",
+    "staff:campaign_send": "only the owner sends a campaign (and sees its confirmation)",
+}
 
 # allauth's pages for a signed-in person (visitors are sent to sign in first).
 ACCOUNT_SIGNED_IN = (
