@@ -119,7 +119,7 @@ def named_marks(prefix: str, values: Sequence[object]) -> str:
     return ", ".join(f"%({prefix}{i})s" for i in range(len(values)))
 
 
-def named_values(prefix: str, values: Iterable[object]) -> dict[str, object]:
+def named_values(prefix: str, values: Iterable[Any]) -> dict[str, Any]:
     """The parameters that go with `named_marks(prefix, values)`."""
     return {f"{prefix}{i}": value for i, value in enumerate(values)}
 
