@@ -220,6 +220,7 @@ class AuditResult(models.Model):
     is_reference = models.BooleanField(_("is the reference group"), default=False)
     difference = models.FloatField(_("difference to reference"), null=True, blank=True)
     ratio = models.FloatField(_("ratio to reference"), null=True, blank=True)
+    # xgettext:no-python-format
     fails_four_fifths_rule = models.BooleanField(_("below the 80% rule"), default=False)
     finding = models.BooleanField(_("finding"), default=False)
 

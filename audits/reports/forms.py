@@ -40,6 +40,7 @@ class AuditPolicyForm(forms.Form):
         label=_("Ratio threshold"),
         min_value=0.01,
         max_value=1.0,
+        # xgettext:no-python-format
         help_text=_("0.8 is the 80% rule: a group below 80% of the reference group's rate."),
     )
     difference_threshold = forms.FloatField(
