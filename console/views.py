@@ -8,14 +8,14 @@ from console import dashboard
 from console.overview import owner_overview
 from console.transparency import transparency_facts
 from personalization import selectors
-from personalization.consent.notices import notice_current, notice_display, notice_ensure_initial
+from personalization.consent.notices import notice_current_or_default, notice_display
 from personalization.oversight import selectors as oversight_selectors
 
 
 def transparency(request):
     """Public: how the shop's AI works now, from the live configuration, then the
     current privacy notice with its version."""
-    notice = notice_current() or notice_ensure_initial()
+    notice = notice_current_or_default()
     context = {"display": notice_display(notice=notice), **transparency_facts()}
     return render(request, "transparency.html", context)
 

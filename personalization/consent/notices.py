@@ -45,6 +45,26 @@ def notice_current() -> PrivacyNotice | None:
     return PrivacyNotice.objects.filter(status=PUBLISHED).order_by("-version").first()
 
 
+def notice_current_or_default() -> PrivacyNotice:
+    """For pages: the published version, or (before `migrate` published the first one)
+    the default text as version 1 would say it, unsaved. A read never publishes."""
+    current = notice_current()
+    if current is not None:
+        return current
+    snapshot = registry_snapshot()
+    return PrivacyNotice(
+        version=1,
+        status=PUBLISHED,
+        title=_("Privacy notice"),
+        body=default_notice_body(),
+        ai_statement=default_ai_statement(),
+        purposes=snapshot["purposes"],
+        data_categories=snapshot["data_categories"],
+        retention=snapshot["retention"],
+        published_at=timezone.now(),
+    )
+
+
 def notice_latest_asking_version() -> int | None:
     """The newest published version that asked customers again (None before any)."""
     return (

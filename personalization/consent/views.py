@@ -45,7 +45,7 @@ def customer_only(view):
 
 
 def _current_notice() -> PrivacyNotice:
-    return notices.notice_current() or notices.notice_ensure_initial()
+    return notices.notice_current_or_default()
 
 
 # --- Customer pages -----------------------------------------------------------------

@@ -1,0 +1,64 @@
+"""Reads never write: opening a page changes nothing in the database (decision 53).
+
+Each GET runs under a capture of every statement sent; only the session row (Django's
+own sign-in bookkeeping) may be written."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from accounts.roles import Role
+from personalization.consent import notices
+from personalization.models import PrivacyNotice
+
+pytestmark = pytest.mark.django_db
+
+_WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
+def writes_of(client: Client, url: str) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if _WRITE.match(q["sql"]) and "session" not in q["sql"]
+    ]
+
+
+def test_migrate_publishes_the_first_notice_so_no_page_has_to():
+    first = notices.notice_current()
+    assert first is not None and first.version == 1
+    assert first.status == PrivacyNotice.Status.PUBLISHED
+
+
+def test_the_transparency_page_before_any_notice_shows_the_default_text_and_writes_nothing():
+    PrivacyNotice.objects.all().delete()
+    client = Client()
+    assert writes_of(client, "/transparency/") == []
+    assert PrivacyNotice.objects.count() == 0
+    assert "Privacy notice" in client.get("/transparency/").content.decode()
+
+
+def test_the_owners_notice_pages_write_nothing_even_before_any_notice(make_user):
+    PrivacyNotice.objects.all().delete()
+    client = Client()
+    client.force_login(make_user(Role.OWNER))
+    for url in ("/owner/notice/", "/owner/notice/new/", "/owner/", "/owner/features/"):
+        assert writes_of(client, url) == [], url
+    assert PrivacyNotice.objects.count() == 0
+
+
+def test_the_customers_consent_and_notice_pages_write_nothing(make_user):
+    client = Client()
+    customer = make_user(Role.CUSTOMER)
+    notices.notice_acknowledge(profile=customer.customer_profile, version=1)
+    client.force_login(customer)
+    for url in ("/me/", "/me/consent/", "/me/notice/", "/me/history/", "/me/preferences/"):
+        assert writes_of(client, url) == [], url
