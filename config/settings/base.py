@@ -346,6 +346,9 @@ SHOP_NAME = env.str("SHOP_NAME", default="Crumb & Co.")
 # to DEFAULT_FROM_EMAIL).
 SHOP_CONTACT_EMAIL = env.str("SHOP_CONTACT_EMAIL", default="")
 SHOP_CONTACT_ADDRESS = env.str("SHOP_CONTACT_ADDRESS", default="")
+# The time zone of the shop's own exports: order times without an offset (Online
+# Retail's InvoiceDate, WooCommerce's order_date) are read as local times there.
+SHOP_TIME_ZONE = env.str("SHOP_TIME_ZONE", default="Europe/London")
 # Minutes a customer can still cancel an erasure request before the erasure starts.
 ERASURE_CANCEL_WINDOW_MINUTES = env.int("ERASURE_CANCEL_WINDOW_MINUTES", default=10)
 # Offer campaigns: emails sent per minute at most (all campaigns together).

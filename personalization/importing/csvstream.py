@@ -7,6 +7,7 @@ UTF-8 is reported on its line and the rest of the file is still checked.
 from __future__ import annotations
 
 import csv
+import gzip
 import os
 import stat
 from collections.abc import Iterator
@@ -29,31 +30,49 @@ class CsvStream:
     header: list[str] = field(default_factory=list)
     size: int = 0
     _file: BinaryIO | None = None
+    # The file on disk; for a .gz file `_file` reads its decompressed text from it.
+    _raw: BinaryIO | None = None
     _bad_lines: set[int] = field(default_factory=set)
     _physical_line: int = 0
 
     def __enter__(self) -> CsvStream:
-        self._file = open(self.path, "rb")  # closed in __exit__
-        info = os.fstat(self._file.fileno())
+        self._raw = open(self.path, "rb")  # closed in __exit__
+        info = os.fstat(self._raw.fileno())
         # Pipes and sockets have no size; progress is then counted in rows only.
         self.size = info.st_size if stat.S_ISREG(info.st_mode) else 0
+        if self.path.lower().endswith(".gz"):
+            # Streamed: gzip decompresses as the lines are read, never the whole file.
+            self._file = gzip.GzipFile(fileobj=self._raw, mode="rb")  # type: ignore[assignment]
+        else:
+            self._file = self._raw
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._file is not None:
+        if self._file is not None and self._file is not self._raw:
             self._file.close()
+        if self._raw is not None:
+            self._raw.close()
 
     @property
     def bytes_read(self) -> int:
-        """Bytes consumed so far (0 for pipes, which cannot tell)."""
-        if self._file is None or not self.size:
+        """Bytes of the file on disk consumed so far (0 for pipes, which cannot tell)."""
+        if self._raw is None or not self.size:
             return 0
-        return self._file.tell()
+        return self._raw.tell()
 
     def _decoded_lines(self) -> Iterator[str]:
         if self._file is None:
             raise RuntimeError("CsvStream used outside its with-block")
-        for raw in self._file:
+        try:
+            yield from self._decode(self._file)
+        except (OSError, EOFError) as exc:
+            # A .gz file that is not gzip, or was cut short.
+            raise MalformedCsv(
+                self._physical_line + 1, f"not a readable gzip file ({exc})"
+            ) from exc
+
+    def _decode(self, lines: BinaryIO) -> Iterator[str]:
+        for raw in lines:
             self._physical_line += 1
             if self._physical_line == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]

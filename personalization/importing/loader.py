@@ -44,6 +44,26 @@ class ImportReport:
     files: list[FileReport] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     error_count: int = 0
+    # The export profile read (`import_profile`); "fairshare" for the CSV contract.
+    profile: str = "fairshare"
+    # Rows of each kind and what was done with them (keys: profiles.COUNT_LABELS).
+    counts: dict[str, int] = field(default_factory=dict)
+    # A shop's tag as written -> the attribute code stored ("" when dropped).
+    tag_mapping: dict[str, str] = field(default_factory=dict)
+    # Non-product stock code -> lines kept out of the catalog and the event log.
+    non_product_codes: dict[str, int] = field(default_factory=dict)
+
+    def count_labels(self) -> list[tuple[str, str, int]]:
+        """(key, translated label, count) of every count above zero, in a fixed order."""
+        from django.utils.translation import gettext
+
+        from personalization.importing.profiles import COUNT_LABELS
+
+        return [
+            (key, gettext(label), self.counts[key])
+            for key, label in COUNT_LABELS.items()
+            if self.counts.get(key)
+        ]
 
     @property
     def ok(self) -> bool:

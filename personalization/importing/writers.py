@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Field
 from django.db.models.functions import Lower
 
@@ -271,14 +271,35 @@ def _event_column(name: str) -> str:
     return field.column
 
 
+def _copy_direct(names: dict[str, str], rows: list[tuple[Any, ...]]) -> bool:
+    """COPY rows not stored yet straight into the table, in a savepoint; False (nothing
+    written) when one was stored meanwhile by another writer (a unique violation)."""
+    copy_sql = f"COPY {names['table']} ({names['columns']}) FROM STDIN"
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            with connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
+                # In key order, as the INSERT below: overlapping writers never wait in a circle.
+                for values in sorted(rows, key=lambda values: values[0]):
+                    copy.write_row(values)
+    except IntegrityError:
+        return False
+    return True
+
+
 def events_write(
     rows: list[R.EventRow],
     *,
     customer_ids: dict[str, Any],
     sku_ids: dict[str, Any],
     now: datetime,
+    direct: bool = False,
 ) -> int:
     """Store the events not stored yet (idempotent on event_id); return how many were new.
+
+    `direct` (the importer, which holds the import lock): on PostgreSQL the new rows are
+    copied straight into the table, the fastest way in; should another writer (an API
+    batch) have stored one of them meanwhile, that copy is rolled back to its savepoint
+    and the rows go the way below instead.
 
     What is already stored is left out first (cheap, and a re-import sends nothing);
     the rest is inserted with `ON CONFLICT DO NOTHING`, so batches that overlap, written
@@ -314,6 +335,8 @@ def events_write(
         "incoming": quote(_INCOMING),
     }
     if connection.vendor == "postgresql":
+        if direct and _copy_direct(names, new):
+            return len(new)
         with connection.cursor() as cursor:
             cursor.execute(_INCOMING_SQL.format(**names))
             # COPY: several times faster than INSERT for large batches. psycopg's own
@@ -344,3 +367,85 @@ def events_write(
             ],
         )
         return cursor.rowcount
+
+
+# Guest sales: the same COPY-then-INSERT as events, into the guest sales' own temp table.
+_INCOMING_GUESTS = "fairshare_incoming_guest_sales"
+_GUEST_FIELDS = ("line_id", "item", "kind", "quantity", "occurred_at", "imported_at")
+
+
+def guest_sales_write(rows: list[tuple[str, int, str, int, datetime]], *, now: datetime) -> int:
+    """Store the guest lines (line_id, item_id, kind, quantity, occurred_at) not stored yet
+    (idempotent on line_id); return how many were new. As `events_write(direct=True)`:
+    the stored ones are left out, the rest copied straight in, and `ON CONFLICT DO
+    NOTHING` in line_id order should another writer have stored one meanwhile."""
+    from personalization.models import GuestSale
+
+    stored = _stored_keys(GuestSale._meta.db_table, "line_id", [row[0] for row in rows])
+    rows = [row for row in rows if row[0] not in stored]
+    if not rows:
+        return 0
+    quote = connection.ops.quote_name
+    meta = GuestSale._meta
+    columns = []
+    for name in _GUEST_FIELDS:
+        field = meta.get_field(name)
+        if not isinstance(field, Field) or field.column is None:
+            raise TypeError(f"GuestSale.{name} is not stored in a column of its own")
+        columns.append(quote(field.column))
+    names = {
+        "table": quote(meta.db_table),
+        "columns": ", ".join(columns),
+        "event_id": columns[0],
+        "incoming": quote(_INCOMING_GUESTS),
+    }
+    if connection.vendor == "postgresql":
+        if _copy_direct(names, [(*values, now) for values in rows]):
+            return len(rows)
+        with connection.cursor() as cursor:
+            cursor.execute(_INCOMING_SQL.format(**names))
+            copy_sql = f"COPY {names['incoming']} ({names['columns']}) FROM STDIN"
+            with connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
+                for values in rows:
+                    copy.write_row((*values, now))
+            cursor.execute(_FROM_INCOMING_SQL.format(**names))
+            created = cursor.rowcount
+            cursor.execute(f"TRUNCATE {names['incoming']}")
+        return created
+    ops = connection.ops
+    marks = ", ".join(["%s"] * len(columns))
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            _INSERT_EVENT_SQL.format(marks=marks, **names),
+            [
+                (
+                    *values[:4],
+                    ops.adapt_datetimefield_value(values[4]),
+                    ops.adapt_datetimefield_value(now),
+                )
+                for values in sorted(rows)
+            ],
+        )
+        return cursor.rowcount
+
+
+def _stored_keys(table: str, column: str, keys: list[str]) -> set[str]:
+    """Which of these keys the table's unique `column` holds already."""
+    quote = connection.ops.quote_name
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {quote(column)} FROM {quote(table)} WHERE {quote(column)} = ANY(%s)",  # noqa: S608
+                [keys],
+            )
+            return {key for (key,) in cursor.fetchall()}
+    stored: set[str] = set()
+    for batch in in_batches(keys):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {quote(column)} FROM {quote(table)} "  # noqa: S608
+                f"WHERE {quote(column)} IN ({', '.join(['%s'] * len(batch))})",
+                batch,
+            )
+            stored.update(key for (key,) in cursor.fetchall())
+    return stored

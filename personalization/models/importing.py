@@ -1,6 +1,8 @@
 """What shop exports bring besides customers' own interactions: guest sales and
 the stock codes that are not products (postage, fees, manual adjustments)."""
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -29,7 +31,7 @@ class NonProductCode(models.Model):
     def __str__(self) -> str:
         return self.code
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Codes are compared case-insensitively: stored in upper case, as imports fold them.
         self.code = self.code.strip().upper()
         super().save(*args, **kwargs)
