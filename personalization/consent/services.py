@@ -30,10 +30,13 @@ from personalization.models import (
     PrivacyNotice,
     WebhookEvent,
 )
+from personalization.unlearning.services import forget_on_commit
 from personalization.webhooks.services import webhooks_emit
 
 _PURPOSES = {spec.code for spec in registry.PURPOSES}
 _CATEGORIES = {spec.code for spec in registry.DATA_CATEGORIES}
+# The data categories the recommendation model is trained on.
+_MODEL_CATEGORIES = frozenset(registry.INTERACTION_KIND_CATEGORY.values())
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,14 @@ def consent_set(
         else:
             row.granted, row.event, row.updated_at = change.granted, event, now
             row.save(update_fields=["granted", "event", "updated_at"])
+    if any(
+        e.purpose == registry.PERSONALIZATION
+        and not e.granted
+        and e.data_category in _MODEL_CATEGORIES
+        for e in events
+    ):
+        # The served model must stop depending on what the withdrawal covers.
+        forget_on_commit(customer_ref=customer.pk)
     if events and customer.external_id:
         # The shop's own systems keep a copy of consent: tell them (ids and codes only).
         webhooks_emit(

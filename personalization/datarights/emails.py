@@ -54,6 +54,26 @@ def _kind_name(request: DataRequest) -> str:
     }[DataRequestKind(request.kind)]
 
 
+def model_receipt(request: DataRequest) -> str:
+    """What the erasure did to the recommendation model, with the time, in plain words."""
+    method = (request.outcome or {}).get("model")
+    if method in ("downdate", "done") and request.removed_from_model_at:
+        return _("Your data was removed from our recommendation model at %(when)s.") % {
+            "when": _when(request.removed_from_model_at)
+        }
+    if method == "none" and request.removed_from_model_at:
+        return _("Our recommendation model held none of your data (checked at %(when)s).") % {
+            "when": _when(request.removed_from_model_at)
+        }
+    if method == "retrain":
+        return _(
+            "Our recommendation model could not drop your data on its own, so it is being "
+            "trained again without it; until that is done, the suggestions other customers "
+            "see may still reflect what you bought."
+        )
+    return ""
+
+
 def _compose(request: DataRequest, step: str) -> tuple[str, str]:
     kind = _kind_name(request)
     shop = settings.SHOP_NAME
@@ -98,6 +118,9 @@ def _compose(request: DataRequest, step: str) -> tuple[str, str]:
                     "that no longer leads to you. This is the last email you get from us."
                 )
             ]
+            model_line = model_receipt(request)
+            if model_line:
+                lines.append(model_line)
         else:
             lines = [
                 _(

@@ -38,6 +38,7 @@ from personalization.models import (
     RetentionRun,
     WebhookEvent,
 )
+from personalization.unlearning.services import model_forget_customer
 from personalization.webhooks.services import webhooks_emit
 
 logger = logging.getLogger(__name__)
@@ -379,7 +380,8 @@ def erasure_run(*, request_id: int) -> None:
 
     Order: (1) the policy covers every relation, or stop before changing anything;
     (2) every granted consent is withdrawn on the ledger (method "erasure"), so the
-    ledger proves the withdrawal; (3) export files go; (4) related rows go chunk by
+    ledger proves the withdrawal; (2b) the served recommendation model stops depending on
+    their rows (unlearning, before the rows go); (3) export files go; (4) related rows go chunk by
     chunk, each chunk committed; (5) in one transaction: proof rows are unlinked, the
     profile and login are deleted and the request is completed. A run killed anywhere
     leaves the request in progress; running it again continues where it stopped.
@@ -401,6 +403,8 @@ def erasure_run(*, request_id: int) -> None:
     address = emails.customer_address(customer)
 
     _erasure_withdraw_consent(request_id, customer)
+    # Before any row goes: what the model holds is worked out from those rows.
+    _erasure_forget_model(request_id, customer)
 
     exports = DataRequest.objects.filter(customer=customer).exclude(export_file="")
     for export_request in exports:
@@ -438,6 +442,21 @@ def _erasure_withdraw_consent(request_id: int, customer: CustomerProfile) -> Non
         notice_version=customer.notice_version_seen,
     )
     _record_progress(request_id, {"consent withdrawals recorded": len(withdrawn)})
+
+
+@atomic_retrying
+def _erasure_forget_model(request_id: int, customer: CustomerProfile) -> None:
+    """Step 2b of erasure: the served recommendation model stops depending on the
+    customer's data (taken out of it exactly, or a retrain without it queued); the
+    request records when, for the receipt."""
+    forgotten = model_forget_customer(customer_ref=customer.pk, reason="erasure")
+    request = _locked(request_id)
+    outcome = dict(request.outcome or {})
+    outcome["model"] = forgotten.method
+    request.outcome = outcome
+    if forgotten.at is not None and request.removed_from_model_at is None:
+        request.removed_from_model_at = forgotten.at
+    request.save(update_fields=["outcome", "removed_from_model_at"])
 
 
 @atomic_retrying

@@ -58,6 +58,11 @@ class DataRequest(models.Model):
     # What was done, in counts only (e.g. rows erased per table); no personal data.
     outcome = models.JSONField(_("outcome"), default=dict, blank=True)
     failure = models.TextField(_("failure"), blank=True)
+    # Erasure: when the served recommendation model stopped depending on the customer's
+    # data (taken out of it, or it never held any); the receipt says so.
+    removed_from_model_at = models.DateTimeField(
+        _("removed from the recommendation model"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("data request")
@@ -111,3 +116,61 @@ class RetentionRun(models.Model):
 
     def __str__(self) -> str:
         return f"retention {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class ModelUnlearning(models.Model):
+    """One customer's data taken out of the served recommendation model (append-only).
+
+    A row names the model trained from data (`root`), the version the rows were taken
+    out of (`source`) and the version that came of it (`result`, None when a retrain was
+    needed instead). `customer_ref` is the bare number the consent ledger uses, so the
+    record outlives the erased customer and no category is ever taken out twice.
+    """
+
+    class Method(models.TextChoices):
+        # A low-rank update of the model (EASE^R's inverse Gram matrix).
+        DOWNDATE = "downdate", _("Taken out of the model")
+        # The model family cannot drop rows exactly: a new version trained without them.
+        RETRAIN = "retrain", _("Model retrained without it")
+
+    class Reason(models.TextChoices):
+        ERASURE = "erasure", _("Erasure")
+        CONSENT = "consent", _("Consent withdrawn")
+
+    root = models.ForeignKey(
+        "personalization.ModelVersion",
+        verbose_name=_("trained version"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    source = models.ForeignKey(
+        "personalization.ModelVersion",
+        verbose_name=_("from version"),
+        on_delete=models.CASCADE,
+        related_name="unlearnings",
+    )
+    result = models.ForeignKey(
+        "personalization.ModelVersion",
+        verbose_name=_("to version"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    customer_ref = models.PositiveBigIntegerField(_("customer number"))
+    # The data categories whose rows were taken out.
+    data_categories = models.JSONField(_("data categories"), default=list)
+    method = models.CharField(_("method"), max_length=10, choices=Method.choices)
+    reason = models.CharField(_("reason"), max_length=10, choices=Reason.choices)
+    applied_at = models.DateTimeField(_("applied"))
+
+    class Meta:
+        verbose_name = _("model unlearning")
+        verbose_name_plural = _("model unlearnings")
+        ordering = ["applied_at", "pk"]
+        indexes = [
+            models.Index(fields=["root", "customer_ref"], name="unlearning_root_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_ref} out of v{self.source_id}"

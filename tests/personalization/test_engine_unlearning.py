@@ -61,6 +61,7 @@ def assert_same_model(got: engine.Model, want: engine.Model) -> None:
         got.neighbourhood.toarray(), want.neighbourhood.toarray(), atol=TOLERANCE * scale, rtol=0
     )
     np.testing.assert_allclose(got.popularity, want.popularity, atol=TOLERANCE, rtol=0)
+    assert got.popularity_raw is not None and want.popularity_raw is not None
     np.testing.assert_allclose(got.popularity_raw, want.popularity_raw, atol=TOLERANCE, rtol=0)
     np.testing.assert_array_equal(got.ease_items, want.ease_items)
     if want.gram_inverse is not None:

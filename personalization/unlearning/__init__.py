@@ -1,0 +1,1 @@
+"""Exact unlearning: the served recommendation model stops depending on a customer's rows."""
