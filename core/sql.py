@@ -109,6 +109,27 @@ def instance_reader(model: type[Model]) -> InstanceReader:
     return InstanceReader(model=model, fields=fields, converters=tuple(converters))
 
 
+def column(model: type[Model], field: str) -> str:
+    """A model field's column name, quoted for this database."""
+    name = "id" if field == "pk" else field
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def table(model: type[Model]) -> str:
+    """A model's table name, quoted for this database."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def order_by(model: type[Model], ordering: Sequence[str]) -> str:
+    """An ORM ordering ("-at", "-pk") as SQL (`"at" DESC, "id" DESC`): one definition of
+    "the newest row" serves a queryset and a plain SQL read alike."""
+    terms = []
+    for name in ordering:
+        descending = name.startswith("-")
+        terms.append(column(model, name.lstrip("-")) + (" DESC" if descending else " ASC"))
+    return ", ".join(terms)
+
+
 def marks(count: int) -> str:
     """`%s, %s, ...` for an IN (...) list of `count` values."""
     return ", ".join(["%s"] * count)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import CustomerProfile, PersonalizationMode, User
 from accounts.roles import Role
+from core import sql
 from governance.features import BUILTIN_CODES
 from governance.models import (
     AIPolicy,
@@ -34,10 +35,25 @@ class KillSwitchState:
     actor_id: int | None = None
 
 
+# The switch stands as its newest event says; before any event it is off. Plain SQL reads
+# (serving a list, decision 27) embed `kill_switch_sql()`, built from the same ordering.
+KILL_SWITCH_NEWEST = ("-at", "-pk")
+
+
+def kill_switch_sql() -> str:
+    """Is personalization paused? As one SQL expression (true or false, never NULL)."""
+    engaged = sql.column(KillSwitchEvent, "engaged")
+    newest = sql.order_by(KillSwitchEvent, KILL_SWITCH_NEWEST)
+    return (  # names from the models' metadata; no value is interpolated
+        f"COALESCE((SELECT {engaged} FROM {sql.table(KillSwitchEvent)} "  # noqa: S608
+        f"ORDER BY {newest} LIMIT 1), FALSE)"
+    )
+
+
 def kill_switch_state() -> KillSwitchState:
     """The switch as it stands now (one query): engaged means every channel serves the
     non-personalized list and campaigns stop."""
-    last = KillSwitchEvent.objects.order_by("-at", "-pk").first()
+    last = KillSwitchEvent.objects.order_by(*KILL_SWITCH_NEWEST).first()
     if last is None:
         return KillSwitchState(engaged=False)
     return KillSwitchState(
@@ -110,18 +126,29 @@ def ai_policy_not_acknowledged_by() -> list[User]:
 # --- Risk gate ----------------------------------------------------------------------
 
 
-def feature_enabled(code: str) -> bool:
-    """May this personalization feature run now? One query.
+def feature_enabled_sql(name: str) -> str:
+    """May the feature whose code is the parameter `%(name)s` run now? As one SQL
+    expression (true or false, never NULL); pass `feature_params(name, code)` with it.
 
     Built-in features without a row count as on (see governance/features.py); any
-    other unknown code is off. The kill switch is a separate check.
-    """
-    enabled = (
-        PersonalizationFeature.objects.filter(code=code).values_list("enabled", flat=True).first()
+    other unknown code is off. The kill switch is a separate check."""
+    enabled = sql.column(PersonalizationFeature, "enabled")
+    code = sql.column(PersonalizationFeature, "code")
+    return (  # names from the models' metadata; the code is a parameter
+        f"COALESCE((SELECT {enabled} FROM {sql.table(PersonalizationFeature)} "  # noqa: S608
+        f"WHERE {code} = %({name})s), %({name}_builtin)s)"
     )
-    if enabled is None:
-        return code in BUILTIN_CODES
-    return enabled
+
+
+def feature_params(name: str, code: str) -> dict[str, Any]:
+    return {name: code, f"{name}_builtin": code in BUILTIN_CODES}
+
+
+def feature_enabled(code: str) -> bool:
+    """May this personalization feature run now? One query (`feature_enabled_sql`)."""
+    with sql.cursor() as cursor:
+        cursor.execute(f"SELECT {feature_enabled_sql('f')}", feature_params("f", code))
+        return bool(cursor.fetchone()[0])
 
 
 def assessment_approved(*, feature: PersonalizationFeature) -> RiskAssessment | None:

@@ -17,19 +17,35 @@ _lock = threading.Lock()
 _cache: dict[tuple[int, datetime | None], engine.Model] = {}
 
 
-_ACTIVE_SQL = (
-    "SELECT id, trained_at FROM {table} WHERE status = %s ORDER BY trained_at DESC, id DESC LIMIT 1"
-)
+# The version serving now: the newest active one. One definition for the ORM
+# (`ModelVersion.objects.filter(status=ACTIVE).order_by(*ACTIVE_NEWEST)`) and the plain SQL
+# reads below and in serving.py (decision 27).
+ACTIVE_NEWEST = ("-trained_at", "-pk")
+ACTIVE_PARAMS = {"active_status": ModelVersion.Status.ACTIVE}
+
+
+def _active_from() -> str:
+    status = sql.column(ModelVersion, "status")
+    newest = sql.order_by(ModelVersion, ACTIVE_NEWEST)
+    return (  # names from the model's metadata; the status is a parameter
+        f"FROM {sql.table(ModelVersion)} WHERE {status} = %(active_status)s "
+        f"ORDER BY {newest} LIMIT 1"
+    )
+
+
+def active_version_sql() -> str:
+    """The id of the version serving now as an SQL expression (NULL before any training);
+    pass `ACTIVE_PARAMS` with it."""
+    return f"(SELECT {sql.column(ModelVersion, 'pk')} {_active_from()})"
 
 
 def active_version() -> tuple[int, datetime | None] | None:
     """The newest active version's (id, trained at), one query; None before any training.
 
     Plain SQL: every generation and every served page asks (core/sql.py)."""
+    columns = f"{sql.column(ModelVersion, 'pk')}, {sql.column(ModelVersion, 'trained_at')}"
     with sql.cursor() as cursor:
-        cursor.execute(
-            _ACTIVE_SQL.format(table=ModelVersion._meta.db_table), [ModelVersion.Status.ACTIVE]
-        )
+        cursor.execute(f"SELECT {columns} {_active_from()}", ACTIVE_PARAMS)
         row = cursor.fetchone()
     return (row[0], aware(row[1])) if row else None
 

@@ -19,32 +19,34 @@ from django.db import connection
 from accounts.models import CustomerProfile
 from core import sql as sql_helpers
 from core.sql import aware
-from governance.models import KillSwitchEvent, PersonalizationFeature
+from governance.selectors import feature_enabled_sql, feature_params, kill_switch_sql
 from personalization.models import (
     Category,
     Consent,
     Feedback,
     Item,
-    ModelVersion,
     Recommendation,
 )
+from personalization.recommending.models_cache import ACTIVE_PARAMS, active_version_sql
 
 # The serving state, as columns of one SELECT; {customer} is the customer's id: a
 # parameter, or the id column of the customer's row when it is read in the same statement.
+# The active version, the kill switch and the feature switches are the expressions their
+# owners define (models_cache, governance.selectors): one definition each.
 _STATE_COLUMNS = """
-  (SELECT id FROM {version} WHERE status = %s ORDER BY trained_at DESC, id DESC LIMIT 1),
-  (SELECT engaged FROM {switch} ORDER BY at DESC, id DESC LIMIT 1),
+  {active_version},
+  {kill_switch},
   (SELECT {concat}(data_category, ',') FROM {consent}
-     WHERE customer_id = {customer} AND purpose = %s AND granted),
-  (SELECT MAX(updated_at) FROM {consent} WHERE customer_id = {customer} AND purpose = %s),
+     WHERE customer_id = {customer} AND purpose = %(purpose)s AND granted),
+  (SELECT MAX(updated_at) FROM {consent} WHERE customer_id = {customer} AND purpose = %(purpose)s),
   (SELECT MAX(created_at) FROM {feedback} WHERE customer_id = {customer}),
-  (SELECT enabled FROM {feature} WHERE code = %s),
-  (SELECT enabled FROM {feature} WHERE code = %s)
+  {channel_feature},
+  {model_feature}
 """
 _STATE_SQL = "SELECT {columns}"
 # The API's read: the customer by external id and their serving state, in one statement.
 _CUSTOMER_STATE_SQL = (
-    "SELECT {profile_columns}, {columns} FROM {profile} p WHERE p.external_id = %s"
+    "SELECT {profile_columns}, {columns} FROM {profile} p WHERE p.external_id = %(external_id)s"
 )
 
 _ROWS_SQL = """
@@ -95,16 +97,8 @@ def serving_state(*, customer_id: int, purpose: str, features: tuple[str, str]) 
     """The active model, the kill switch, the channel's and the model's feature switches
     (built-in features without a row are on), and the customer's consent and feedback
     stamps."""
-    sql = _STATE_SQL.format(columns=_state_columns("%s"))
-    params = [
-        ModelVersion.Status.ACTIVE,
-        customer_id,
-        purpose,
-        customer_id,
-        purpose,
-        customer_id,
-        *features,
-    ]
+    sql = _STATE_SQL.format(columns=_state_columns("%(customer)s"))
+    params = {**_state_params(purpose, features), "customer": customer_id}
     with sql_helpers.cursor() as cursor:
         cursor.execute(sql, params)
         return _state(cursor.fetchone())
@@ -121,7 +115,7 @@ def customer_serving_state(
         columns=_state_columns("p.id"),
         profile=CustomerProfile._meta.db_table,
     )
-    params = [ModelVersion.Status.ACTIVE, purpose, purpose, *features, external_id]
+    params = {**_state_params(purpose, features), "external_id": external_id}
     with sql_helpers.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -132,14 +126,25 @@ def customer_serving_state(
 
 def _state_columns(customer: str) -> str:
     return _STATE_COLUMNS.format(
-        version=ModelVersion._meta.db_table,
-        switch=KillSwitchEvent._meta.db_table,
+        active_version=active_version_sql(),
+        kill_switch=kill_switch_sql(),
         consent=Consent._meta.db_table,
         feedback=Feedback._meta.db_table,
-        feature=PersonalizationFeature._meta.db_table,
+        channel_feature=feature_enabled_sql("channel_feature"),
+        model_feature=feature_enabled_sql("model_feature"),
         concat="STRING_AGG" if connection.vendor == "postgresql" else "GROUP_CONCAT",
         customer=customer,
     )
+
+
+def _state_params(purpose: str, features: tuple[str, str]) -> dict[str, object]:
+    channel, model = features
+    return {
+        **ACTIVE_PARAMS,
+        "purpose": purpose,
+        **feature_params("channel_feature", channel),
+        **feature_params("model_feature", model),
+    }
 
 
 def _state(row) -> ServingState:
@@ -148,7 +153,7 @@ def _state(row) -> ServingState:
     return ServingState(
         version_id=version_id,
         shop_paused=bool(engaged),
-        switched_off=any(on is not None and not on for on in switches),
+        switched_off=not all(switches),
         allowed=frozenset(filter(None, (allowed or "").split(","))),
         changed_at=max(stamps) if stamps else None,
     )
