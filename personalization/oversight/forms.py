@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from personalization.models import Channel, ReasonCode, ReviewActionKind, ReviewDecision
-from personalization.oversight import rules, selectors, wording
+from personalization.oversight import rules, selectors, services, wording
 
 
 class QueueFilterForm(forms.Form):
@@ -80,6 +80,28 @@ class ClaimForm(forms.Form):
 
 REASON_REQUIRED = {"required": _("Choose a reason for the decision.")}
 
+# Headings of the reason list, one group per decision.
+REASON_GROUPS = {
+    ReviewDecision.APPROVE: _("Reasons to approve"),
+    ReviewDecision.REJECT: _("Reasons to reject"),
+    ReviewDecision.REPLACE: _("Reasons to replace"),
+    ReviewDecision.CLOSE: _("Reasons to close"),
+}
+
+
+def reason_choices(decisions) -> list:
+    """The reason list grouped by decision (review.js shows only the chosen decision's
+    group; the service refuses a reason that does not fit)."""
+    labels = dict(ReasonCode.choices)
+    return [("", _("Choose a reason"))] + [
+        (
+            REASON_GROUPS[ReviewDecision(decision)],
+            [(code, labels[code]) for code in services.REASONS_FOR[decision]],
+        )
+        for decision in decisions
+        if decision in services.REASONS_FOR
+    ]
+
 
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(
@@ -118,6 +140,9 @@ class DecisionForm(forms.Form):
         decision.choices = [
             (value, label) for value, label in ReviewDecision.choices if value in decisions
         ]
+        cast(forms.ChoiceField, self.fields["reason_code"]).choices = reason_choices(
+            [value for value, _label in decision.choices]
+        )
         if ReviewDecision.REPLACE in decisions:
             self.fields["replacement_item"].widget = forms.Select(
                 choices=[("", _("Choose an item")), *replacement_choices]
@@ -169,6 +194,12 @@ class BulkForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["reason_code"]).choices = reason_choices(
+            (ReviewDecision.APPROVE, ReviewDecision.REJECT)
+        )
 
 
 def _codes(text: str) -> list[str]:

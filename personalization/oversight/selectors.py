@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -12,13 +12,20 @@ from django.utils import timezone
 
 from core.sql import fetch_instance
 from personalization import explanations as sentences
+from personalization.dashboard.wording import ALLERGEN_PREFIX, attribute_label
 from personalization.models import (
+    Category,
     Feedback,
+    FeedbackKind,
+    Item,
     OversightSettings,
     Recommendation,
+    RecommendationStatus,
     ReviewAction,
     ReviewActionKind,
+    ReviewDecision,
     ReviewItem,
+    ReviewSource,
     ReviewStatus,
 )
 from personalization.models.oversight import UNDECIDED_STATUSES
@@ -309,6 +316,11 @@ class ItemPage:
     overdue: bool
     claimed_by_other: bool
     claimed_by_me: bool
+    # What the customer told staff in their own words, and the categories they like.
+    note_for_staff: str = ""
+    likes: list[str] = field(default_factory=list)
+    # The restrictions in words ("Gluten"), in the order of `restrictions`.
+    restriction_labels: list[str] = field(default_factory=list)
 
 
 def review_item_page(*, item_id: int, user, now: datetime | None = None) -> ItemPage | None:
@@ -334,8 +346,13 @@ def review_item_page(*, item_id: int, user, now: datetime | None = None) -> Item
     shown = customer_view(item.recommendation) if item.recommendation is not None else None
     restrictions: list[str] = []
     feedback: list[FeedbackLine] = []
+    likes: list[str] = []
     if item.customer is not None:
         restrictions = list(item.customer.restrictions or [])
+        liked = list(item.customer.liked_categories or [])
+        if liked:
+            names = dict(Category.objects.filter(slug__in=liked).values_list("slug", "name"))
+            likes = [names.get(slug, slug) for slug in liked]
         feedback = [
             FeedbackLine(item_name=name, kind=kind, at=at)
             for name, kind, at in Feedback.objects.filter(customer=item.customer)
@@ -362,7 +379,135 @@ def review_item_page(*, item_id: int, user, now: datetime | None = None) -> Item
         overdue=item.status in UNDECIDED_STATUSES and age > oversight_settings().sla_hours,
         claimed_by_other=active_claim and item.claimed_by_id != user.pk,
         claimed_by_me=active_claim and item.claimed_by_id == user.pk,
+        note_for_staff=(item.customer.notes_for_staff or "").strip() if item.customer else "",
+        likes=likes,
+        restriction_labels=[attribute_label(code) for code in restrictions],
     )
+
+
+# Feedback that keeps an item out of a reviewer's replacement picks.
+_TURNED_DOWN = (FeedbackKind.NOT_FOR_ME, FeedbackKind.CANT_HAVE)
+
+
+def replacement_choices(*, item: ReviewItem) -> list[tuple[int, str]]:
+    """Items a reviewer may offer instead of the held one: on sale, not on the customer's
+    list already, nothing the customer restricted (and, under an allergen restriction,
+    nothing whose allergens the shop has not declared), nothing they turned down. The
+    service checks the pick against the rules again. One query."""
+    held = item.recommendation
+    if item.source != ReviewSource.RECOMMENDATION or held is None:
+        return []
+    listed = (
+        Recommendation.objects.filter(
+            customer_id=held.customer_id, channel=held.channel, superseded_at__isnull=True
+        )
+        .exclude(status=RecommendationStatus.REJECTED)
+        .values("item_id")
+    )
+    turned_down = Feedback.objects.filter(
+        customer_id=held.customer_id, kind__in=_TURNED_DOWN
+    ).values("item_id")
+    candidates = Item.objects.filter(active=True).exclude(pk__in=listed).exclude(pk__in=turned_down)
+    restrictions = list(item.customer.restrictions or []) if item.customer else []
+    if restrictions:
+        candidates = candidates.exclude(
+            pk__in=Item.attributes.through.objects.filter(attribute__code__in=restrictions).values(
+                "item_id"
+            )
+        )
+        if any(code.startswith(ALLERGEN_PREFIX) for code in restrictions):
+            candidates = candidates.filter(allergens_declared=True)
+    return [
+        (pk, f"{name} ({category})")
+        for pk, name, category in candidates.order_by("category__name", "name").values_list(
+            "pk", "name", "category__name"
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class ListedItem:
+    """One row of a list of review items (a bulk confirmation, the owner's escalations)."""
+
+    pk: int
+    title: str
+    rule_names: list[str]
+    customer_ref: str
+    high_risk: bool
+    waiting_since: datetime
+    # The escalation's note and who wrote it (escalations only).
+    note: str = ""
+    by: str = ""
+
+
+def _listed(item: ReviewItem, **extra) -> ListedItem:
+    if item.recommendation is not None:
+        title = item.recommendation.item.name
+    else:
+        title = item.title
+    customer_ref = ""
+    if item.customer is not None:
+        customer_ref = item.customer.external_id or str(item.customer_id)
+    return ListedItem(
+        pk=item.pk,
+        title=title,
+        rule_names=[wording.rule_name(code) for code in item.rule_codes],
+        customer_ref=customer_ref,
+        high_risk=item.high_risk,
+        waiting_since=item.waiting_since,
+        **extra,
+    )
+
+
+def bulk_items(
+    *, queryset: QuerySet[ReviewItem], user, decision: str, limit: int, now: datetime | None = None
+) -> list[ListedItem]:
+    """The items a bulk decision would decide now, oldest first, at most `limit`: the
+    ones `bulk_preview` counts as approvable or rejectable. Two queries."""
+    now = now or timezone.now()
+    statuses = (
+        (ReviewStatus.OPEN, ReviewStatus.ESCALATED)
+        if user.has_perm("accounts.access_owner_console")
+        else (ReviewStatus.OPEN,)
+    )
+    held_by_other = Q(claimed_by__isnull=False) & ~Q(claimed_by=user) & Q(claim_expires_at__gte=now)
+    rows = (
+        queryset.filter(status__in=statuses, source=ReviewSource.RECOMMENDATION)
+        .exclude(policy_level=True)
+        .exclude(held_by_other)
+    )
+    if decision == ReviewDecision.APPROVE:
+        rows = rows.exclude(high_risk=True)
+    rows = rows.select_related("recommendation__item", "customer").order_by("waiting_since", "pk")
+    return [_listed(item) for item in rows[:limit]]
+
+
+def escalations(*, limit: int = 200) -> list[ListedItem]:
+    """Items escalated to the owner, oldest first, each with what the reviewer asked the
+    owner to look at. Two queries."""
+    items = list(
+        ReviewItem.objects.filter(status=ReviewStatus.ESCALATED)
+        .select_related("recommendation__item", "customer")
+        .order_by("escalated_at", "pk")[:limit]
+    )
+    notes: dict[int, tuple[str, str]] = {}
+    for item_id, note, email in (
+        ReviewAction.objects.filter(
+            item_id__in=[i.pk for i in items], action=ReviewActionKind.ESCALATED
+        )
+        .order_by("at", "pk")
+        .values_list("item_id", "note", "actor__email")
+    ):
+        notes[item_id] = (note, email or "")
+    return [
+        _listed(item, note=notes.get(item.pk, ("", ""))[0], by=notes.get(item.pk, ("", ""))[1])
+        for item in items
+    ]
+
+
+def escalations_count() -> int:
+    """For the owner's home page."""
+    return ReviewItem.objects.filter(status=ReviewStatus.ESCALATED).count()
 
 
 # --- the trail --------------------------------------------------------------------------

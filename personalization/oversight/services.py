@@ -6,6 +6,7 @@ append-only trail (`ReviewAction`) in the same transaction as the change it reco
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +24,8 @@ from core.errors import ApplicationError
 from governance.selectors import ai_policy_unacknowledged
 from personalization.models import (
     Channel,
+    Feedback,
+    FeedbackKind,
     Item,
     OversightSettings,
     ReasonCode,
@@ -220,6 +223,9 @@ def review_release(*, user, item_id: int) -> ReviewItem:
 
 # --- deciding ---------------------------------------------------------------------------
 
+# Feedback that keeps an item out of a reviewer's replacement picks.
+TURNED_DOWN = (FeedbackKind.NOT_FOR_ME, FeedbackKind.CANT_HAVE)
+
 DECISIONS_FOR: dict[str, tuple[str, ...]] = {
     ReviewSource.RECOMMENDATION: (
         ReviewDecision.APPROVE,
@@ -282,6 +288,17 @@ def _replacement_check(item: ReviewItem, replacement_item_id: int | None) -> tup
             code="invalid",
             field="replacement_item",
         )
+    if (
+        item.customer_id is not None
+        and Feedback.objects.filter(
+            customer_id=item.customer_id, item_id=replacement.pk, kind__in=TURNED_DOWN
+        ).exists()
+    ):
+        raise ApplicationError(
+            _("The customer turned that item down: choose another."),
+            code="invalid",
+            field="replacement_item",
+        )
     flags = replacement_flags(
         customer_id=item.customer_id or 0,
         item_id=replacement.pk,
@@ -300,11 +317,56 @@ def _replacement_check(item: ReviewItem, replacement_item_id: int | None) -> tup
     return replacement, flags
 
 
-def _checked_note(reason_code: str, note: str) -> str:
-    """Every decision needs a reason code; "other" needs the note that says why."""
+# The reasons that fit each decision: "Reject: checked, not an issue" says nothing.
+REASONS_FOR: dict[str, tuple[str, ...]] = {
+    ReviewDecision.APPROVE: (
+        ReasonCode.FITS_CUSTOMER,
+        ReasonCode.DATA_CHECKED,
+        ReasonCode.SAMPLE_OK,
+        ReasonCode.NOT_AN_ISSUE,
+        ReasonCode.OTHER,
+    ),
+    ReviewDecision.REJECT: (
+        ReasonCode.CONFLICTS_RESTRICTION,
+        ReasonCode.DATA_MISSING,
+        ReasonCode.TOO_EXPENSIVE,
+        ReasonCode.NOT_APPROPRIATE,
+        ReasonCode.CUSTOMER_COMPLAINED,
+        ReasonCode.OTHER,
+    ),
+    ReviewDecision.REPLACE: (
+        ReasonCode.BETTER_ITEM,
+        ReasonCode.CONFLICTS_RESTRICTION,
+        ReasonCode.DATA_MISSING,
+        ReasonCode.TOO_EXPENSIVE,
+        ReasonCode.NOT_APPROPRIATE,
+        ReasonCode.CUSTOMER_COMPLAINED,
+        ReasonCode.OTHER,
+    ),
+    ReviewDecision.CLOSE: (
+        ReasonCode.FINDING_ADDRESSED,
+        ReasonCode.NOT_AN_ISSUE,
+        ReasonCode.OTHER,
+    ),
+}
+
+
+def _checked_note(reason_code: str, note: str, *, decision: str = "") -> str:
+    """Every decision needs a reason code that fits it; "other" needs the note that says
+    why."""
     if reason_code not in ReasonCode.values:
         raise ApplicationError(
             _("Choose a reason for the decision."), code="required", field="reason_code"
+        )
+    if decision in REASONS_FOR and reason_code not in REASONS_FOR[decision]:
+        raise ApplicationError(
+            _("“%(reason)s” is not a reason to %(decision)s: choose one listed under it.")
+            % {
+                "reason": ReasonCode(reason_code).label,
+                "decision": str(ReviewDecision(decision).label).lower(),
+            },
+            code="reason_mismatch",
+            field="reason_code",
         )
     note = (note or "").strip()
     if reason_code == ReasonCode.OTHER and not note:
@@ -312,6 +374,43 @@ def _checked_note(reason_code: str, note: str) -> str:
             _("Say why in the note when the reason is 'Other'."), code="required", field="note"
         )
     return note
+
+
+def _already_decided_error(item: ReviewItem, user) -> ApplicationError:
+    """For a form that is out of date (Back, a second tab, a colleague was quicker): who
+    decided, what and when. Read under the item's lock, so it names the decision that
+    won."""
+    decider = item.decided_by
+    if decider is None:
+        who = _("someone else")
+    elif decider.pk == user.pk:
+        who = _("you")
+    else:
+        who = decider.email
+    if item.status == ReviewStatus.AWAITING_SECOND:
+        return ApplicationError(
+            _(
+                "Already decided by %(who)s: “%(decision)s” waits for a second person to "
+                "confirm it. Nothing was changed."
+            )
+            % {"who": who, "decision": item.get_decision_display()},
+            code="decided",
+        )
+    if item.status == ReviewStatus.DECIDED:
+        when = timezone.localtime(item.decided_at) if item.decided_at else None
+        return ApplicationError(
+            _("Already decided by %(who)s at %(time)s: %(decision)s. Nothing was changed.")
+            % {
+                "who": who,
+                "time": date_format(when, "SHORT_DATETIME_FORMAT") if when else "",
+                "decision": item.get_decision_display(),
+            },
+            code="decided",
+        )
+    return ApplicationError(
+        _("This item is no longer waiting for a decision. Nothing was changed."),
+        code="decided",
+    )
 
 
 def review_decide(
@@ -334,14 +433,11 @@ def review_decide(
     """
     now = now or timezone.now()
     _policy_gate(user)
-    note = _checked_note(reason_code, note)
+    note = _checked_note(reason_code, note, decision=decision)
     with transaction.atomic():
         item = _locked_item_of_customer(item_id)
         if item.status not in CLAIMABLE:
-            raise ApplicationError(
-                _("This item was already decided or waits for a second person."),
-                code="decided",
-            )
+            raise _already_decided_error(item, user)
         if item.status == ReviewStatus.ESCALATED and not _is_owner(user):
             raise ApplicationError(
                 _("This item was escalated: the owner decides it."), code="escalated"
@@ -516,6 +612,8 @@ class BulkResult:
     skipped_high_risk: int
     skipped_claimed: int
     skipped_other: int
+    # Listed on the confirmation but decided by someone else (or gone) meanwhile.
+    skipped_decided: int = 0
 
 
 def review_bulk_decide(
@@ -525,13 +623,16 @@ def review_bulk_decide(
     decision: str,
     reason_code: str,
     note: str = "",
+    item_ids: Sequence[int] | None = None,
     now: datetime | None = None,
 ) -> BulkResult:
     """Approve or reject every held recommendation of the (filtered) set at once.
 
-    Left out, and counted: high-risk items when approving (each needs its explanation
-    read), items another reviewer holds, policy-level items (each needs a second person),
-    tasks that are not recommendations. Bounded queries whatever the size.
+    `item_ids` are the items the confirmation listed: only those are decided, never one
+    that joined the filtered set after the reviewer looked. Left out, and counted:
+    high-risk items when approving (each needs its explanation read), items another
+    reviewer holds, policy-level items (each needs a second person), tasks that are not
+    recommendations, listed items decided meanwhile. Bounded queries whatever the size.
     """
     now = now or timezone.now()
     _policy_gate(user)
@@ -539,7 +640,8 @@ def review_bulk_decide(
         raise ApplicationError(
             _("Bulk decisions approve or reject."), code="invalid", field="decision"
         )
-    note = _checked_note(reason_code, note)
+    note = _checked_note(reason_code, note, decision=decision)
+    listed = set(item_ids) if item_ids is not None else None
     with transaction.atomic():
         # The customers' rows first, as in a single decision and list generation.
         _customers_lock(
@@ -559,6 +661,7 @@ def review_bulk_decide(
             )
         )
         chosen, high_risk, claimed, other = [], 0, 0, 0
+        gone = len(listed - {item.pk for item in candidates}) if listed is not None else 0
         for item in candidates:
             if item.source != ReviewSource.RECOMMENDATION or item.policy_level:
                 other += 1
@@ -566,7 +669,9 @@ def review_bulk_decide(
                 claimed += 1
             elif decision == ReviewDecision.APPROVE and item.high_risk:
                 high_risk += 1
-            else:
+            elif listed is None or item.pk in listed:
+                # (An item that joined the filtered set after the confirmation was shown
+                # stays in the queue.)
                 chosen.append(item)
         status = (
             RecommendationStatus.APPROVED
@@ -613,7 +718,7 @@ def review_bulk_decide(
             ],
             batch_size=1_000,
         )
-    return BulkResult(len(chosen), high_risk, claimed, other)
+    return BulkResult(len(chosen), high_risk, claimed, other, skipped_decided=gone)
 
 
 # --- the owner's settings ---------------------------------------------------------------

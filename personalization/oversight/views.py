@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import console_required
@@ -20,11 +21,8 @@ from governance.selectors import ai_policy_unacknowledged
 from personalization.models import (
     Attribute,
     Category,
-    Item,
-    Recommendation,
-    RecommendationStatus,
+    ReasonCode,
     ReviewDecision,
-    ReviewSource,
 )
 from personalization.oversight import selectors, services
 from personalization.oversight.forms import (
@@ -120,24 +118,7 @@ def review_claim(request):
 
 
 def _replacement_choices(page: selectors.ItemPage):
-    if page.item.source != ReviewSource.RECOMMENDATION or page.item.recommendation is None:
-        return []
-    held = page.item.recommendation
-    # Items already on the customer's list would be offered twice.
-    listed = (
-        Recommendation.objects.filter(
-            customer_id=held.customer_id, channel=held.channel, superseded_at__isnull=True
-        )
-        .exclude(status=RecommendationStatus.REJECTED)
-        .values("item_id")
-    )
-    return [
-        (pk, f"{name} ({category})")
-        for pk, name, category in Item.objects.filter(active=True)
-        .exclude(pk__in=listed)
-        .order_by("category__name", "name")
-        .values_list("pk", "name", "category__name")
-    ]
+    return selectors.replacement_choices(item=page.item)
 
 
 def _decisions(page: selectors.ItemPage):
@@ -163,8 +144,15 @@ def _item_page(request, item_id: int, *, decision_form=None, escalate_form=None,
         "policy": ai_policy_unacknowledged(user=request.user),
         "query": _filter_query(request),
         "approve": ReviewDecision.APPROVE,
+        "back_to": BACK_TO_ESCALATIONS
+        if (request.GET.get("back_to") or request.POST.get("back_to")) == BACK_TO_ESCALATIONS
+        else "",
     }
     return render(request, "staff/review_item.html", context, status=status)
+
+
+# Where the owner's escalations page sends a decision back to.
+BACK_TO_ESCALATIONS = "escalations"
 
 
 @console_required(STAFF_CONSOLE)
@@ -289,6 +277,13 @@ def review_decide(request, item_id: int):
             policy_level=data.get("policy_level", False),
         )
     except ApplicationError as error:
+        if error.code in ("decided", "not_found"):
+            # A form from before someone (or this reviewer, in another tab) decided:
+            # say who did, and show the item as it now stands.
+            messages.warning(request, error.message)
+            if error.code == "not_found":
+                return redirect("staff:review_queue")
+            return redirect("staff:review_item", item_id=item_id)
         if error.field and error.field in form.fields:
             form.add_error(error.field, error.message)
         else:
@@ -298,6 +293,8 @@ def review_decide(request, item_id: int):
         messages.success(request, _("Proposed: a second person must confirm this decision."))
     else:
         messages.success(request, DONE[ReviewDecision(item.decision)])
+    if request.POST.get("back_to") == BACK_TO_ESCALATIONS:
+        return redirect("owner:escalations")
     query = _filter_query(request)
     following = (
         selectors.review_queryset(
@@ -313,41 +310,58 @@ def review_decide(request, item_id: int):
 
 @console_required(STAFF_CONSOLE)
 def review_bulk(request):
-    """Bulk decision for the filtered set: GET shows how many, POST (confirmed) does it."""
+    """Bulk decision for the filtered set: GET shows how many; the first POST lists the
+    very items it will decide; the confirmed POST decides those (and only those)."""
     form_filters, filters = _filters(request)
     query = _filter_query(request)
     queryset = selectors.review_queryset(filters=filters, user=request.user)
     preview = selectors.bulk_preview(queryset=queryset, user=request.user)
     form = BulkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        decision = form.cleaned_data["decision"]
         if not form.cleaned_data["confirmed"]:
-            context = {"form": form, "preview": preview, "query": query, "confirming": True}
+            listed = selectors.bulk_items(
+                queryset=queryset, user=request.user, decision=decision, limit=BULK_LIMIT
+            )
+            context = {
+                "form": form,
+                "preview": preview,
+                "query": query,
+                "confirming": True,
+                "listed": listed,
+                "limit": BULK_LIMIT,
+                "reason_label": dict(ReasonCode.choices).get(form.cleaned_data["reason_code"]),
+            }
             return render(request, "staff/review_bulk.html", context)
         try:
             result = services.review_bulk_decide(
                 user=request.user,
                 queryset=queryset,
-                decision=form.cleaned_data["decision"],
+                decision=decision,
                 reason_code=form.cleaned_data["reason_code"],
                 note=form.cleaned_data["note"],
+                item_ids=_listed_ids(request),
             )
         except ApplicationError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
-            messages.success(
-                request,
-                _(
-                    "%(n)d decided. Left for one-by-one review: %(risk)d high-risk, "
-                    "%(claimed)d claimed by others, %(other)d needing a second person or "
-                    "not a recommendation."
-                )
-                % {
-                    "n": result.decided,
-                    "risk": result.skipped_high_risk,
-                    "claimed": result.skipped_claimed,
-                    "other": result.skipped_other,
-                },
-            )
+            text = _(
+                "%(n)d decided. Left for one-by-one review: %(risk)d high-risk, "
+                "%(claimed)d claimed by others, %(other)d needing a second person or "
+                "not a recommendation."
+            ) % {
+                "n": result.decided,
+                "risk": result.skipped_high_risk,
+                "claimed": result.skipped_claimed,
+                "other": result.skipped_other,
+            }
+            if result.skipped_decided:
+                text += " " + ngettext(
+                    "%(n)d listed item was decided by someone else meanwhile.",
+                    "%(n)d listed items were decided by someone else meanwhile.",
+                    result.skipped_decided,
+                ) % {"n": result.skipped_decided}
+            messages.success(request, text)
             return redirect(_queue_url(query))
     context = {
         "form": form,
@@ -358,6 +372,19 @@ def review_bulk(request):
         "policy": ai_policy_unacknowledged(user=request.user),
     }
     return render(request, "staff/review_bulk.html", context, status=400 if form.errors else 200)
+
+
+# A bulk decision lists every item it decides; at most this many at once.
+BULK_LIMIT = 200
+
+
+def _listed_ids(request) -> list[int]:
+    """The item numbers the confirmation listed (anything else is ignored)."""
+    ids = []
+    for value in request.POST.getlist("items")[:BULK_LIMIT]:
+        if value.isdigit():
+            ids.append(int(value))
+    return ids
 
 
 # --- owner ------------------------------------------------------------------------------
@@ -398,6 +425,14 @@ def oversight_settings(request):
     return render(
         request, "owner/oversight_settings.html", context, status=400 if form.errors else 200
     )
+
+
+@console_required(OWNER_CONSOLE)
+def escalations(request):
+    """What reviewers handed to the owner, with their notes; each opens the item's page
+    to decide it (and comes back here)."""
+    context = {"rows": selectors.escalations(), "back_to": BACK_TO_ESCALATIONS}
+    return render(request, "owner/escalations.html", context)
 
 
 @console_required(OWNER_CONSOLE)

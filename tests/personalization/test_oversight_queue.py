@@ -187,7 +187,7 @@ def test_the_item_page_shows_what_the_customer_would_see_and_never_audit_attribu
     assert "SECRET-BAND-77" not in body and "age_band" not in body
     assert "Secretname" not in body and held.coeliac.email not in body
     # High-risk: the approve button starts disabled until the explanation is opened.
-    assert re.search(r'id="approve-button"[^>]*disabled', body)
+    assert re.search(r'<input type="radio" name="decision" value="approve"[^>]*disabled', body)
     assert "js/review.js" in body
 
 
@@ -372,11 +372,20 @@ def test_bulk_decisions_show_how_many_and_leave_high_risk_out_of_approval(client
     asked = c.post(
         reverse("staff:review_bulk"), {"decision": "approve", "reason_code": "fits_customer"}
     )
-    assert "Approve 1 item now?" in text(asked)
+    assert "Approve this item now?" in text(asked)
+    # The confirmation lists the very item it will decide.
+    assert re.findall(r'<tr class="bulk-item" data-item="(\d+)"', text(asked)) == [
+        str(held.cake.pk)
+    ]
     assert ReviewItem.objects.filter(status=ReviewStatus.DECIDED).count() == 0  # not yet
     done = c.post(
         reverse("staff:review_bulk"),
-        {"decision": "approve", "reason_code": "fits_customer", "confirmed": "on"},
+        {
+            "decision": "approve",
+            "reason_code": "fits_customer",
+            "confirmed": "on",
+            "items": [held.cake.pk],
+        },
         follow=True,
     )
     assert "1 decided. Left for one-by-one review: 1 high-risk" in text(done)
