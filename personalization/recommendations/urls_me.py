@@ -12,4 +12,14 @@ urlpatterns = [
         views.recommendation_feedback,
         name="recommendation_feedback",
     ),
+    path(
+        "recommendations/<int:pk>/cant-have/",
+        views.recommendation_cant_have,
+        name="recommendation_cant_have",
+    ),
+    path(
+        "recommendations/feedback/<int:feedback_id>/undo/",
+        views.feedback_undo,
+        name="feedback_undo",
+    ),
 ]
