@@ -8,6 +8,7 @@ from django.db.models import Count
 
 from accounts.models import AuditAttribute
 from core.models import Heartbeat
+from personalization.oversight.selectors import escalations_count
 from personalization.selectors import shop_totals
 
 
@@ -31,4 +32,6 @@ def owner_overview() -> dict[str, object]:
         "totals": shop_totals(),
         "declared": declared_attribute_counts(),
         "heartbeats": list(Heartbeat.objects.order_by("name")),
+        # Review items a reviewer handed to the owner (they wait for the owner alone).
+        "escalations": escalations_count(),
     }
