@@ -19,7 +19,7 @@ from audits.reports.selectors import audit_latest_summary
 from governance import selectors as governance
 from personalization.consent.selectors import cell_applies, retention_words
 from personalization.models import DataCategory, Purpose
-from personalization.oversight.selectors import review_sla
+from personalization.oversight.selectors import review_sla, spot_checks
 
 # Days of review decisions the page's "how fast" figures cover.
 REVIEW_WINDOW_DAYS = 30
@@ -77,6 +77,7 @@ def transparency_facts() -> dict[str, object]:
         "categories": categories,
         "review": review_sla(since=now - timedelta(days=REVIEW_WINDOW_DAYS), now=now),
         "review_window_days": REVIEW_WINDOW_DAYS,
+        "spot_checks": spot_checks(since=now - timedelta(days=REVIEW_WINDOW_DAYS)),
         # Aggregates only: groups under the minimum size carry no figure at all.
         "audit": audit_latest_summary(),
         "policy": governance.ai_policy_current(),

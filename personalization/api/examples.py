@@ -200,6 +200,7 @@ RECOMMENDATIONS_RESPONSE = OpenApiExample(
         "personalized": True,
         "shop_paused": False,
         "under_review": False,
+        "complete": True,
         "marketing_consent": None,
         "items": [
             {
@@ -228,6 +229,7 @@ RECOMMENDATIONS_PAUSED = OpenApiExample(
         "personalized": False,
         "shop_paused": False,
         "under_review": False,
+        "complete": True,
         "marketing_consent": None,
         "items": [
             {
@@ -256,6 +258,7 @@ RECOMMENDATIONS_EMAIL = OpenApiExample(
         "personalized": False,
         "shop_paused": False,
         "under_review": False,
+        "complete": True,
         "marketing_consent": False,
         "items": [],
     },

@@ -205,8 +205,16 @@ class RecommendationsSerializer(serializers.Serializer):
     )
     under_review = serializers.BooleanField(
         help_text=(
-            "True when every item of the customer's own list waits for a person's review "
-            "(e.g. after a complaint); the non-personalized list is sent meanwhile."
+            "True when every item of the customer's own list waits for a person's review; "
+            "the non-personalized list is sent meanwhile. A list with some flagged items "
+            "is not under review: those wait, and the next safe items take their places."
+        )
+    )
+    complete = serializers.BooleanField(
+        help_text=(
+            "False when the personalized list is shorter than a full one because too few "
+            "items pass the customer's restrictions and the shop's checks (some may wait "
+            "for a person's review); show the customer a note. True otherwise."
         )
     )
     marketing_consent = serializers.BooleanField(

@@ -340,6 +340,7 @@ class RecommendationsView(StrictQueryAPIView):
                 "personalized": page.personalized,
                 "shop_paused": page.shop_paused,
                 "under_review": page.under_review,
+                "complete": page.complete,
                 "marketing_consent": None,
                 "items": body,
             }
@@ -356,6 +357,7 @@ def _email_offers_body(customer: CustomerProfile, limit: int) -> dict:
         "personalized": False,
         "shop_paused": False,
         "under_review": False,
+        "complete": True,
         "marketing_consent": None,
         "items": [],
     }

@@ -27,6 +27,7 @@ from personalization.models.oversight import (
     ReviewActionKind,
     ReviewDecision,
     ReviewItem,
+    ReviewKind,
     ReviewSource,
     ReviewStatus,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "ReviewActionKind",
     "ReviewDecision",
     "ReviewItem",
+    "ReviewKind",
     "ReviewSource",
     "ReviewStatus",
 ]

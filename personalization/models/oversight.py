@@ -25,6 +25,11 @@ class ReviewStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
+class ReviewKind(models.TextChoices):
+    HOLD = "hold", _("Held before the customer sees it")
+    SPOT_CHECK = "spot_check", _("Spot check after delivery")
+
+
 # Statuses in which an item still waits for someone.
 UNDECIDED_STATUSES = (ReviewStatus.OPEN, ReviewStatus.ESCALATED, ReviewStatus.AWAITING_SECOND)
 
@@ -82,6 +87,12 @@ class ReviewItem(models.Model):
         related_name="review_items",
     )
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, blank=True)
+    # A hold keeps the recommendation from the customer until someone decides; a spot
+    # check is a random sample of what went out unreviewed (over the review budget),
+    # looked at after delivery.
+    kind = models.CharField(
+        _("kind"), max_length=12, choices=ReviewKind.choices, default=ReviewKind.HOLD
+    )
     # Every rule that fired: [{"rule", "high_risk", "facts", "words"}].
     flags = models.JSONField(_("flags"), default=list, blank=True)
     high_risk = models.BooleanField(_("high risk"), default=False)
@@ -256,25 +267,40 @@ def default_sensitive_attributes() -> list[str]:
 class OversightSettings(models.Model):
     """The owner's guardrail thresholds and queue timings (one row, pk=1)."""
 
+    # Defaults calibrated on Online Retail and the demo (docs/decisions.md).
     premium_multiple = models.FloatField(
         _("premium multiple"),
-        default=3.0,
+        default=5.0,
         validators=[MinValueValidator(1.0), MaxValueValidator(100.0)],
         help_text=_("Hold items priced above this many times the customer's usual spend."),
     )
-    min_confidence = models.FloatField(
-        _("minimum confidence"),
-        default=0.2,
-        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+    min_evidence = models.PositiveIntegerField(
+        _("minimum evidence (events)"),
+        default=2,
+        validators=[MaxValueValidator(1_000)],
         help_text=_(
-            "Hold when less than this share of the score rests on the customer's own history."
+            "Hold a suggestion that rests on fewer of the customer's own events than this "
+            "(0: never)."
         ),
     )
-    min_history = models.PositiveIntegerField(
-        _("minimum history"),
-        default=3,
-        validators=[MaxValueValidator(10_000)],
-        help_text=_("Hold for customers with fewer purchases and visits than this."),
+    review_budget = models.PositiveIntegerField(
+        _("review budget (items a day)"),
+        default=50,
+        validators=[MinValueValidator(1), MaxValueValidator(1_000_000)],
+        help_text=_(
+            "About how many items people can review a day. Beyond it, the lowest-risk "
+            "flags go out and a random sample is checked after delivery instead; "
+            "high-risk flags are always held."
+        ),
+    )
+    spot_check_percent = models.FloatField(
+        _("spot checks (% of unreviewed items)"),
+        default=0.2,
+        validators=[MinValueValidator(0.0), MaxValueValidator(100.0)],
+        help_text=_(
+            "When a regeneration goes over the review budget, this share of what it sends "
+            "out unreviewed is sampled at random for a check after delivery."
+        ),
     )
     # Attribute codes and category slugs whose items always need a person's look.
     sensitive_attributes = models.JSONField(

@@ -212,18 +212,28 @@ class OversightSettingsForm(forms.Form):
         min_value=1.0,
         max_value=100.0,
     )
-    min_confidence = forms.FloatField(
+    min_evidence = forms.IntegerField(
         label=_(
-            "Low confidence: hold when less than this share (0 to 1) of the score comes "
-            "from the customer's own history"
+            "Low confidence: hold a suggestion that rests on fewer of the customer's own "
+            "purchases and visits than this (0: never)"
         ),
-        min_value=0.0,
-        max_value=1.0,
-    )
-    min_history = forms.IntegerField(
-        label=_("Thin history: hold for customers with fewer recorded events than this"),
         min_value=0,
-        max_value=10_000,
+        max_value=1_000,
+    )
+    review_budget = forms.IntegerField(
+        label=_("Review budget: about this many items a day"),
+        min_value=1,
+        max_value=1_000_000,
+        help_text=_(
+            "Beyond it, the lowest-risk flags go out unreviewed and a random sample of "
+            "what went out is checked afterwards. Restriction conflicts and missing "
+            "allergen data are always held."
+        ),
+    )
+    spot_check_percent = forms.FloatField(
+        label=_("Spot checks: % of unreviewed items sampled when over the budget"),
+        min_value=0.0,
+        max_value=100.0,
     )
     sensitive_attributes = forms.CharField(
         label=_("Sensitive attributes (codes, comma-separated), always reviewed"),

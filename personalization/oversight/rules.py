@@ -3,6 +3,12 @@
 Plain Python (no Django), one small function per rule so each can be tested alone.
 A rule returns a `Flag` (a code, whether it is high-risk, and the facts behind it; the
 Django layer turns those into a sentence for the reviewer) or None.
+
+Each rule flags something a reviewer can check by looking at the item and the customer
+(a restriction, the price against what they usually pay, the one or two purchases a
+suggestion rests on). `RISK` ranks the rules: when a regeneration would hold more than
+the owner's review budget, the lowest-ranked flags go out and are spot-checked instead
+(`hold_within_budget`); high-risk flags are always held.
 """
 
 from __future__ import annotations
@@ -23,9 +29,13 @@ class Candidate:
     customer_restrictions: frozenset[str] = frozenset()
     # Median price the customer paid per item in their consented purchase history.
     customer_usual_spend: float | None = None
-    # 0..1: how much of the score rests on the customer's own history.
-    confidence: float = 1.0
+    # Events of the customer's own consented history the item's score rests on (the
+    # purchases, visits, carts and ratings of the history items its reasons cite; 0 for
+    # an item that rests on popularity or a liked category alone).
+    evidence_events: int = 0
     history_size: int = 0
+    # Recent complaints ("not for me", "I can't have this") about items of this item's
+    # catalog category: the complaint concerns this item, not the whole list.
     recent_complaints: int = 0
     # Position of this recommendation among the first ones a new model version made.
     model_sample_index: int | None = None
@@ -38,10 +48,11 @@ class Thresholds:
 
     sensitive_attributes: frozenset[str] = frozenset({"alcohol"})
     sensitive_categories: frozenset[str] = frozenset()
-    premium_multiple: float = 3.0
-    min_confidence: float = 0.2
-    min_history: int = 3
-    new_model_sample: int = 20
+    # Calibrated on Online Retail and the demo (docs/decisions.md): see the model's
+    # defaults, which these mirror.
+    premium_multiple: float = 5.0
+    min_evidence: int = 2
+    new_model_sample: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,21 +103,27 @@ def premium_nudge(c: Candidate, t: Thresholds) -> Flag | None:
 
 
 def low_confidence(c: Candidate, t: Thresholds) -> Flag | None:
-    if c.history_size == 0 and c.confidence == 0:
-        # Nothing personal to go on: the popularity list every visitor gets unreviewed.
+    """The suggestion rests on fewer of the customer's own events than `min_evidence`: a
+    reviewer can open those one or two events and judge whether they say enough."""
+    if c.evidence_events == 0:
+        # Nothing personal behind it: what every visitor gets, unreviewed.
         return None
-    if c.confidence < t.min_confidence or c.history_size < t.min_history:
+    if c.evidence_events < t.min_evidence:
         return Flag(
             "low_confidence",
             False,
-            {"confidence": round(c.confidence, 2), "history_size": c.history_size},
+            {"evidence_events": c.evidence_events, "history_size": c.history_size},
         )
     return None
 
 
 def recent_complaint(c: Candidate, t: Thresholds) -> Flag | None:
     if c.recent_complaints > 0:
-        return Flag("recent_complaint", True, {"complaints": c.recent_complaints})
+        return Flag(
+            "recent_complaint",
+            False,
+            {"complaints": c.recent_complaints, "category": c.item_category},
+        )
     return None
 
 
@@ -131,6 +148,43 @@ RULES: tuple[Callable[[Candidate, Thresholds], Flag | None], ...] = (
     campaign,
 )
 RULE_CODES = tuple(rule.__name__ for rule in RULES)
+
+# How much a flag matters, lowest first: over the review budget, flags are sent out as
+# spot checks from the start of this order. High-risk flags are never on it.
+RISK = (
+    "low_confidence",
+    "new_model_sample",
+    "premium_nudge",
+    "sensitive_item",
+    "recent_complaint",
+    "campaign",
+)
+
+
+# The rank of a high-risk flag: above every rule in RISK; and the lowest rank.
+HIGH_RISK = len(RISK)
+LOWEST_RISK = 0
+
+
+def risk_of(flags: list[Flag]) -> int:
+    """The rank of the riskiest flag (HIGH_RISK for a high-risk one; -1 for none)."""
+    if any(f.high_risk for f in flags):
+        return HIGH_RISK
+    return max((RISK.index(f.rule) if f.rule in RISK else HIGH_RISK for f in flags), default=-1)
+
+
+def hold_within_budget(risks: list[int], budget: int | None) -> list[bool]:
+    """Which flagged candidates (by `risk_of`) are held, when at most `budget` of them may
+    be: high-risk ones always, then the riskiest first; ties keep their order (the
+    caller passes them best-ranked first). None: no budget, all are held."""
+    if budget is None:
+        return [True] * len(risks)
+    held = [r >= HIGH_RISK for r in risks]
+    room = budget - sum(held)
+    order = sorted((i for i, r in enumerate(risks) if r < HIGH_RISK), key=lambda i: (-risks[i], i))
+    for i in order[: max(0, room)]:
+        held[i] = True
+    return held
 
 
 def evaluate(candidate: Candidate, thresholds: Thresholds | None = None) -> list[Flag]:

@@ -1,10 +1,14 @@
-"""Screening: the guardrail rules run over stored recommendations. Each flagged row is
-held with one review item (the rules that fired, in words a reviewer understands); the
-facts the rules need are read in a bounded number of queries per batch."""
+"""Screening: the guardrail rules run over recommendations. Generation screens its
+candidates before storing them (`candidates_flags`), holds the flagged ones and fills
+the list from the next candidates; `review_items_open` then opens one review item per
+held row (the rules that fired, in words a reviewer understands) and one per spot check.
+`recommendations_screen` screens rows already stored (offer campaigns). The facts the
+rules need are read in a bounded number of queries per batch."""
 
 from __future__ import annotations
 
 import logging
+import random
 import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -32,7 +36,9 @@ from personalization.models import (
     RecommendationStatus,
     ReviewAction,
     ReviewActionKind,
+    ReviewDecision,
     ReviewItem,
+    ReviewKind,
     ReviewSource,
     ReviewStatus,
 )
@@ -48,7 +54,6 @@ SCREEN_BATCH = 2_000
 COMPLAINTS = (FeedbackKind.CANT_HAVE, FeedbackKind.NOT_FOR_ME)
 # The engine's own marks (Suggestion.flags) that must always reach a person.
 _ENGINE_MISSING = engine.MISSING_ALLERGEN_DATA
-_OWN_HISTORY = (engine.HISTORY, engine.OTHER_HISTORY)
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,8 @@ class _Facts:
     restrictions: dict[int, frozenset[str]]
     usual_spend: dict[int, float | None]
     history: dict[int, int]
-    complaints: dict[int, int]
+    # customer pk -> category slug -> complaints about items of that category
+    complaints: dict[int, dict[str, int]]
     sample_start: dict[int, int]  # model version -> rows it made before this batch
 
 
@@ -152,7 +158,14 @@ def _facts(
     if settings.new_model_sample:
         first: dict[int, int] = {}
         for row in rows:
-            if row.pk is not None:
+            if row.pk is None:
+                # Not stored yet (generation screens before it stores): the rows the
+                # version made so far.
+                sample_start.setdefault(
+                    row.model_version_id,
+                    Recommendation.objects.filter(model_version_id=row.model_version_id).count(),
+                )
+            else:
                 first[row.model_version_id] = min(first.get(row.model_version_id, row.pk), row.pk)
         for version_id, pk in first.items():
             # Rows are numbered in the order they were stored, so the rows a version made
@@ -174,21 +187,31 @@ def _facts(
 
 def _recent_complaints(
     customer_ids: list[int], now: datetime, settings: OversightSettings, known: Known
-) -> dict[int, int]:
-    """Complaints within the window that no person has looked at yet, per customer.
+) -> dict[int, dict[str, int]]:
+    """Complaints within the window that no person has looked at yet, per customer and
+    catalog category of the item complained about: a complaint concerns the items of
+    that kind, not the customer's whole list.
 
     A complaint counts until a person has decided on the customer's suggestions since it
     was made: after that review, the next lists go out as usual again."""
     since = now - timedelta(days=settings.complaint_window_days)
-    made: dict[int, list[datetime]] = defaultdict(list)
     if known.feedback is not None and all(pk in known.feedback for pk in customer_ids):
-        for pk in customer_ids:
-            made[pk] = [at for kind, at in known.feedback[pk] if kind in COMPLAINTS and at >= since]
+        # Generation loaded every customer's feedback times: only those with a recent
+        # complaint need the query below.
+        candidates = [
+            pk
+            for pk in customer_ids
+            if any(kind in COMPLAINTS and at >= since for kind, at in known.feedback[pk])
+        ]
+        if not candidates:
+            return {}
     else:
-        for customer_id, at in Feedback.objects.filter(
-            customer_id__in=customer_ids, kind__in=COMPLAINTS, created_at__gte=since
-        ).values_list("customer_id", "created_at"):
-            made[customer_id].append(at)
+        candidates = customer_ids
+    made: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
+    for customer_id, at, slug in Feedback.objects.filter(
+        customer_id__in=candidates, kind__in=COMPLAINTS, created_at__gte=since
+    ).values_list("customer_id", "created_at", "item__category__slug"):
+        made[customer_id].append((at, slug))
     complained = [pk for pk, times in made.items() if times]
     if not complained:
         return {}
@@ -203,21 +226,31 @@ def _recent_complaints(
         .annotate(at=Max("decided_at"))
         .values_list("customer_id", "at")
     )
-    counts = {}
+    counts: dict[int, dict[str, int]] = {}
     for pk in complained:
         seen = reviewed.get(pk)
-        n = sum(1 for at in made[pk] if seen is None or at > seen)
-        if n:
-            counts[pk] = n
+        for at, slug in made[pk]:
+            if seen is None or at > seen:
+                per = counts.setdefault(pk, {})
+                per[slug] = per.get(slug, 0) + 1
     return counts
 
 
-def _confidence(reasons: list[dict], score: float) -> float:
-    """Share of the score that rests on the customer's own history (0..1)."""
-    if score <= 0:
-        return 0.0
-    own = sum(r.get("contribution", 0.0) for r in reasons if r.get("kind") in _OWN_HISTORY)
-    return max(0.0, min(1.0, own / score))
+def evidence_events(reasons: list[dict]) -> int:
+    """How many of the customer's own events the score rests on: the events of each
+    cited history item that adds to it, plus one for each further item summed in an
+    "other history" term (each has at least one event)."""
+    total = 0
+    for reason in reasons:
+        if reason.get("contribution", 0.0) <= 0:
+            continue
+        kind = reason.get("kind")
+        if kind == engine.HISTORY:
+            counts = reason.get("counts") or {}
+            total += max(1, sum(int(n) for n in counts.values()))
+        elif kind == engine.OTHER_HISTORY:
+            total += int(reason.get("items") or 1)
+    return total
 
 
 def rules_text(flags: list[dict]) -> str:
@@ -253,9 +286,9 @@ def candidate_for(
         item_price=price,
         customer_restrictions=facts.restrictions.get(customer_id, frozenset()),
         customer_usual_spend=facts.usual_spend.get(customer_id),
-        confidence=_confidence(reasons, score) if reasons is not None else 1.0,
+        evidence_events=evidence_events(reasons) if reasons is not None else 0,
         history_size=facts.history.get(customer_id, 0),
-        recent_complaints=facts.complaints.get(customer_id, 0),
+        recent_complaints=facts.complaints.get(customer_id, {}).get(category, 0),
         model_sample_index=sample_index,
         is_campaign=is_campaign,
     )
@@ -279,6 +312,7 @@ SELECT w.id, w.customer_id, r.item_id, w.waiting_since, w.escalated_at, w.policy
        w.claimed_by_id, w.claim_expires_at
 FROM {review} w JOIN {recommendation} r ON r.id = w.recommendation_id
 WHERE w.customer_id IN ({ids}) AND w.channel = %s AND w.status IN (%s, %s, %s)
+  AND w.kind = %s
 """
 
 
@@ -299,7 +333,7 @@ def waiting_items_of(
         ids=marks(len(ids)),
     )
     with sql_cursor() as cursor:
-        cursor.execute(sql, [*ids, channel, *UNDECIDED_STATUSES])
+        cursor.execute(sql, [*ids, channel, *UNDECIDED_STATUSES, ReviewKind.HOLD])
         rows = cursor.fetchall()
     return {
         (customer, item): Carried(
@@ -407,7 +441,21 @@ def _screen_batch(
             )
         if flags:
             flagged[row.pk] = [_flag_json(f) for f in flags]
+    return _hold_and_open(rows, flagged, existing, carried, now, fresh)
 
+
+def _hold_and_open(
+    rows: list[Recommendation],
+    flagged: Mapping[int, list[dict]],
+    existing: Mapping[int, ReviewItem],
+    carried: Mapping[tuple[int, int], Carried],
+    now: datetime,
+    fresh: bool,
+    spot_checks: Mapping[int, list[dict]] | None = None,
+) -> list[ReviewItem]:
+    """Hold the `flagged` rows (pk -> flags) with one review item each, release rows a
+    re-screen no longer flags, and open a spot check for each row of `spot_checks` (pk ->
+    the low-risk flags it went out with; it stays proposed and is shown)."""
     to_create: list[ReviewItem] = []
     to_update: list[ReviewItem] = []
     carried_from: dict[int, int] = {}
@@ -416,7 +464,8 @@ def _screen_batch(
         translation.override(django_settings.LANGUAGE_CODE),
         transaction.atomic(savepoint=False),
     ):
-        held_ids = [pk for pk in flagged]
+        # Generation stores the rows it holds as held already.
+        held_ids = [r.pk for r in rows if r.pk in flagged and r.status != RecommendationStatus.HELD]
         # Rows stored just now are all proposed: only a re-screen may release a held row.
         released = (
             [] if fresh else [r.pk for r in rows if r.pk not in flagged and r.pk not in existing]
@@ -465,6 +514,22 @@ def _screen_batch(
                     new.escalated_at = before.escalated_at
                 carried_from[row.pk] = before.item_pk
             to_create.append(new)
+        for row in rows:
+            if row.pk in (spot_checks or {}) and row.pk not in flagged:
+                found = (spot_checks or {})[row.pk]
+                to_create.append(
+                    ReviewItem(
+                        source=ReviewSource.RECOMMENDATION,
+                        kind=ReviewKind.SPOT_CHECK,
+                        recommendation_id=row.pk,
+                        customer_id=row.customer_id,
+                        channel=row.channel,
+                        flags=found,
+                        rules=rules_text(found),
+                        high_risk=False,
+                        waiting_since=now,
+                    )
+                )
         if to_update:
             ReviewItem.objects.bulk_update(to_update, ["flags", "rules", "high_risk"])
         if to_create:
@@ -500,8 +565,144 @@ def replacement_flags(*, customer_id: int, item_id: int, is_campaign: bool) -> l
     probe = Recommendation(customer_id=customer_id, item_id=item_id, score=1.0, rank=1)
     settings = oversight_settings()
     facts = _facts([probe], None, timezone.now(), settings)
-    thresholds = replace(thresholds_of(settings), min_confidence=0.0, min_history=0)
+    thresholds = replace(thresholds_of(settings), min_evidence=0)
     candidate = candidate_for(
         item_id=item_id, customer_id=customer_id, facts=facts, is_campaign=is_campaign
     )
     return [_flag_json(flag) for flag in rules.evaluate(candidate, thresholds)]
+
+
+# --- screening before storing (generation) --------------------------------------------
+
+
+def candidates_flags(
+    *,
+    candidates: Sequence[Recommendation],
+    usual_spend: Mapping[int, float | None] | None = None,
+    known: Known = Known(),
+    settings: OversightSettings | None = None,
+    approved: Mapping[int, set[int]] | None = None,
+    now: datetime | None = None,
+    sample_seen: dict[int, int] | None = None,
+) -> list[list[rules.Flag]]:
+    """Every rule's flags for each candidate (unsaved rows: customer, item, version,
+    reasons, score, the engine's marks), in order. A pair a person approved before
+    (`approved`: customer pk -> item pks) keeps only its high-risk flags: the reviewer's
+    look covered the rest. `sample_seen` (model version -> candidates numbered so far)
+    carries the new-model sample's count from one call to the next within one
+    generation, whose rows are stored only at its end. Bounded queries, as
+    `recommendations_screen`."""
+    settings = settings or oversight_settings()
+    now = now or timezone.now()
+    thresholds = thresholds_of(settings)
+    rows = list(candidates)
+    if not rows:
+        return []
+    facts = _facts(rows, usual_spend, now, settings, known)
+    seen_per_version = sample_seen if sample_seen is not None else {}
+    out: list[list[rules.Flag]] = []
+    for row in rows:
+        sample_index = None
+        if row.model_version_id in facts.sample_start:
+            seen = seen_per_version.get(row.model_version_id, 0)
+            sample_index = facts.sample_start[row.model_version_id] + seen
+            seen_per_version[row.model_version_id] = seen + 1
+        candidate = candidate_for(
+            item_id=row.item_id,
+            customer_id=row.customer_id,
+            facts=facts,
+            reasons=row.reasons,
+            score=row.score,
+            sample_index=sample_index,
+        )
+        flags = rules.evaluate(candidate, thresholds)
+        if _ENGINE_MISSING in (row.flags or ()) and not any(
+            f.rule == "missing_attribute_data" for f in flags
+        ):
+            flags.insert(
+                0,
+                rules.Flag(
+                    "missing_attribute_data",
+                    True,
+                    {"restrictions": sorted(candidate.customer_restrictions)},
+                ),
+            )
+        if approved and row.item_id in approved.get(row.customer_id, ()):
+            flags = [f for f in flags if f.high_risk]
+        out.append(flags)
+    return out
+
+
+def flags_json(flags: list[rules.Flag]) -> list[dict]:
+    return [_flag_json(f) for f in flags]
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What people decided earlier about these customers' suggestions on a channel."""
+
+    # customer pk -> item pks a reviewer rejected (or replaced): never offered again.
+    rejected: dict[int, set[int]]
+    # customer pk -> item pks a reviewer approved after a hold.
+    approved: dict[int, set[int]]
+
+
+def decided_pairs(*, customer_ids: Sequence[int], channel: str) -> Decided:
+    """Earlier decisions on these customers' held or spot-checked suggestions (one query)."""
+    rejected: dict[int, set[int]] = defaultdict(set)
+    approved: dict[int, set[int]] = defaultdict(set)
+    ids = list(customer_ids)
+    if not ids:
+        return Decided({}, {})
+    found = ReviewItem.objects.filter(
+        customer_id__in=ids,
+        channel=channel,
+        status=ReviewStatus.DECIDED,
+        recommendation__isnull=False,
+    ).values_list("customer_id", "recommendation__item_id", "decision")
+    for customer_id, item_id, decision in found.iterator(chunk_size=5_000):
+        if decision == ReviewDecision.APPROVE:
+            approved[customer_id].add(item_id)
+        elif decision in (ReviewDecision.REJECT, ReviewDecision.REPLACE):
+            rejected[customer_id].add(item_id)
+    # A later rejection wins over an earlier approval of the same item.
+    for customer_id, items in rejected.items():
+        approved[customer_id] -= items
+    return Decided(dict(rejected), dict(approved))
+
+
+def holds_opened_since(since: datetime) -> int:
+    """Items held for review since `since` (the review budget's day), not counting held
+    items a regeneration carried over (they keep their first waiting time)."""
+    return ReviewItem.objects.filter(
+        kind=ReviewKind.HOLD,
+        source=ReviewSource.RECOMMENDATION,
+        waiting_since__gte=since,
+    ).count()
+
+
+def spot_check_sample(
+    pool: Sequence[int], *, percent: float, rng: random.Random | None = None
+) -> list[int]:
+    """A uniform random sample of `pool` (what went out unreviewed), `percent` of it,
+    rounded, at least one when the pool is not empty and percent > 0."""
+    if not pool or percent <= 0:
+        return []
+    size = min(len(pool), max(1, round(len(pool) * percent / 100)))
+    return (rng or random.SystemRandom()).sample(list(pool), size)
+
+
+def review_items_open(
+    *,
+    rows: Sequence[Recommendation],
+    held: Mapping[int, list[dict]],
+    spot_checks: Mapping[int, list[dict]],
+    carried: Mapping[tuple[int, int], Carried] | None = None,
+    now: datetime | None = None,
+) -> list[ReviewItem]:
+    """For rows generation just stored: hold the `held` ones (pk -> flags) with one
+    review item each, keeping a carried item's place in the queue, and open a spot check
+    for each of `spot_checks` (pk -> flags it went out with)."""
+    return _hold_and_open(
+        list(rows), held, {}, carried or {}, now or timezone.now(), True, spot_checks
+    )

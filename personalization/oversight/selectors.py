@@ -25,6 +25,7 @@ from personalization.models import (
     ReviewActionKind,
     ReviewDecision,
     ReviewItem,
+    ReviewKind,
     ReviewSource,
     ReviewStatus,
 )
@@ -44,9 +45,26 @@ def thresholds_of(settings: OversightSettings) -> rules.Thresholds:
         sensitive_attributes=frozenset(settings.sensitive_attributes or ()),
         sensitive_categories=frozenset(settings.sensitive_categories or ()),
         premium_multiple=settings.premium_multiple,
-        min_confidence=settings.min_confidence,
-        min_history=settings.min_history,
+        min_evidence=settings.min_evidence,
         new_model_sample=settings.new_model_sample,
+    )
+
+
+@dataclass(frozen=True)
+class SpotChecks:
+    budget: int  # the owner's review budget, items a day
+    percent: float  # the share of unreviewed suggestions sampled when over the budget
+    opened: int  # spot checks opened since the window's start
+
+
+def spot_checks(*, since: datetime) -> SpotChecks:
+    """The review budget, the spot checks' sample rate and how many were opened since
+    `since` (for /transparency/). One query besides the settings."""
+    settings = oversight_settings()
+    return SpotChecks(
+        budget=settings.review_budget,
+        percent=settings.spot_check_percent,
+        opened=ReviewItem.objects.filter(kind=ReviewKind.SPOT_CHECK, created_at__gte=since).count(),
     )
 
 

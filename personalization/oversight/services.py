@@ -725,8 +725,9 @@ def review_bulk_decide(
 
 SETTINGS_FIELDS = (
     "premium_multiple",
-    "min_confidence",
-    "min_history",
+    "min_evidence",
+    "review_budget",
+    "spot_check_percent",
     "sensitive_attributes",
     "sensitive_categories",
     "new_model_sample",

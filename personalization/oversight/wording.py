@@ -14,7 +14,7 @@ RULE_NAMES = {
     "missing_attribute_data": gettext_lazy("Allergen data missing"),
     "sensitive_item": gettext_lazy("Sensitive item"),
     "premium_nudge": gettext_lazy("Premium nudge"),
-    "low_confidence": gettext_lazy("Low confidence or thin history"),
+    "low_confidence": gettext_lazy("Rests on little evidence"),
     "recent_complaint": gettext_lazy("Recent complaint"),
     "new_model_sample": gettext_lazy("New model sample"),
     "campaign": gettext_lazy("Campaign"),
@@ -57,23 +57,21 @@ def flag_words(rule: str, facts: dict[str, Any]) -> str:
             "usual": number_format(facts.get("usual_spend", 0), 2),
         }
     if rule == "low_confidence":
-        n = facts.get("history_size", 0)
+        n = facts.get("evidence_events", 0)
         return ngettext(
-            "Only %(share)s%% of the score comes from the customer's own history "
-            "(%(n)s recorded event): the suggestion is mostly a guess.",
-            "Only %(share)s%% of the score comes from the customer's own history "
-            "(%(n)s recorded events): the suggestion is mostly a guess.",
+            "The suggestion rests on %(n)s of the customer's own purchases or visits: "
+            "check whether it says enough about them.",
+            "The suggestion rests on only %(n)s of the customer's own purchases or "
+            "visits: check whether they say enough about them.",
             n,
-        ) % {
-            "share": number_format(round(100 * facts.get("confidence", 0)), 0),
-            "n": number_format(n, 0),
-        }
+        ) % {"n": number_format(n, 0)}
     if rule == "recent_complaint":
         n = facts.get("complaints", 1)
         return ngettext(
-            "The customer recently said a suggestion was not for them or that they cannot have it.",
-            "The customer recently complained %(n)d times that suggestions were not "
-            "for them or that they cannot have them.",
+            "The customer recently said an item of this kind was not for them or that "
+            "they cannot have it.",
+            "The customer recently complained %(n)d times about items of this kind (not "
+            "for them, or they cannot have them).",
             n,
         ) % {"n": n}
     if rule == "new_model_sample":

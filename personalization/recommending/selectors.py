@@ -24,7 +24,7 @@ from personalization.models import (
     Recommendation,
     RecommendationStatus,
 )
-from personalization.recommending import services, serving
+from personalization.recommending import filling, services, serving
 from personalization.registry import PERSONALIZATION
 
 SHOWN = (
@@ -65,6 +65,9 @@ class RecommendationsPage:
     shop_paused: bool = False
     # The customer's own list is all waiting for a person; the visitors' list is shown.
     under_review: bool = False
+    # False when the personalized list is shorter than a full one: too few items pass
+    # the customer's restrictions and the shop's checks (some may wait for a person).
+    complete: bool = True
 
 
 def recommendations_page(
@@ -132,6 +135,7 @@ def recommendations_page(
         personalized=True,
         model_ready=True,
         items=[_shown(row, explain=explain) for row in shown],
+        complete=not any(filling.SHORT_LIST in row.flags for row in shown),
     )
 
 
@@ -156,6 +160,8 @@ def _still_valid(
         return False
     if customer.updated_at > made:
         return False
+    if _decided_since(rows):
+        return False
     restrictions = set(customer.restrictions or ())
     allergen_rule = any(code.startswith(engine.data.ALLERGEN_PREFIX) for code in restrictions)
     codes: dict[int, set[str]] = defaultdict(set)
@@ -178,6 +184,22 @@ def _still_valid(
         if not cited <= state.allowed:
             return False
     return True
+
+
+def _decided_since(rows: list[serving.StoredRow]) -> bool:
+    """A person decided on a held or spot-checked item of this list since it was made:
+    an approved item takes its place in the ranking and a rejected one leaves the list
+    (regenerated, the list is full again). A reviewer's replacement (no reasons of its
+    own) stands in for the item it replaced and keeps the list as it is."""
+    replaced = {
+        row.rank for row in rows if row.status == RecommendationStatus.APPROVED and not row.reasons
+    }
+    for row in rows:
+        if row.status == RecommendationStatus.APPROVED and row.reasons:
+            return True
+        if row.status == RecommendationStatus.REJECTED and row.rank not in replaced:
+            return True
+    return False
 
 
 def _shown(row: serving.StoredRow, *, explain: bool = True) -> ShownItem:

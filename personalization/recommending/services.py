@@ -33,7 +33,8 @@ from personalization.models import (
     RecommendationStatus,
 )
 from personalization.oversight import screening
-from personalization.recommending import loading, storing
+from personalization.oversight.selectors import oversight_settings
+from personalization.recommending import filling, loading, storing
 from personalization.recommending.models_cache import active_version, model_for
 
 logger = logging.getLogger(__name__)
@@ -283,9 +284,35 @@ def _compute_and_store(
     channel: str,
     screen: bool,
 ) -> dict[int, list[Recommendation]]:
-    """Within the caller's transaction, with the customers' rows locked."""
+    """Within the caller's transaction, with the customers' rows locked.
+
+    Lists for the shop's own channels are screened before they are stored: flagged items
+    are held and the next safe candidates take their places (filling.py). Offer emails
+    are screened after storing, whole (every offer waits for a person)."""
     catalog = loading.catalog_load().aligned(model.item_keys)
-    lists, loaded = _compute(model, profiles, now=now, catalog=catalog)
+    at = now or timezone.now()
+    outcome: filling.Outcome | None = None
+    if screen and channel != Channel.EMAIL:
+        loaded, histories = _load(model, profiles, now=at)
+        ids = [p.pk for p in profiles]
+        known = screening.Known(
+            catalog=catalog, profiles=profiles, history=loaded.history, feedback=loaded.feedback
+        )
+        settings_now = oversight_settings()
+        lists, outcome = filling.lists_screen_and_fill(
+            model=model,
+            catalog=catalog,
+            histories=histories,
+            shoppers=loaded.shoppers,
+            version_id=version_id,
+            known=known,
+            settings=settings_now,
+            decided=screening.decided_pairs(customer_ids=ids, channel=channel),
+            budget_left=lambda: filling.budget_left(settings=settings_now, now=at),
+            now=at,
+        )
+    else:
+        lists, loaded = _compute(model, profiles, now=now, catalog=catalog)
     names = _names(lists, catalog)
     now = timezone.now()
     rows: list[Recommendation] = []
@@ -302,9 +329,13 @@ def _compute_and_store(
                 *((s, s.rank) for s in result.suggestions),
                 *((s, len(result.suggestions) + s.rank) for s in result.needs_review),
             ]
+            # A list shorter than the model's length says so when it is served.
+            short = len(result.suggestions) < model.params.top_k
             for suggestion, rank in ranked:
                 reasons = _reasons_json(suggestion, names)
                 flags = list(suggestion.flags)
+                if short and rank <= len(result.suggestions):
+                    flags.append(filling.SHORT_LIST)
                 row = Recommendation(
                     customer_id=result.customer,
                     item_id=suggestion.item,
@@ -314,9 +345,11 @@ def _compute_and_store(
                     channel=channel,
                     reasons=reasons,
                     sentence=sentences.sentence(reasons, item_id=suggestion.item)[:300],
-                    # The guardrail rules decide below which rows wait for a person (the
-                    # engine's needs_review rows always do: missing_attribute_data).
-                    status=RecommendationStatus.PROPOSED,
+                    # Screened before storing (`outcome`): the needs_review rows are the
+                    # held ones. Otherwise the rules decide below which rows wait.
+                    status=RecommendationStatus.HELD
+                    if outcome is not None and rank > len(result.suggestions)
+                    else RecommendationStatus.PROPOSED,
                     flags=flags,
                 )
                 rows.append(row)
@@ -331,7 +364,21 @@ def _compute_and_store(
     storing.lists_replace(
         customer_ids=ids, channel=channel, rows=rows, now=now, undecided=undecided
     )
-    if screen:
+    if outcome is not None:
+        held: dict[int, list[dict]] = {}
+        spot: dict[int, list[dict]] = {}
+        for row in rows:
+            entry = outcome.lists[row.customer_id]
+            if row.status == RecommendationStatus.HELD:
+                found = next(f for s, f in entry.held if s.item == row.item_id)
+                held[row.pk] = screening.flags_json(found)
+            elif row.item_id in entry.spot_checks:
+                spot[row.pk] = screening.flags_json(entry.unreviewed.get(row.item_id, []))
+        # In the same transaction: no flagged row is ever visible unheld.
+        screening.review_items_open(
+            rows=rows, held=held, spot_checks=spot, carried=waiting, now=now
+        )
+    elif screen:
         # Screened in the same transaction: no flagged row is ever visible unheld.
         screening.recommendations_screen(
             recommendations=rows,
@@ -361,6 +408,18 @@ def _compute(
 ) -> tuple[list[engine.CustomerList], loading.Loaded]:
     if catalog is None:
         catalog = loading.catalog_load().aligned(model.item_keys)
+    loaded, histories = _load(model, profiles, without=without, now=now)
+    return engine.recommend(model, catalog, histories, loaded.shoppers), loaded
+
+
+def _load(
+    model: engine.Model,
+    profiles: list[CustomerProfile],
+    *,
+    without: str | None = None,
+    now: datetime | None = None,
+) -> tuple[loading.Loaded, engine.Histories]:
+    """The customers' consented data and their histories in the model's item order."""
     position = {int(key): i for i, key in enumerate(model.item_keys)}
     loaded = loading.customers_load(profiles, position=position, without=without)
     histories = engine.build_histories(
@@ -371,7 +430,7 @@ def _compute(
         consent={s.key: s.consented for s in loaded.shoppers},
         customers=list(loaded.history),
     )
-    return engine.recommend(model, catalog, histories, loaded.shoppers), loaded
+    return loaded, histories
 
 
 def _names(lists: list[engine.CustomerList], catalog: engine.Catalog) -> dict[str, dict]:

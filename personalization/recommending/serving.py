@@ -52,7 +52,7 @@ _CUSTOMER_STATE_SQL = (
 _ROWS_SQL = """
 SELECT r.id, r.item_id, r.score, r.rank, r.model_version_id, r.reasons, r.sentence,
        r.status, r.created_at, i.sku, i.name, i.price, i.active, i.allergens_declared,
-       c.slug, c.name
+       c.slug, c.name, r.flags
 FROM {recommendation} r
 JOIN {item} i ON i.id = r.item_id
 JOIN {category} c ON c.id = i.category_id
@@ -91,6 +91,8 @@ class StoredRow:
     allergens_declared: bool
     category_slug: str
     category_name: str
+    # The engine's and generation's marks (e.g. "short_list").
+    flags: list[str]
 
 
 def serving_state(*, customer_id: int, purpose: str, features: tuple[str, str]) -> ServingState:
@@ -187,6 +189,7 @@ def stored_rows(*, customer_id: int, channel: str) -> list[StoredRow]:
             allergens_declared=bool(declared),
             category_slug=slug,
             category_name=category_name,
+            flags=(json.loads(flags) if isinstance(flags, str | bytes) else flags) or [],
         )
         for (
             pk,
@@ -205,5 +208,6 @@ def stored_rows(*, customer_id: int, channel: str) -> list[StoredRow]:
             declared,
             slug,
             category_name,
+            flags,
         ) in rows
     ]

@@ -480,13 +480,15 @@ def test_owner_sets_thresholds_with_clear_errors(client, held, owner, staff):
     assert signed_in(client, staff).get("/owner/oversight/").status_code == 403
     c = signed_in(client, owner)
     page = c.get("/owner/oversight/")
-    assert page.status_code == 200 and 'value="3.0"' in text(page)
+    assert page.status_code == 200 and 'value="5.0"' in text(page)
+    assert 'name="review_budget" value="50"' in text(page)
     bad = c.post(
         "/owner/oversight/",
         {
             "premium_multiple": "0.5",
-            "min_confidence": "2",
-            "min_history": "-1",
+            "min_evidence": "-1",
+            "review_budget": "0",
+            "spot_check_percent": "101",
             "sensitive_attributes": "alcohol, Moon Shine!",
             "sensitive_categories": "",
             "new_model_sample": "lots",
@@ -499,13 +501,16 @@ def test_owner_sets_thresholds_with_clear_errors(client, held, owner, staff):
     assert bad.status_code == 400
     assert "Not a code: moon shine!." in body
     assert "Enter a whole number." in body
+    assert "Ensure this value is greater than or equal to 1." in body
+    assert "Ensure this value is less than or equal to 100.0." in body
     assert OversightSettings.objects.filter(premium_multiple=0.5).count() == 0
     good = c.post(
         "/owner/oversight/",
         {
-            "premium_multiple": "5",
-            "min_confidence": "0.1",
-            "min_history": "2",
+            "premium_multiple": "8",
+            "min_evidence": "3",
+            "review_budget": "30",
+            "spot_check_percent": "1.5",
             "sensitive_attributes": "contains:gluten",
             "sensitive_categories": "cakes",
             "new_model_sample": "10",
@@ -516,13 +521,17 @@ def test_owner_sets_thresholds_with_clear_errors(client, held, owner, staff):
     )
     assert good.status_code == 302
     saved = OversightSettings.objects.get(pk=1)
-    assert (saved.premium_multiple, saved.sensitive_categories, saved.sla_hours) == (
-        5.0,
-        ["cakes"],
-        8.0,
-    )
+    assert (
+        saved.premium_multiple,
+        saved.min_evidence,
+        saved.review_budget,
+        saved.spot_check_percent,
+        saved.sensitive_categories,
+        saved.sla_hours,
+    ) == (8.0, 3, 30, 1.5, ["cakes"], 8.0)
     change = ReviewAction.objects.get(action="settings")
-    assert change.actor == owner and change.snapshot["changed"]["premium_multiple"] == [3.0, 5.0]
+    assert change.actor == owner and change.snapshot["changed"]["premium_multiple"] == [5.0, 8.0]
+    assert change.snapshot["changed"]["review_budget"] == [50, 30]
 
 
 def test_owner_browses_filters_and_exports_the_trail(client, held, staff, owner):

@@ -22,12 +22,13 @@ from personalization.models import (
     RecommendationStatus,
     ReviewAction,
     ReviewItem,
+    ReviewKind,
     ReviewStatus,
 )
 from personalization.oversight import screening
 from personalization.oversight import selectors as oversight_selectors
 from personalization.oversight import services as oversight
-from personalization.recommending import selectors, services
+from personalization.recommending import filling, selectors, services
 from tests.factories import CategoryFactory, CustomerProfileFactory, ItemFactory, UserFactory
 from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
 
@@ -70,10 +71,84 @@ def coeliac_of(shop):
 
 
 def test_an_ordinary_list_goes_out_unreviewed(shop):
+    # The premium cake (8x what Alice usually pays) is off sale: nothing to flag.
+    Item.objects.filter(pk=shop.cake.pk).update(active=False)
     rows = services.recommendations_generate_for_customer(customer=shop.alice)
     assert rows
     assert all(r.status == RecommendationStatus.PROPOSED for r in rows)
     assert not ReviewItem.objects.exists()
+
+
+def test_a_flagged_item_waits_and_the_next_safe_one_takes_its_place(shop):
+    # given the cake costs £32, 7.6 times the £4.20 Alice usually pays per item
+    rows = services.recommendations_generate_for_customer(customer=shop.alice)
+    held = [r for r in rows if r.status == RecommendationStatus.HELD]
+    shown = [r for r in rows if r.status == RecommendationStatus.PROPOSED]
+    # then the cake waits for a person, alone
+    assert [r.item_id for r in held] == [shop.cake.pk]
+    (item,) = ReviewItem.objects.all()
+    assert (item.recommendation_id, item.kind, item.rule_codes) == (
+        held[0].pk,
+        ReviewKind.HOLD,
+        ["premium_nudge"],
+    )
+    # and she sees a full personalized list without it, ranked 1..10
+    page = selectors.recommendations_page(customer=shop.alice)
+    assert page.personalized and not page.under_review and page.complete
+    assert len(page.items) == len(shown) == 10
+    assert [i.rank for i in page.items] == list(range(1, 11))
+    assert shop.cake.pk not in {i.item_id for i in page.items}
+
+
+def test_an_approved_item_takes_its_place_and_a_rejected_one_never_shows(shop):
+    reviewer = UserFactory(email="reviewer@example.com")
+    services.recommendations_generate_for_customer(customer=shop.alice)
+    cake = ReviewItem.objects.get()
+    # when a person approves the cake
+    oversight.review_decide(
+        user=reviewer, item_id=cake.pk, decision="approve", reason_code="fits_customer"
+    )
+    page = selectors.recommendations_page(customer=shop.alice)
+    # then it is in her list where the model ranks it, and the list is still ten long
+    assert shop.cake.pk in {i.item_id for i in page.items}
+    assert len(page.items) == 10 and page.complete
+    # and the next regeneration keeps it without asking again
+    rows = services.recommendations_generate_for_customer(customer=shop.alice)
+    assert shop.cake.pk in {r.item_id for r in rows if r.status == RecommendationStatus.PROPOSED}
+    assert not ReviewItem.objects.filter(status=ReviewStatus.OPEN).exists()
+
+    # a second customer's cake is rejected: it never shows, now or after regenerating
+    bob = shop.crowd[1]
+    services.recommendations_generate_for_customer(customer=bob)
+    held = ReviewItem.objects.filter(customer=bob, status=ReviewStatus.OPEN)
+    for item in held:
+        oversight.review_decide(
+            user=reviewer, item_id=item.pk, decision="reject", reason_code="too_expensive"
+        )
+    rejected = {i.recommendation.item_id for i in ReviewItem.objects.filter(customer=bob)}
+    assert rejected
+    for _ in range(2):
+        page = selectors.recommendations_page(customer=bob)
+        assert page.personalized
+        assert not rejected & {i.item_id for i in page.items}
+        services.recommendations_generate_for_customer(customer=bob)
+    assert not ReviewItem.objects.filter(customer=bob, status=ReviewStatus.OPEN).exists()
+
+
+def test_a_list_with_too_few_safe_items_is_short_and_says_so(shop):
+    # given the coeliac's restriction leaves few items, and the cake waits for review
+    coeliac = coeliac_of(shop)
+    rows = services.recommendations_generate_for_customer(customer=coeliac)
+    shown = [r for r in rows if r.status == RecommendationStatus.PROPOSED]
+    assert 0 < len(shown) < 10
+    page = selectors.recommendations_page(customer=coeliac)
+    # then the page says the list is short; nothing restricted is on it
+    assert page.personalized and not page.complete
+    assert len(page.items) == len(shown)
+    gluten = set(
+        Item.objects.filter(attributes__code="contains:gluten").values_list("pk", flat=True)
+    )
+    assert not gluten & {i.item_id for i in page.items}
 
 
 def test_missing_allergen_data_for_a_restricted_customer_is_held_high_risk_in_words(shop):
@@ -151,66 +226,93 @@ def test_sensitive_attributes_and_categories_are_the_owners_choice(shop):
     assert next(r for r in rows if r.item == wine).status == RecommendationStatus.PROPOSED
 
 
-def test_thin_history_is_held_as_low_confidence(shop):
+def test_a_suggestion_resting_on_one_event_is_low_confidence_a_few_per_list(shop):
+    # given a newcomer who bought one loaf once: every suggestion rests on that event
+    Item.objects.filter(pk=shop.cake.pk).update(active=False)
     newcomer = CustomerProfileFactory()
     grant(newcomer, *ALL)
     bought(newcomer, shop.wheat, times=1)
     rows = services.recommendations_generate_for_customer(customer=newcomer)
-    assert rows and all(r.status == RecommendationStatus.HELD for r in rows)
-    assert all("low_confidence" in rules_of(r) for r in rows)
-    words = item_of(rows[0]).flags[0]["words"]
-    assert "(1 recorded event)" in words
-    settings(min_history=0, min_confidence=0)
+    held = [r for r in rows if r.status == RecommendationStatus.HELD]
+    shown = [r for r in rows if r.status == RecommendationStatus.PROPOSED]
+    # then a few examples wait for a person, and the rest of the list goes out
+    assert len(held) == filling.HOLDS_PER_LIST
+    assert all(rules_of(r) == ["low_confidence"] for r in held)
+    assert shown
+    assert "rests on 1 of the customer's own purchases" in item_of(held[0]).flags[0]["words"]
+    # what went out flagged is in the spot checks' pool: a sample is checked afterwards
+    spot = ReviewItem.objects.filter(kind=ReviewKind.SPOT_CHECK)
+    assert spot.count() >= 1
+    assert all(
+        s.recommendation.status == RecommendationStatus.PROPOSED and not s.high_risk for s in spot
+    )
+    # the owner switches the rule off: nothing waits
+    settings(min_evidence=0)
     rows = services.recommendations_generate_for_customer(customer=newcomer)
     assert all(r.status == RecommendationStatus.PROPOSED for r in rows)
 
 
-def test_a_recent_complaint_holds_the_next_list_until_a_person_reviewed_it(shop):
+def test_a_recent_complaint_holds_the_items_it_concerns_not_the_list(shop):
     alice = shop.alice
-    # Only the complaint rule is under test: the premium cake (which would take the
-    # gluten-free loaf's place in her list, and be held as a premium nudge) is off sale.
+    # Only the complaint rule is under test: the premium cake is off sale.
     Item.objects.filter(pk=shop.cake.pk).update(active=False)
     rows = services.recommendations_generate_for_customer(customer=alice)
+    first = rows[0]
+    category = first.item.category.slug
     result = services.feedback_record(
-        customer=alice, recommendation_id=rows[0].pk, kind=FeedbackKind.CANT_HAVE
+        customer=alice, recommendation_id=first.pk, kind=FeedbackKind.NOT_FOR_ME
     )
-    assert result.recommendations
-    assert all(r.status == RecommendationStatus.HELD for r in result.recommendations)
-    item = item_of(result.recommendations[0])
-    assert "recent_complaint" in item.rule_codes and item.high_risk
-    # Once a person decided on her held suggestions, her next list goes out as usual.
+    held = [r for r in result.recommendations if r.status == RecommendationStatus.HELD]
+    shown = [r for r in result.recommendations if r.status == RecommendationStatus.PROPOSED]
+    # then items of the kind she complained about wait; the rest of her list goes out
+    assert held and all(r.item.category.slug == category for r in held)
+    assert all("recent_complaint" in rules_of(r) for r in held)
+    assert shown and all(r.item.category.slug != category for r in shown)
+    assert first.item_id not in {r.item_id for r in result.recommendations}
+    page = selectors.recommendations_page(customer=alice)
+    assert page.personalized and not page.under_review
+    # Once a person decided on one of them, her next list goes out as usual.
     reviewer = UserFactory(email="reviewer@example.com")
     oversight.review_decide(
         user=reviewer,
-        item_id=item.pk,
+        item_id=item_of(held[0]).pk,
         decision="approve",
         reason_code="fits_customer",
-        explanation_seen=True,
     )
     rows = services.recommendations_generate_for_customer(customer=alice)
     assert all(r.status == RecommendationStatus.PROPOSED for r in rows)
-    # A new complaint holds the list again...
+    # A new complaint holds items again...
     services.feedback_record(
         customer=alice, recommendation_id=rows[0].pk, kind=FeedbackKind.NOT_FOR_ME
     )
     rows = services.recommendations_generate_for_customer(customer=alice)
-    assert all(r.status == RecommendationStatus.HELD for r in rows)
+    assert any("recent_complaint" in rules_of(r) for r in rows)
     # ...until the window has passed.
     alice.feedback.update(created_at=timezone.now() - timedelta(days=31))
     rows = services.recommendations_generate_for_customer(customer=alice)
     assert not any("recent_complaint" in rules_of(r) for r in rows)
-    assert any(r.status == RecommendationStatus.PROPOSED for r in rows)
 
 
 def test_the_first_recommendations_of_a_new_model_are_a_sample(shop):
+    Item.objects.filter(pk=shop.cake.pk).update(active=False)
     settings(new_model_sample=5)
     services.model_version_train(model_version=services.model_version_create(), with_metrics=False)
     run = services.recommendations_generate_all()
     version = run.model_version_id
-    rows = list(Recommendation.objects.filter(model_version_id=version).order_by("pk"))
-    assert len(rows) > 5
-    sampled = [r.pk for r in rows if "new_model_sample" in rules_of(r)]
-    assert sampled == [r.pk for r in rows[:5]]
+    sampled = ReviewItem.objects.filter(
+        rules__contains=",new_model_sample,", recommendation__model_version_id=version
+    )
+    assert sampled.count() == 5
+    assert all(i.kind == ReviewKind.HOLD for i in sampled)
+    assert all(i.recommendation.status == RecommendationStatus.HELD for i in sampled)
+    # Every list is personal; one short of a full list (this catalog has ten items a
+    # customer may get) says so.
+    sampled_items = {(i.customer_id, i.recommendation.item_id) for i in sampled}
+    for customer in (shop.alice, *shop.crowd):
+        page = selectors.recommendations_page(customer=customer)
+        assert page.personalized
+        assert page.complete == (len(page.items) == 10), customer
+        assert not {(customer.pk, i.item_id) for i in page.items} & sampled_items
 
 
 def test_every_campaign_row_is_held_and_screening_again_adds_to_the_same_item(shop):

@@ -458,10 +458,14 @@ def test_a_new_list_replaces_unseen_rows_and_keeps_decided_ones_on_record(traine
 
 def test_regenerating_one_list_is_a_fixed_number_of_queries(trained, django_assert_num_queries):
     """On demand, a customer waits for this: no query per row, per old row or per event."""
+    # The premium cake, held wherever it is suggested, is off sale: lists with nothing held.
+    Item.objects.filter(pk=trained.cake.pk).update(active=False)
     for customer in trained.crowd:
         services.recommendations_generate_for_customer(customer=customer)
     # A list with nothing held for review: the common case, in its fewest statements.
-    plain = next(c for c in trained.crowd if not current(c)[-1].status == RecommendationStatus.HELD)
+    plain = next(
+        c for c in trained.crowd if all(r.status != RecommendationStatus.HELD for r in current(c))
+    )
     with django_assert_num_queries(QUERIES_ON_DEMAND):
         services.recommendations_generate_for_customer(customer=plain)
     # More history and more old rows: still no query per row or per event.
@@ -477,7 +481,8 @@ def test_regenerating_one_list_is_a_fixed_number_of_queries(trained, django_asse
 
 
 # Model version; in the transaction: the customer's row lock, catalog (2), consent,
-# feedback, history, the rows to replace (nothing links to them, so no review item
-# waits), their delete, the replaced mark, the insert, the oversight settings; and the
-# savepoint pair of the test's own transaction.
-QUERIES_ON_DEMAND = 14
+# feedback, history, the oversight settings, earlier review decisions (rejected items
+# stay out), the rows to replace (nothing links to them, so no review item waits), their
+# delete, the replaced mark, the insert; and the savepoint pair of the test's own
+# transaction. (The review budget is read only when something is flagged.)
+QUERIES_ON_DEMAND = 15
