@@ -85,6 +85,7 @@ def _compare_and_complete(run: AuditRun) -> None:
             ratio=r.ratio,
             fails_four_fifths_rule=r.fails_four_fifths_rule,
             difference_threshold=float(policy.get("difference_threshold", 0.1)),
+            ratio_threshold=float(policy.get("ratio_threshold", 0.8)),
         )
         findings.append(
             AuditFinding(

@@ -108,9 +108,15 @@ def breach_sentence(
     ratio: float | None,
     fails_four_fifths_rule: bool,
     difference_threshold: float,
+    ratio_threshold: float = 0.8,
 ) -> str:
     """E.g. "Customers with age band 55+ were shown Breads 31% less often than the
-    largest group (age band 25-34): 27.6% against 40.0%, below the 80% rule."."""
+    largest group (age band 25-34): 27.6% against 40.0%, below your threshold of 95% of
+    the reference group's value."
+
+    The verdict names the owner's own thresholds (the audit policy's `ratio_threshold`
+    and `difference_threshold` when the run started), never a fixed "80% rule":
+    `fails_four_fifths_rule` is kept for the tables and exports."""
     who = _("Customers with %(group)s") % {"group": group_words(attributes, group)}
     ref_group = group_words(attributes, reference)
     ref = (
@@ -139,17 +145,43 @@ def breach_sentence(
         "value": figure(metric, value),
         "reference": figure(metric, reference_value),
     }
-    if fails_four_fifths_rule:
-        # Lower is better for the _MORE measures: there the rule is failed, not undercut.
-        verdict = _("fails the 80% rule") if metric in _MORE else _("below the 80% rule")
-    else:
-        verdict = _("more than the threshold of %(threshold)s apart") % {
-            "threshold": _("%(points)s percentage points")
-            % {"points": number_format(difference_threshold * 100, 1)}
-            if is_rate(metric)
-            else number_format(difference_threshold, 2)
-        }
+    verdict = threshold_words(
+        metric=metric,
+        ratio=ratio,
+        ratio_threshold=ratio_threshold,
+        difference_threshold=difference_threshold,
+    )
     return f"{sentence}: {figures}, {verdict}."
+
+
+def crosses_ratio_threshold(*, metric: str, ratio: float | None, ratio_threshold: float) -> bool:
+    """Below `ratio_threshold` times the reference (above 1 / it where lower is better)."""
+    if ratio is None or not ratio_threshold:
+        return False
+    if metric in _MORE:
+        return ratio > 1 / ratio_threshold
+    return ratio < ratio_threshold
+
+
+def threshold_words(
+    *, metric: str, ratio: float | None, ratio_threshold: float, difference_threshold: float
+) -> str:
+    """Which of the owner's thresholds a figure is past, in words."""
+    if crosses_ratio_threshold(metric=metric, ratio=ratio, ratio_threshold=ratio_threshold):
+        if metric in _MORE:
+            # Lower is better: the limit is the reference's value divided by the threshold.
+            return _("above your limit of %(times)s times the reference group's value") % {
+                "times": number_format(1 / ratio_threshold, 2)
+            }
+        return _("below your threshold of %(pct)s of the reference group's value") % {
+            "pct": percent(ratio_threshold)
+        }
+    return _("more than your threshold of %(threshold)s apart") % {
+        "threshold": _("%(points)s percentage points")
+        % {"points": number_format(difference_threshold * 100, 1)}
+        if is_rate(metric)
+        else number_format(difference_threshold, 2)
+    }
 
 
 def drift_sentence(

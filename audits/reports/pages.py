@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from audits import wording
 from audits.models import AuditFinding, AuditResult, AuditRun, Metric
 from audits.reports.selectors import run_gaps, summary_sentences
+from audits.reports.verdict import audit_verdict
 from core.charts import Bar, Series, bar_chart, line_chart
 
 # Past runs shown in trends.
@@ -76,6 +77,8 @@ class Row:
     is_reference: bool
     fails_four_fifths_rule: bool
     finding: bool
+    # Past one of the owner's thresholds, but not by enough to rule out chance.
+    crosses_threshold: bool = False
 
 
 @dataclass
@@ -99,7 +102,23 @@ class Section:
         return any(t.has_finding for t in self.tables)
 
 
-def _row(result: AuditResult) -> Row:
+def _crosses(result: AuditResult, policy: dict[str, Any]) -> bool:
+    if result.is_reference or result.finding or result.value is None or result.suppressed:
+        return False
+    ratio_threshold = float(policy.get("ratio_threshold", 0.8))
+    if result.ratio is not None and ratio_threshold:
+        if result.higher_is_better and result.ratio < ratio_threshold:
+            return True
+        if not result.higher_is_better and result.ratio > 1 / ratio_threshold:
+            return True
+    if result.difference is None:
+        return False
+    threshold = float(policy.get("difference_threshold", 0.1))
+    worse_by = -result.difference if result.higher_is_better else result.difference
+    return worse_by > threshold
+
+
+def _row(result: AuditResult, policy: dict[str, Any] | None = None) -> Row:
     fmt = wording.figure
     hidden = result.suppressed or result.value is None
     interval = ""
@@ -129,6 +148,7 @@ def _row(result: AuditResult) -> Row:
         is_reference=result.is_reference,
         fails_four_fifths_rule=result.fails_four_fifths_rule,
         finding=result.finding,
+        crosses_threshold=_crosses(result, policy or {}),
     )
 
 
@@ -170,7 +190,7 @@ def report_sections(run: AuditRun) -> list[Section]:
                 has_finding=False,
             )
             section.tables.append(table)
-        table.rows.append(_row(result))
+        table.rows.append(_row(result, run.policy))
         table.has_finding |= result.finding
     for gap in run_gaps(list(run.results.order_by("pk"))):
         key = (gap["metric"], gap["segment"] or "", "|".join(gap["attributes"]))
@@ -372,6 +392,7 @@ def runs_trend() -> SafeString | None:
         .values_list("run_id", "low")
     )
     labels = [formats.date_format(r.finished_at or r.created_at, "SHORT_DATE_FORMAT") for r in runs]
+    threshold = float(runs[-1].policy.get("ratio_threshold", 0.8))
     findings_chart = line_chart(
         labels,
         [
@@ -391,13 +412,12 @@ def runs_trend() -> SafeString | None:
         description=_(
             # xgettext:no-python-format
             "The smallest group's value divided by its reference group's, per run; below "
-            "the dashed line is below the 80% rule."
+            "the dashed line is below the ratio threshold of the latest audit's policy."
         ),
         fmt=lambda v: formats.number_format(v, 2),
         max_value=1.0,
-        rule=0.8,
-        # xgettext:no-python-format
-        rule_label=_("80% rule"),
+        rule=threshold,
+        rule_label=_("your threshold (%(value)s)") % {"value": formats.number_format(threshold, 2)},
     )
     return mark_safe(findings_chart + ratio_chart)  # noqa: S308 (escaped by core.charts)
 
@@ -418,6 +438,7 @@ def report_context(run: AuditRun) -> dict[str, Any]:
         "run": run,
         "progress": progress_dict(run),
         "summary": summary_sentences(run, findings) if completed else [],
+        "verdict": audit_verdict(run, findings) if completed else None,
         "findings": findings,
         "open_findings": [f for f in findings if f.status == AuditFinding.Status.OPEN],
         "charts": report_charts(run) if completed else [],

@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 
 from audits import wording
 from audits.models import AuditFinding, AuditResult, AuditRun
+from audits.reports.verdict import audit_verdict, public_summary
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,10 @@ class AuditSummary:
     groups_too_few: int
     url: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    # For /transparency/: the verdict and what the owner did, without figures.
+    public_sentences: list[str] = field(default_factory=list)
+    # The report's verdict headline ("No group is treated differently; ...").
+    verdict: str = ""
 
 
 def audit_runs() -> QuerySet[AuditRun]:
@@ -126,6 +131,7 @@ def audit_latest_summary() -> AuditSummary | None:
         measured=Count("pk", filter=Q(suppressed=False)),
         hidden=Count("pk", filter=Q(suppressed=True)),
     )
+    verdict = audit_verdict(run, findings)
     return AuditSummary(
         run_id=run.pk,
         finished_at=run.finished_at,
@@ -136,6 +142,8 @@ def audit_latest_summary() -> AuditSummary | None:
         groups_measured=counts["measured"],
         groups_too_few=counts["hidden"],
         url=reverse("owner:audit_detail", args=[run.pk]),
+        public_sentences=public_summary(run, findings),
+        verdict=verdict.headline if verdict is not None else "",
     )
 
 

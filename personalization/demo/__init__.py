@@ -27,6 +27,7 @@ from personalization.demo.people import (
     GABLE,
     OWNER,
     STAFF,
+    switched_off,
 )
 from personalization.demo.shop import (
     DEFAULT_AS_OF,
@@ -57,4 +58,5 @@ __all__ = [
     "DemoItem",
     "DemoShop",
     "build_demo",
+    "switched_off",
 ]

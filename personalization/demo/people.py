@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import zlib
 from dataclasses import dataclass
 
 from personalization.demo.catalog import GLUTEN, VEGAN
@@ -277,3 +278,18 @@ def _segment_quota(count: int) -> list[Segment]:
     for index in by_remainder[: count - sum(quota)]:
         quota[index] += 1
     return [segment for segment, n in zip(SEGMENTS, quota, strict=True) for _ in range(n)]
+
+
+def switched_off(customers: tuple[DemoCustomer, ...]) -> tuple[str, ...]:
+    """The demo's one real bias-audit finding: about half the customers who declared age
+    band 55+ switched personalization off (the other groups almost never did), so the
+    audit's opt-out measure finds a gap an owner can acknowledge and resolve. Mrs. Gable
+    and the coeliac keep theirs on. A stable choice by id (crc32; hash() varies)."""
+    story = {GABLE.email, COELIAC.email}
+    return tuple(
+        c.external_id
+        for c in customers
+        if c.age_band == "55+"
+        and c.email not in story
+        and zlib.crc32(c.external_id.encode()) % 2 == 0
+    )

@@ -37,7 +37,7 @@ def test_an_injected_exposure_gap_is_a_finding_with_its_size(audit_shop, owner):
         "Customers with age band 55+ were shown Breads 75% less often than the largest "
         "group (age band 18-34)"
     )
-    assert finding.sentence.endswith("below the 80% rule.")
+    assert finding.sentence.endswith("below your threshold of 80% of the reference group's value.")
     # Pastries were shown to everyone: no finding there.
     assert not AuditFinding.objects.filter(run=run, segment="Pastries").exists()
 

@@ -46,7 +46,7 @@ def test_report_reads_summary_first_then_charts_tables_and_method(owner_client, 
 
     summary = page.index("Customers with age band 55+ were shown Breads 75% less often")
     assert summary < page.index("<svg") < page.index("<table") < page.index("How this was measured")
-    assert "below the 80% rule" in page
+    assert "below your threshold of 80% of the reference group" in page
     # A chart per table with a finding, its bar highlighted.
     assert 'class="chart-bar is-highlight"' in page
     # Demographic parity difference and ratio per table, without an interval.

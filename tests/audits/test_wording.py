@@ -3,7 +3,7 @@
 from audits.wording import breach_sentence, drift_sentence
 
 
-def test_a_lower_share_reads_as_less_often_below_the_80_percent_rule():
+def test_a_lower_share_reads_as_less_often_below_the_owners_ratio_threshold():
     sentence = breach_sentence(
         metric="exposure",
         attributes=["age_band"],
@@ -19,8 +19,47 @@ def test_a_lower_share_reads_as_less_often_below_the_80_percent_rule():
     )
     assert sentence == (
         "Customers with age band 55+ were shown Discount offers 31% less often than the "
-        "largest group (age band 25-34): 27.6% against 40.0%, below the 80% rule."
+        "largest group (age band 25-34): 27.6% against 40.0%, below your threshold of 80% of "
+        "the reference group's value."
     )
+
+
+def test_the_sentence_names_the_threshold_the_owner_set_not_the_80_percent_rule():
+    # given: the owner raised the ratio threshold to 0.95; the group is at 0.9
+    sentence = breach_sentence(
+        metric="exposure",
+        attributes=["age_band"],
+        group=["55+"],
+        segment="",
+        reference=["25-34"],
+        reference_is_largest=True,
+        value=0.36,
+        reference_value=0.4,
+        ratio=0.9,
+        fails_four_fifths_rule=False,
+        difference_threshold=0.1,
+        ratio_threshold=0.95,
+    )
+    assert sentence.endswith("below your threshold of 95% of the reference group's value.")
+    assert "80%" not in sentence
+
+
+def test_a_higher_adverse_rate_names_the_owners_limit_as_times_the_reference():
+    sentence = breach_sentence(
+        metric="complained",
+        attributes=["age_band"],
+        group=["55+"],
+        segment="",
+        reference=["25-34"],
+        reference_is_largest=True,
+        value=0.3,
+        reference_value=0.2,
+        ratio=1.5,
+        fails_four_fifths_rule=True,
+        difference_threshold=0.2,
+        ratio_threshold=0.95,
+    )
+    assert sentence.endswith("above your limit of 1.05 times the reference group's value.")
 
 
 def test_an_adverse_outcome_reads_as_more_often_and_names_the_difference_threshold():
@@ -40,7 +79,7 @@ def test_an_adverse_outcome_reads_as_more_often_and_names_the_difference_thresho
     assert sentence == (
         "Customers with age band 55+ and gender woman had recommendations rejected by staff "
         "100% more often than the reference group (age band 25-34 and gender man): 30.0% "
-        "against 15.0%, more than the threshold of 10.0 percentage points apart."
+        "against 15.0%, above your limit of 1.25 times the reference group's value."
     )
 
 
@@ -59,6 +98,7 @@ def test_a_zero_reference_is_described_in_percentage_points():
         difference_threshold=0.1,
     )
     assert "20.0 percentage points more often than the largest group (gender man)" in sentence
+    assert sentence.endswith("more than your threshold of 10.0 percentage points apart.")
 
 
 def test_drift_names_the_run_it_is_compared_with():

@@ -1,5 +1,6 @@
-"""An owner reads a bias-audit report in Chromium and acknowledges a finding; a running
-audit's progress bar updates by itself; the pages pass axe."""
+"""An owner reads a bias-audit report in Chromium (the verdict first, what to do next,
+one chart, the details folded away), acknowledges a finding and resolves it on a phone;
+a running audit's progress bar updates by itself; the pages pass axe."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def owner(person):
 def test_owner_reads_a_report_and_acknowledges_a_finding(page, owner):
     build_audit_shop()
     run = services.audit_run_execute(run=services.audit_run_create(trigger="schedule"))
+    page.set_viewport_size({"width": 1366, "height": 900})
     sign_in(page, owner.email)
 
     # the list: latest audit in words, then the link to its report
@@ -34,14 +36,20 @@ def test_owner_reads_a_report_and_acknowledges_a_finding(page, owner):
     page.get_by_role("link", name="Read the report").click()
     expect(page).to_have_url(re.compile(rf"/owner/audits/{run.pk}/$"))
 
-    # the summary comes first, in words
-    summary = page.locator(".audit-summary li").first
-    expect(summary).to_contain_text(
-        "Customers with age band 55+ were shown Breads 75% less often than the largest group"
+    # one plain verdict first, then what to do next
+    expect(page.locator("#audit-verdict")).to_have_text(
+        "1 group is treated differently (age band 55+); 1 group is too small to check."
     )
-    # a chart with the group's bar highlighted, and tables where small groups have no figure
+    expect(page.get_by_role("heading", name="What to do next")).to_be_visible()
+    expect(page.locator(".next-steps li").first).to_contain_text("Read the 2 findings below")
+    # one chart, its group's bar highlighted; the statistics folded away until asked for
+    expect(page.locator("svg.chart").filter(visible=True)).to_have_count(1)
     expect(page.locator("svg.chart .chart-bar.is-highlight").first).to_be_visible()
+    expect(page.get_by_role("columnheader", name="95% interval").first).to_be_hidden()
+    assert blocking_violations(page) == []
+    page.get_by_text("Details: every figure, chart and table").click()
     small = page.locator("tr", has=page.get_by_role("rowheader", name="age band 35-54")).first
+    expect(small).to_be_visible()
     expect(small).to_contain_text("too few to measure")
     assert blocking_violations(page) == []
 
@@ -61,6 +69,20 @@ def test_owner_reads_a_report_and_acknowledges_a_finding(page, owner):
     expect(card.locator(".history")).to_contain_text("Acknowledged: Breads sell out by ten")
     finding.refresh_from_db()
     assert finding.status == "acknowledged" and finding.acknowledged_by == owner
+    expect(page.locator(".next-steps")).to_contain_text(
+        "1 finding is acknowledged but not resolved yet"
+    )
+    assert blocking_violations(page) == []
+
+    # resolving it, on a phone: the page fits the screen and stays accessible
+    page.set_viewport_size({"width": 390, "height": 844})
+    card = page.locator(f"#finding-{finding.pk}")
+    card.get_by_label("Your explanation").fill("Wider range of breads since Monday.")
+    card.get_by_role("button", name="Resolve").click()
+    expect(page.get_by_role("status")).to_contain_text("Finding resolved.")
+    expect(page.locator(f"#finding-{finding.pk} .status-pill")).to_have_text("Resolved")
+    expect(page.locator("#audit-verdict")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert blocking_violations(page) == []
 
 
@@ -78,7 +100,7 @@ def test_a_running_audit_shows_a_progress_bar_that_updates(page, owner):
 
     # the worker finishes while the page is open: the page follows without a click
     services.audit_run_execute(run=run)
-    expect(page.locator(".audit-summary li").first).to_contain_text("Customers with age band 55+")
+    expect(page.locator("#audit-verdict")).to_contain_text("1 group is treated differently")
     expect(page.get_by_role("progressbar")).to_have_count(0)
 
 

@@ -205,8 +205,12 @@ def test_the_latest_audit_is_summarized_and_small_groups_never_appear():
 
     page = public_page()
     audit = page.split("Fairness checks")[1].split("How to switch personalization off")[0]
-    assert "Women were shown fewer different items than men." in audit
-    assert "1 group figures were measured; 1 are too few to measure" in audit
+    # the verdict in plain words and what the owner did, not a count of group figures
+    assert "1 group is treated differently (gender woman); 1 group is too small to check." in (
+        audit
+    )
+    assert "owner has looked at 0 of 1 finding and resolved 0." in audit
+    assert "group figures were measured" not in audit
     # the group under the minimum size is never named, and no group's count is shown
     assert "non-binary" not in page
     assert "120" not in audit

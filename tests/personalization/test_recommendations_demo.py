@@ -9,7 +9,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from accounts.models import CustomerProfile
+from accounts.models import CustomerProfile, PersonalizationMode
 from personalization import demo
 from personalization.models import Item, Recommendation, RecommendationStatus
 from personalization.recommending import selectors, services
@@ -21,10 +21,14 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 @pytest.fixture
 def demo_shop():
-    """Crumb & Co., with every customer's consent to personalization (the seed gives none)."""
+    """Crumb & Co., every customer with consent to personalization and personalization
+    on (the seed switches some older customers off: the demo audit's one finding)."""
     call_command("seed_demo", stdout=StringIO(), stderr=StringIO())
     for profile in CustomerProfile.objects.all():
         grant(profile, *ALL)
+    CustomerProfile.objects.filter(
+        external_id__in=demo.switched_off(demo.build_demo().customers)
+    ).update(personalization_mode=PersonalizationMode.ON)
     return demo
 
 

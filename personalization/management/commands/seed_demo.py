@@ -16,9 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import CustomerProfile
+from accounts.models import CustomerProfile, PersonalizationMode
 from accounts.roles import Role
-from accounts.services import customer_profile_set_preferences, user_upsert_verified
+from accounts.services import (
+    customer_profile_set_mode,
+    customer_profile_set_preferences,
+    user_upsert_verified,
+)
 from core.services import tables_analyze
 from governance.demo import governance_seed_demo
 from personalization import demo
@@ -79,7 +83,9 @@ class Command(BaseCommand):
                 self.stdout.write(_("Setting up the demo logins..."))
                 _seed_logins(shop)
         notice = notice_ensure_initial()
-        granted = _seed_consents(notice_version=notice.version)
+        granted = _seed_consents(
+            notice_version=notice.version, switched_off=set(demo.switched_off(shop.customers))
+        )
         if granted:
             # Hundreds of new consent rows: the planner needs to know before generation.
             tables_analyze(Consent)
@@ -216,12 +222,14 @@ def _seed_logins(shop: demo.DemoShop) -> None:
         )
 
 
-def _seed_consents(*, notice_version: int) -> int:
+def _seed_consents(*, notice_version: int, switched_off: set[str] | None = None) -> int:
     """Deterministic demo choices for customers who have made none yet (idempotent).
 
     Most customers allow on-site recommendations from their history, fewer allow offer
     emails, and those who declared audit attributes allow fairness audits (the import
-    contract: declared attributes count as consented for that purpose).
+    contract: declared attributes count as consented for that purpose). Customers in
+    `switched_off` (people.switched_off: the audit's one real finding) switched
+    personalization off, once, with their first choices.
     """
     import zlib
 
@@ -264,4 +272,6 @@ def _seed_consents(*, notice_version: int) -> int:
                 notice_version=notice_version,
             )
             count += 1
+        if customer.external_id in (switched_off or ()):
+            customer_profile_set_mode(profile=customer, mode=PersonalizationMode.OFF)
     return count
