@@ -9,6 +9,14 @@ SCHEDULES = [
         "export or erasure whose worker stopped without finishing it.",
     ),
     (
+        "Take withdrawn data out of the recommendation model",
+        "unlearning.sweep",
+        {"every_seconds": 60},
+        "Takes out of the served recommendation model the data of every customer who "
+        "withdrew consent for it after the model was trained, if that is not done yet (its "
+        "message was lost, or a training read the data just before the withdrawal).",
+    ),
+    (
         "Send webhook deliveries whose message was lost",
         "webhooks.send_unsent",
         {"every_seconds": 60},
