@@ -35,6 +35,7 @@ SECTIONS = {
         (_lazy("Bias audits"), "owner:audit_list"),
         (_lazy("Audit policy"), "owner:audit_policy"),
         (_lazy("Campaigns"), "owner:campaign_list"),
+        (_lazy("Import data"), "owner:import"),
         (_lazy("Kill switch"), "owner:kill_switch"),
         (_lazy("AI policy"), "owner:ai_policy"),
         (_lazy("Features & risk"), "owner:features"),

@@ -13,5 +13,6 @@ urlpatterns = [
     path("", include("personalization.webhooks.urls_owner")),
     path("", include("audits.reports.urls")),
     path("", include("personalization.campaigns.urls")),
+    path("", include("personalization.importing.urls_owner")),
     path("", include("accounts.urls_owner")),
 ]

@@ -34,6 +34,15 @@ SCHEDULES = [
         "down); offers already chosen are kept.",
     ),
     (
+        "Resume data imports whose worker stopped",
+        "importing.sweep",
+        {"every_seconds": 60},
+        "Queues again an owner's upload whose check or import made no progress for three "
+        "minutes (its worker stopped: the import starts again from the beginning, nothing "
+        "having been written), fails one that stopped four times, and deletes the files "
+        "of previews nobody confirmed within a day.",
+    ),
+    (
         "Delete expired data exports",
         "datarights.exports_purge",
         {"every_seconds": 3600},

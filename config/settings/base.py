@@ -212,6 +212,16 @@ STORAGES = {
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media")))
 MEDIA_URL = "media/"
 
+# --- Uploads (the owner's data import, /owner/import/) ------------------------------
+
+# Every uploaded file streams to a temporary file, never into memory (core/uploads.py).
+FILE_UPLOAD_HANDLERS = ["core.uploads.LimitedTemporaryFileUploadHandler"]
+# Private folder (never served) holding an import's files until it has finished; web
+# and workers must both see it (shared storage when workers run on other machines).
+IMPORT_UPLOAD_DIR = Path(env.str("IMPORT_UPLOAD_DIR", default=str(VAR_DIR / "imports")))
+# Most bytes one upload (all its files together) may hold.
+IMPORT_UPLOAD_MAX_BYTES = env.int("IMPORT_UPLOAD_MAX_BYTES", default=500 * 1024 * 1024)
+
 # --- Celery -------------------------------------------------------------------------
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -10,6 +10,7 @@ from personalization.models.catalog import (
     Purpose,
 )
 from personalization.models.consent import Consent, ConsentEvent, ConsentMethod, PrivacyNotice
+from personalization.models.import_runs import ImportRun, ImportRunStatus
 from personalization.models.importing import GuestSale, NonProductCode
 from personalization.models.engine import (
     Channel,
@@ -52,6 +53,8 @@ __all__ = [
     "DataRequestKind",
     "DataRequestStatus",
     "GuestSale",
+    "ImportRun",
+    "ImportRunStatus",
     "NonProductCode",
     "Interaction",
     "InteractionKind",

@@ -44,6 +44,8 @@ from personalization.models import (
     DataRequest,
     DataRequestKind,
     DataRequestStatus,
+    ImportRun,
+    ImportRunStatus,
     PrivacyNotice,
     Recommendation,
     ReviewItem,
@@ -236,6 +238,16 @@ def _build_world() -> World:
         sentence="Women were shown fewer different items than men.",
     )
     api_key, _ = api_key_create(name="old till", scopes=[ApiScope.EVENTS_WRITE])
+    # A checked upload waiting for the owner's confirmation (confirming it writes).
+    import_run = ImportRun.objects.create(
+        profile="fairshare",
+        status=ImportRunStatus.CHECKED,
+        files=[{"name": "catalog.csv", "stored": "01-catalog.csv", "size": 10}],
+        preview={"files": [], "errors": [], "error_count": 0},
+        created_by=users[OWNER],
+        created_at=now,
+        heartbeat_at=now,
+    )
     _rows_for_every_admin_page(now, profile_a, users, run, review_item)
     clients: dict[str, Client] = {ANONYMOUS: Client()}
     for role in SESSION_ROLES:
@@ -262,6 +274,7 @@ def _build_world() -> World:
         "run": run,
         "finding": finding,
         "api_key": api_key,
+        "import_run": import_run,
     }
     return World(users, clients, profile_a, profile_b, objects)
 
@@ -362,6 +375,7 @@ KWARG_BUILDERS: dict[tuple[str, str], Any] = {
     ("audits", "pk"): lambda w, r: w.objects["run"].pk,
     ("findings", "pk"): lambda w, r: w.objects["finding"].pk,
     ("api-keys", "pk"): lambda w, r: w.objects["api_key"].pk,
+    ("import", "pk"): lambda w, r: w.objects["import_run"].pk,
     ("unsubscribe", "token"): lambda w, r: link_token(
         action=LinkAction.UNSUBSCRIBE,
         customer_id=w.profile_a.pk,
@@ -586,6 +600,7 @@ POST_BODIES: dict[str, dict[str, Any]] = {
         **{"dpa_status": "none", "next_review": "2027-01-01"},
     },
     "owner:feature_create": {"code": "matrix", "name": "Matrix"},
+    "owner:import_confirm": {},
 }
 
 # Object-level: the URLs that name one of customer A's own things.
