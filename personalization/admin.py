@@ -8,7 +8,14 @@ chain and the current-consent table in step.
 
 from django.contrib import admin
 
-from personalization.models import Consent, ConsentEvent, PrivacyNotice, ReviewAction, ReviewItem
+from personalization.models import (
+    Consent,
+    ConsentEvent,
+    NonProductCode,
+    PrivacyNotice,
+    ReviewAction,
+    ReviewItem,
+)
 
 _NOTICE_TEXT_FIELDS = ("title", "body", "ai_statement")
 _NOTICE_FIELDS = (
@@ -170,3 +177,12 @@ class ReviewItemAdmin(_ReadOnlyAdmin):
         "decided_at",
         "created_at",
     )
+
+
+@admin.register(NonProductCode)
+class NonProductCodeAdmin(admin.ModelAdmin):
+    """The owner's list of stock codes that are not products (postage, fees): imports
+    keep their lines out, and an item with such a code is never recommended."""
+
+    list_display = ("code", "note")
+    search_fields = ("code", "note")

@@ -32,7 +32,7 @@ from personalization.engine.recommend import (
     recommend,
     recommend_one,
 )
-from personalization.engine.training import Model, train
+from personalization.engine.training import GuestLines, Model, guest_popularity, train
 
 __all__ = [
     "EVIDENCE_CATEGORIES",
@@ -58,4 +58,6 @@ __all__ = [
     "recommend",
     "recommend_one",
     "train",
+    "GuestLines",
+    "guest_popularity",
 ]

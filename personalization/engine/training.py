@@ -75,6 +75,36 @@ def content_similarity(catalog: Catalog) -> np.ndarray:
     return (features @ features.T).toarray()
 
 
+@dataclass(frozen=True, eq=False)
+class GuestLines:
+    """Order lines without a customer (guest checkouts): item positions, times, returns."""
+
+    item: np.ndarray  # int64 positions in the catalog
+    at: np.ndarray  # float64 epoch seconds
+    returned: np.ndarray  # bool: a return or cancellation
+
+    @classmethod
+    def empty(cls) -> GuestLines:
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, bool))
+
+
+def guest_popularity(
+    guests: GuestLines, *, n_items: int, params: Parameters, now: float
+) -> np.ndarray:
+    """Per item, what its guest lines add to the raw popularity (customers' shares).
+
+    Each guest purchase counts as one more shopper with one purchase, decayed as a
+    customer's would be: w / (1 + w) with w = the purchase weight halved every half-life
+    (a customer's share is e/(1+e) of its evidence). A guest return takes one such share
+    away; an item never goes below zero.
+    """
+    age_days = np.maximum(now - guests.at, 0.0) / 86_400.0
+    w = float(params.purchase_weight) * np.power(0.5, age_days / params.half_life_days)
+    share = w / (1.0 + w)
+    signed = np.where(guests.returned, -share, share)
+    return np.maximum(np.bincount(guests.item, weights=signed, minlength=n_items), 0.0)
+
+
 def train(
     events: Events,
     catalog: Catalog,
@@ -82,11 +112,13 @@ def train(
     params: Parameters,
     now: float,
     consent: Mapping[int, frozenset[str]] | None,
+    guests: GuestLines | None = None,
 ) -> Model:
     """Fit the neighbourhood and popularity on consented events only.
 
     `consent` as in `build_histories` (None: the log is already restricted to consented
-    data). `now` anchors the time decay.
+    data). `now` anchors the time decay. `guests`: sales without a customer, which add
+    to the items' popularity only (no person, so nothing to consent to).
     """
     started = time.perf_counter()
     histories = build_histories(
@@ -94,6 +126,8 @@ def train(
     )
     x = histories.item_evidence
     raw = _popularity_raw(histories)
+    if guests is not None and len(guests.item):
+        raw = raw + guest_popularity(guests, n_items=len(catalog), params=params, now=now)
     popularity = ease.popularity_from(raw)
     ease_items = np.zeros(0, dtype=np.int64)
     gram_inverse = None
@@ -117,6 +151,8 @@ def train(
     for index, code in enumerate(EVIDENCE_CATEGORIES):
         counts[f"events_{code}"] = int(np.count_nonzero(kept.category == index))
     counts["events"] = len(kept)
+    if guests is not None:
+        counts["guest_lines"] = len(guests.item)
     counts["train_ms"] = int((time.perf_counter() - started) * 1000)
     return Model(
         item_keys=catalog.keys.copy(),

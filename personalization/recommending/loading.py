@@ -30,22 +30,30 @@ from personalization.models import (
     Consent,
     Feedback,
     FeedbackKind,
+    GuestSale,
     Interaction,
     Item,
+    NonProductCode,
 )
 from personalization.registry import PERSONALIZATION
 
 _KIND_INDEX = {kind: i for i, kind in enumerate(KINDS)}
+# Not a kind of evidence: a return takes back the purchase it returns (see events_load).
+_RETURN = "return"
 _CATEGORY_INDEX = {code: i for i, code in enumerate(EVIDENCE_CATEGORIES)}
 _ROWS = 20_000
 _BATCH = 1_000
 
 
 _CATALOG_SQL = """
-SELECT i.id, i.name, c.slug, i.price, i.active, i.allergens_declared, i.consumable
+SELECT i.id, i.name, c.slug, i.price,
+  i.active AND NOT EXISTS (SELECT 1 FROM {nonproduct} n WHERE n.code = UPPER(i.sku)),
+  i.allergens_declared, i.consumable
 FROM {item} i JOIN {category} c ON c.id = i.category_id
 ORDER BY i.id
 """
+# An item whose code is on the owner's non-product list (postage, fees) is read as not on
+# sale: never recommended.
 _ATTRIBUTES_SQL = (
     "SELECT ia.{item_col}, a.code FROM {through} ia JOIN {attribute} a ON a.id = ia.{attr_col}"
 )
@@ -56,7 +64,11 @@ def catalog_load() -> engine.Catalog:
     through = Item.attributes.through
     with sql_helpers.cursor() as cursor:
         cursor.execute(
-            _CATALOG_SQL.format(item=Item._meta.db_table, category=Category._meta.db_table)
+            _CATALOG_SQL.format(
+                item=Item._meta.db_table,
+                category=Category._meta.db_table,
+                nonproduct=NonProductCode._meta.db_table,
+            )
         )
         rows = cursor.fetchall()
         cursor.execute(
@@ -101,7 +113,11 @@ def events_load(
 ) -> engine.Events:
     """Consented events as arrays; items outside `position` (unknown to a model) are skipped.
 
+    A return is never evidence, and it takes back the customer's purchases of that item,
+    latest first, up to the quantity returned: a cancelled order or a returned item says
+    nothing good about it (the audits, reading the same arrays, count no such purchase).
     `tally`, when given, counts every consented row per customer (skipped ones too)."""
+    returned: Counter[tuple[int, int]] = Counter()
     columns: dict[str, list] = {name: [] for name in ("c", "i", "k", "g", "q", "v", "t")}
     ids = list(customer_ids) if customer_ids is not None else None
     sql = _EVENTS_SQL.format(
@@ -123,6 +139,9 @@ def events_load(
                 pos = position.get(item_id)
                 if pos is None or category not in _CATEGORY_INDEX:
                     continue
+                if kind == _RETURN:
+                    returned[customer_id, pos] += quantity
+                    continue
                 columns["c"].append(customer_id)
                 columns["i"].append(pos)
                 columns["k"].append(_KIND_INDEX[kind])
@@ -130,6 +149,8 @@ def events_load(
                 columns["q"].append(quantity)
                 columns["v"].append(value or 0.0)
                 columns["t"].append(at)
+    if returned:
+        _take_back_returned(columns, returned)
     return engine.Events.build(
         customer=np.array(columns["c"], dtype=np.int64),
         item=np.array(columns["i"], dtype=np.int64),
@@ -138,6 +159,48 @@ def events_load(
         quantity=np.array(columns["q"], dtype=np.float64),
         value=np.array(columns["v"], dtype=np.float64),
         at=np.array(columns["t"], dtype=np.float64),
+    )
+
+
+def _take_back_returned(columns: dict[str, list], returned: Counter[tuple[int, int]]) -> None:
+    """Drop purchases that were returned, latest first, until the quantity is used up."""
+    purchase = _KIND_INDEX["purchase"]
+    keep = [True] * len(columns["c"])
+    for row in range(len(keep) - 1, -1, -1):
+        if columns["k"][row] != purchase:
+            continue
+        pair = (columns["c"][row], columns["i"][row])
+        if returned.get(pair, 0) > 0:
+            keep[row] = False
+            returned[pair] -= columns["q"][row]
+    for name, values in columns.items():
+        columns[name] = [value for value, kept in zip(values, keep, strict=True) if kept]
+
+
+_GUESTS_SQL = "SELECT g.item_id, {at}, g.kind FROM {guest} g"
+
+
+def guest_lines_load(*, position: dict[int, int]) -> engine.GuestLines:
+    """Guest sales (no customer: popularity only) of the items in `position`."""
+    items: list[int] = []
+    at: list[float] = []
+    back: list[bool] = []
+    sql = _GUESTS_SQL.format(
+        at=sql_helpers.epoch_seconds("g.occurred_at"), guest=GuestSale._meta.db_table
+    )
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(_ROWS):
+            for item_id, when, kind in rows:
+                pos = position.get(item_id)
+                if pos is not None:
+                    items.append(pos)
+                    at.append(when)
+                    back.append(kind == _RETURN)
+    return engine.GuestLines(
+        item=np.array(items, dtype=np.int64),
+        at=np.array(at, dtype=np.float64),
+        returned=np.array(back, dtype=bool),
     )
 
 

@@ -68,7 +68,11 @@ def model_version_train(
     params = engine.Parameters.from_dict(model_version.parameters)
     catalog = loading.catalog_load()
     events = loading.events_load(position=catalog.position)
-    model = engine.train(events, catalog, params=params, now=now.timestamp(), consent=None)
+    # Guest sales (no customer) add to the items' popularity only.
+    guests = loading.guest_lines_load(position=catalog.position)
+    model = engine.train(
+        events, catalog, params=params, now=now.timestamp(), consent=None, guests=guests
+    )
     metrics = {}
     if with_metrics and len(events):
         shoppers = loading.shoppers_load(CustomerProfile.objects.order_by("pk"))
