@@ -199,3 +199,20 @@ def test_the_history_page_queries_do_not_grow_with_imports(
 
     assert response.status_code == 200
     assert text_of(response).count("Waiting to be checked") == 6
+
+
+def test_a_body_announced_far_over_the_limit_is_refused_before_a_byte_is_stored(
+    owner_client, settings, upload_dir, monkeypatch
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.IMPORT_UPLOAD_MAX_BYTES = 1000
+    stored = []
+    monkeypatch.setattr(runs, "_store", lambda upload, target: stored.append(target))
+    big = SimpleUploadedFile("events.csv", b"event_id\n" + b"e1\n" * 400_000, "text/csv")
+
+    response = owner_client.post("/owner/import/", {"profile": "fairshare", "uploads": [big]})
+
+    assert response.status_code == 400
+    assert "The files are larger than 1000 bytes together; nothing was kept." in text_of(response)
+    assert stored == [] and ImportRun.objects.count() == 0

@@ -348,3 +348,22 @@ def test_beat_runs_the_import_sweeper_every_minute():
     task = PeriodicTask.objects.get(task="importing.sweep")
     assert (task.interval.every, task.interval.period) == (60, "seconds")
     assert "deletes the files of previews nobody confirmed within a day" in task.description
+
+
+@pytest.mark.django_db
+def test_the_sweeper_deletes_files_a_finished_run_left_behind(
+    owner, upload_dir, django_capture_on_commit_callbacks
+):
+    # given a completed import whose worker stopped before deleting its files
+    run = confirm(
+        upload(owner, django_capture_on_commit_callbacks), owner, django_capture_on_commit_callbacks
+    )
+    left = upload_dir / str(run.pk)
+    left.mkdir(parents=True)
+    (left / "01-catalog.csv").write_text("sku\n")
+    waiting = upload(owner, django_capture_on_commit_callbacks)
+
+    runs.import_runs_sweep()
+
+    assert not left.exists()
+    assert (upload_dir / str(waiting.pk) / "01-catalog.csv").exists()
