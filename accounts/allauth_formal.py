@@ -47,6 +47,7 @@ ALLAUTH_STRINGS = (
     gettext_noop("You cannot remove your primary email address (%(email)s)."),
     gettext_noop("You have confirmed %(email)s."),
     gettext_noop("You have signed out."),
+    gettext_noop("Please contact us if you have any trouble resetting your password."),
     gettext_noop(
         "Forgotten your password? Enter your email address below, and we'll send you an email allowing you to reset it."
     ),

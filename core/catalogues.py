@@ -160,6 +160,12 @@ def mo_bytes(entries: Iterable[Entry]) -> bytes:
         is_header = entry.msgid == "" and entry.msgctxt is None
         if not is_header and (entry.fuzzy or not entry.translated):
             continue
+        if is_header:
+            # As msgfmt does: the extraction time would make every build differ.
+            lines = entry.msgstr[0].splitlines(keepends=True)
+            header = "".join(li for li in lines if not li.startswith("POT-Creation-Date:"))
+            pairs[b""] = header.encode()
+            continue
         key = entry.msgid
         if entry.msgid_plural is not None:
             key += "\0" + entry.msgid_plural

@@ -19,6 +19,17 @@ def page_language(response) -> str:
     return match.group(1)
 
 
+def notice_read(user: User) -> User:
+    """The customer has read the current privacy notice (or /me/ asks them to first)."""
+    from accounts.models import CustomerProfile
+    from personalization.consent.notices import notice_acknowledge, notice_current
+
+    notice = notice_current()
+    if notice is not None:
+        notice_acknowledge(profile=CustomerProfile.objects.get(user=user), version=notice.version)
+    return user
+
+
 def switch(client: Client, code: str, next_url: str = "/transparency/"):
     return client.post(reverse("set_language"), {"language": code, "next": next_url})
 
@@ -73,7 +84,7 @@ def test_the_switch_refuses_a_post_without_the_csrf_token():
 
 @pytest.mark.django_db
 def test_a_signed_in_persons_choice_is_stored_and_follows_them_to_another_browser(make_user):
-    user = make_user(Role.CUSTOMER)
+    user = notice_read(make_user(Role.CUSTOMER))
     first = Client()
     first.force_login(user)
 
@@ -94,7 +105,7 @@ def test_a_signed_in_persons_choice_is_stored_and_follows_them_to_another_browse
 def test_the_stored_language_applies_at_sign_in_and_stays_after_signing_out(
     make_user, verified_user
 ):
-    user = verified_user(make_user(Role.CUSTOMER))
+    user = notice_read(verified_user(make_user(Role.CUSTOMER)))
     User.objects.filter(pk=user.pk).update(language="de")
     client = Client(HTTP_ACCEPT_LANGUAGE="en-GB")
     assert page_language(client.get(reverse("account_login"))) == "en-gb"
@@ -109,7 +120,7 @@ def test_the_stored_language_applies_at_sign_in_and_stays_after_signing_out(
 
 @pytest.mark.django_db
 def test_switching_back_to_english_is_remembered_too(make_user):
-    user = make_user(Role.CUSTOMER, language="de")
+    user = notice_read(make_user(Role.CUSTOMER, language="de"))
     client = Client()
     client.force_login(user)
     assert page_language(client.get("/me/")) == "de"
@@ -119,3 +130,91 @@ def test_switching_back_to_english_is_remembered_too(make_user):
     user.refresh_from_db()
     assert user.language == "en-gb"
     assert page_language(client.get("/me/")) == "en-gb"
+
+
+# Informal address ("du") anywhere in a German page's main text is a bug.
+INFORMAL = re.compile(r"\b(du|dich|dir|dein|deine|deinen|deinem|deiner|deines)\b", re.I)
+
+
+def main_text(response) -> str:
+    html = response.content.decode()
+    main = re.search(r"<main.*?</main>", html, re.S)
+    assert main, "the page has no <main>"
+    return " ".join(re.sub(r"<[^>]+>", " ", main.group(0)).split())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "german"),
+    [
+        ("account_login", ["Anmelden", "Passwort vergessen?", "Anmeldecode senden"]),
+        ("account_signup", ["Registrieren", "Sie haben schon ein Konto?"]),
+        ("account_reset_password", ["Geben Sie unten Ihre E-Mail-Adresse ein"]),
+    ],
+)
+def test_a_german_browser_gets_the_sign_in_pages_in_formal_german(url, german):
+    response = Client(HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9").get(reverse(url))
+
+    text = main_text(response)
+    assert page_language(response) == "de"
+    for words in german:
+        assert words in text
+    assert not INFORMAL.search(text), INFORMAL.search(text)
+
+
+@pytest.mark.django_db
+def test_the_transparency_page_and_its_footer_are_german_for_a_german_browser():
+    response = Client(HTTP_ACCEPT_LANGUAGE="de").get("/transparency/")
+
+    html = response.content.decode()
+    assert "Wie wir KI einsetzen" in main_text(response)
+    assert "Was die KI tut" in main_text(response)
+    assert "Sprache:" in html
+    assert "Zum Inhalt springen" in html
+    assert "What the AI does" not in html
+
+
+@pytest.mark.django_db
+def test_a_customer_who_chose_german_reads_her_page_and_dates_in_german(make_user):
+    from datetime import UTC, datetime
+
+    from accounts.models import CustomerProfile
+    from tests.factories import InteractionFactory, ItemFactory
+
+    user = notice_read(make_user(Role.CUSTOMER, language="de"))
+    profile = CustomerProfile.objects.get(user=user)
+    InteractionFactory(
+        customer=profile,
+        item=ItemFactory(name="Roggenbrot"),
+        occurred_at=datetime(2026, 11, 20, 9, 30, tzinfo=UTC),
+    )
+    client = Client()
+    client.force_login(user)
+
+    text = main_text(client.get(reverse("me:dashboard")))
+
+    assert "Meine Daten und Entscheidungen" in text
+    assert "Was wir über Sie wissen" in text
+    assert "1 Kauf" in text
+    assert "Roggenbrot, 20. November 2026" in text
+    assert not INFORMAL.search(text)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("role", "url", "heading"),
+    [
+        (Role.STAFF, "staff:dashboard", "Mitarbeiterbereich"),
+        (Role.OWNER, "owner:dashboard", "Inhaberbereich"),
+    ],
+)
+def test_staff_and_owner_consoles_are_german_too(make_user, role, url, heading):
+    user = make_user(role, language="de")
+    client = Client()
+    client.force_login(user)
+
+    response = client.get(reverse(url))
+
+    assert response.status_code == 200
+    assert page_language(response) == "de"
+    assert heading in main_text(response)

@@ -81,11 +81,11 @@ def test_removing_an_item_takes_it_out_of_use_and_undo_brings_it_back(client, cu
     assert loaf.excluded_at is not None
     html = squash(response.content.decode())
     assert response.redirect_chain[-1][0] == f"{reverse('me:history')}#interaction-{loaf.pk}"
-    assert "“Rye Sourdough” of Nov. 20, 2026 is removed from use: our AI will not read" in html
+    assert "“Rye Sourdough” of 20 November 2026 is removed from use: our AI will not read" in html
     # purchase history is kept five years from the purchase
-    assert "until it is deleted on Nov. 19, 2031; until then you can undo this." in html
+    assert "until it is deleted on 19 November 2031; until then you can undo this." in html
     assert "Removed from use on" in html
-    assert "Deleted on Nov. 19, 2031." in html
+    assert "Deleted on 19 November 2031." in html
     assert ">Undo<" in html
     assert ">Remove from use<" not in html
 
@@ -96,7 +96,7 @@ def test_removing_an_item_takes_it_out_of_use_and_undo_brings_it_back(client, cu
     loaf.refresh_from_db()
     assert loaf.excluded_at is None
     html = squash(response.content.decode())
-    assert "“Rye Sourdough” of Nov. 20, 2026 is back in use." in html
+    assert "“Rye Sourdough” of 20 November 2026 is back in use." in html
     assert ">Remove from use<" in html
 
 

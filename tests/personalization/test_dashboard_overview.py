@@ -64,12 +64,15 @@ def test_counts_and_latest_examples_in_plain_words(client, gable):
 
     purchases = card(html, registry.PURCHASE_HISTORY)
     assert "38 purchases" in purchases
-    assert "Latest: Rye Sourdough, Nov. 20, 2026; Wheat Sourdough Loaf, Nov. 13, 2026" in purchases
+    assert (
+        "Latest: Rye Sourdough, 20 November 2026; Wheat Sourdough Loaf, 13 November 2026"
+        in purchases
+    )
     assert "Kept for</dt> <dd>5 years</dd>" in purchases
     browsing = card(html, registry.BROWSING_HISTORY)
     assert "2 items viewed; 1 item added to the basket" in browsing
-    assert "Dark Rye, Nov. 20, 2026" in browsing
-    assert "Baguette, Nov. 20, 2026" in browsing
+    assert "Dark Rye, 20 November 2026" in browsing
+    assert "Baguette, 20 November 2026" in browsing
     assert "Kept for</dt> <dd>6 months</dd>" in browsing
     assert "1 rating" in card(html, registry.STATED_PREFERENCES)
     assert "Nothing recorded." in card(html, registry.EMAIL_ENGAGEMENT)
@@ -92,7 +95,7 @@ def test_removed_items_are_counted_as_removed_and_never_shown_as_examples(client
 
     assert "38 purchases; 1 removed from use" in purchases
     assert "Rye Sourdough" not in purchases
-    assert "Latest: Wheat Sourdough Loaf, Nov. 13, 2026" in purchases
+    assert "Latest: Wheat Sourdough Loaf, 13 November 2026" in purchases
 
 
 def test_stated_preferences_include_likes_restrictions_and_notes(client, gable):
