@@ -216,3 +216,37 @@ def test_a_body_announced_far_over_the_limit_is_refused_before_a_byte_is_stored(
     assert response.status_code == 400
     assert "The files are larger than 1000 bytes together; nothing was kept." in text_of(response)
     assert stored == [] and ImportRun.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("profile", "sample", "shown"),
+    [
+        (
+            "shopify-products",
+            "shopify-products.csv",
+            ["Tags, as written and as stored", "gluten-free"],
+        ),
+        ("online-retail", "online-retail.csv", ["Rows of each kind", "purchases by customers"]),
+    ],
+)
+def test_each_profiles_sample_previews_with_its_counts_and_tags(
+    owner_client, django_capture_on_commit_callbacks, profile, sample, shown
+):
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = (Path(__file__).resolve().parents[2] / "docs" / "samples" / sample).read_bytes()
+
+    post_upload(
+        owner_client,
+        django_capture_on_commit_callbacks,
+        profile=profile,
+        files=[SimpleUploadedFile(sample, data, "text/csv")],
+    )
+
+    run = ImportRun.objects.get()
+    assert run.status == ImportRunStatus.CHECKED, run.preview["errors"]
+    text = text_of(owner_client.get(f"/owner/import/{run.pk}/"))
+    for words in shown:
+        assert words in text
