@@ -26,7 +26,7 @@ from personalization.models import Attribute, Category, DataCategory, Interactio
 EXAMPLES_PER_CATEGORY = 3
 HISTORY_PAGE_SIZE = 20
 # The order kinds are named in within one data category ("57 items viewed, 25 ...").
-_KIND_ORDER = ("purchase", "view", "cart", "rating")
+_KIND_ORDER = ("purchase", "return", "view", "cart", "rating")
 # Purposes that may ever read a category: declared audit attributes are never a model
 # feature, so only the fairness audit can use them whatever a consent row says.
 _ONLY_PURPOSES = {registry.AUDIT_ATTRIBUTES: {registry.FAIRNESS_AUDIT}}

@@ -130,6 +130,8 @@ def kind_count(kind: str, count: int) -> str:
         text = ngettext("%(n)s item added to the basket", "%(n)s items added to the basket", count)
     elif kind == InteractionKind.RATING:
         text = ngettext("%(n)s rating", "%(n)s ratings", count)
+    elif kind == InteractionKind.RETURN:
+        text = ngettext("%(n)s return", "%(n)s returns", count)
     else:
         text = ngettext("%(n)s record", "%(n)s records", count)
     return text % {"n": n}
@@ -142,6 +144,7 @@ def kind_label(kind: str) -> str:
         InteractionKind.VIEW: _("Viewed"),
         InteractionKind.CART: _("Added to the basket"),
         InteractionKind.RATING: _("Rated"),
+        InteractionKind.RETURN: _("Returned"),
     }
     return str(labels.get(kind, kind))
 

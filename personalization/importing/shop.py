@@ -55,6 +55,7 @@ from personalization.importing.profiles import (
     RowError,
 )
 from personalization.models import Category, GuestSale, Interaction, Item, NonProductCode
+from personalization.registry import INTERACTION_KIND_CATEGORY
 
 # Records written at a time: larger than the contract's chunks, as most are small lines.
 SHOP_CHUNK = 4 * CHUNK
@@ -354,29 +355,31 @@ class _Writer:
     def _write_events(self, file: FileReport, lines: list[Line]) -> None:
         if not lines:
             return
-        rows = [
-            R.EventRow(
-                event_id=line.event_id,
-                customer_external_id=line.customer or "",
-                sku=line.sku,
-                kind=line.kind,
-                occurred_at=line.occurred_at,
-                quantity=line.quantity,
-                value=line.value,
-            )
-            for line in lines
-        ]
-        created = W.events_write(
-            rows,
-            customer_ids=self.customer_ids,
-            sku_ids=self.sku_ids,
-            now=self.run.now,
+        stored = W.stored_event_ids([line.event_id for line in lines])
+        customers, skus, now = self.customer_ids, self.sku_ids, self.run.now
+        category = INTERACTION_KIND_CATEGORY
+        created = W.event_values_write(
+            [
+                (
+                    line.event_id,
+                    customers[line.customer],
+                    skus[line.sku],
+                    line.kind,
+                    category[line.kind],
+                    line.quantity,
+                    line.value,
+                    line.occurred_at,
+                    now,
+                )
+                for line in lines
+                if line.event_id not in stored and line.customer is not None
+            ],
             direct=True,
         )
         file.created += created
-        file.already_imported += len(rows) - created
+        file.already_imported += len(lines) - created
         self._add("events_created", created)
-        self._add("events_already_imported", len(rows) - created)
+        self._add("events_already_imported", len(lines) - created)
 
     def _write_guest_sales(self, file: FileReport, lines: list[Line]) -> None:
         if not lines:

@@ -324,6 +324,12 @@ def events_write(
         for row in rows
         if row.event_id not in stored
     ]
+    return event_values_write(new, direct=direct)
+
+
+def event_values_write(new: list[tuple[Any, ...]], *, direct: bool = False) -> int:
+    """`events_write` from the columns' values (in `_EVENT_FIELDS` order), of events not
+    stored a moment ago; `ON CONFLICT DO NOTHING` still stores each once."""
     if not new:
         return 0
     quote = connection.ops.quote_name

@@ -3,7 +3,6 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-
 # Lines of shop exports that are not products (the UCI Online Retail export's own codes
 # and the usual ones); the owner edits the list afterwards.
 SEED = [

@@ -394,3 +394,10 @@ def test_guest_sales_make_an_item_popular_and_a_return_takes_its_share_back():
     assert by_sku["21773"] == 0  # bought and cancelled by a guest
     assert by_sku["85123A"] == 0  # no guest line
     assert np.all(added >= 0)
+
+
+def test_a_customer_sees_returns_named_as_such():
+    from personalization.dashboard import wording
+
+    assert wording.kind_count("return", 2) == "2 returns"
+    assert wording.kind_label("return") == "Returned"
