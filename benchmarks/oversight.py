@@ -297,27 +297,53 @@ def measure(name: str) -> dict:
     return figures
 
 
-def run_shop(shop: str, data: Path) -> dict:
+def forget_generated() -> None:
+    """A kept database back to the loaded shop: no model, list or review item yet."""
+    from personalization.models import (
+        GenerationRun,
+        ModelVersion,
+        Recommendation,
+        ReviewAction,
+        ReviewItem,
+    )
+
+    ReviewAction.objects.all().delete()
+    ReviewItem.objects.all().delete()
+    Recommendation.objects.all().delete()
+    GenerationRun.objects.all().delete()
+    ModelVersion.objects.all().delete()
+
+
+def run_shop(shop: str, data: Path, keep: bool) -> dict:
     import time_machine
     from django.core.management import call_command
     from django.db import connection
 
+    from personalization.models import Interaction
+
     old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    connection.creation.create_test_db(verbosity=0, autoclobber=not keep, keepdb=keep)
     try:
         print(f"\n== {shop} ({connection.vendor}) ==", flush=True)
         if shop == "online-retail":
-            with Clock() as loading:
-                as_of = load_online_retail(data)
-                consent_everyone()
-            print(f"  loaded and consented in {loading.wall:.0f} s", flush=True)
+            if keep and Interaction.objects.exists():
+                forget_generated()
+                last = Interaction.objects.latest("occurred_at").occurred_at
+                as_of = last.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+                print("  the shop loaded by an earlier run (--keep)", flush=True)
+            else:
+                with Clock() as loading:
+                    as_of = load_online_retail(data)
+                    consent_everyone()
+                print(f"  loaded and consented in {loading.wall:.0f} s", flush=True)
             with time_machine.travel(as_of + timedelta(hours=9), tick=True):
                 return measure("Online Retail")
         call_command("seed_demo", stdout=StringIO(), stderr=StringIO())
         consent_everyone()
         return measure("demo bakery")
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        if not keep:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def main() -> None:
@@ -326,12 +352,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--shop", choices=("online-retail", "demo", "both"), default="both")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the test database and reuse a shop loaded by an earlier --keep run "
+        "(Online Retail only; the demo is seeded afresh)",
+    )
     args = parser.parse_args()
     import django
 
     django.setup()
     shops = ("online-retail", "demo") if args.shop == "both" else (args.shop,)
-    results = {shop: run_shop(shop, args.data) for shop in shops}
+    if args.keep and args.shop != "online-retail":
+        parser.error("--keep is for --shop online-retail")
+    results = {shop: run_shop(shop, args.data, args.keep) for shop in shops}
     print("\nsummary:")
     for shop, f in results.items():
         print(

@@ -135,7 +135,8 @@ def recommendations_page(
         personalized=True,
         model_ready=True,
         items=[_shown(row, explain=explain) for row in shown],
-        complete=not any(filling.SHORT_LIST in row.flags for row in shown),
+        # Nothing at all to suggest is the shortest list of all.
+        complete=bool(shown) and not any(filling.SHORT_LIST in row.flags for row in shown),
     )
 
 

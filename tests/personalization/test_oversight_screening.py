@@ -412,3 +412,69 @@ def test_a_held_row_is_never_on_the_page_of_the_engine_selectors(shop):
     assert shop.guest.pk not in [i.item_id for i in page.items]
     assert page.items
     assert Decimal("0") <= min(i.price for i in page.items)
+
+
+def test_over_the_review_budget_low_risk_flags_become_spot_checks_high_risk_stays_held(shop):
+    # given a budget of one item a day, and three lists with flags: the coeliac's cob
+    # lacks allergen data (high risk), Alice's cake is a premium nudge, the newcomer's
+    # suggestions rest on one purchase each
+    settings(review_budget=1, spot_check_percent=5.0)
+    coeliac = coeliac_of(shop)
+    newcomer = CustomerProfileFactory()
+    grant(newcomer, *ALL)
+    bought(newcomer, shop.tea, times=1)
+    services.recommendations_generate_for_customer(customer=coeliac)
+    services.recommendations_generate_for_customer(customer=shop.alice)
+    services.recommendations_generate_for_customer(customer=newcomer)
+    holds = ReviewItem.objects.filter(kind=ReviewKind.HOLD)
+    # then the high-risk item is held (over budget or not) and nothing else is
+    assert [(i.customer_id, i.recommendation.item_id, i.high_risk) for i in holds] == [
+        (coeliac.pk, shop.guest.pk, True)
+    ]
+    # the cake and the newcomer's suggestions went out: she sees them
+    alice = selectors.recommendations_page(customer=shop.alice)
+    assert shop.cake.pk in {i.item_id for i in alice.items}
+    mine = selectors.recommendations_page(customer=newcomer)
+    assert mine.personalized and mine.items
+    # and a sample of what went out unreviewed waits for a look after delivery
+    spot = list(ReviewItem.objects.filter(kind=ReviewKind.SPOT_CHECK))
+    assert spot
+    assert all(not i.high_risk for i in spot)
+    assert all(
+        i.recommendation.status in (RecommendationStatus.PROPOSED, RecommendationStatus.DELIVERED)
+        for i in spot
+    )
+    # the next day's budget holds again, riskiest first
+    ReviewItem.objects.update(waiting_since=timezone.now() - timedelta(days=2))
+    settings(review_budget=2)
+    services.recommendations_generate_for_customer(customer=shop.alice)
+    assert ReviewItem.objects.filter(
+        kind=ReviewKind.HOLD, customer=shop.alice, recommendation__item=shop.cake
+    ).exists()
+
+
+def test_the_transparency_page_states_the_budget_and_the_sample_rate(client, shop):
+    settings(review_budget=1, spot_check_percent=5.0)
+    newcomer = CustomerProfileFactory()
+    grant(newcomer, *ALL)
+    bought(newcomer, shop.tea, times=1)
+    services.recommendations_generate_for_customer(customer=shop.alice)
+    services.recommendations_generate_for_customer(customer=newcomer)
+    opened = ReviewItem.objects.filter(kind=ReviewKind.SPOT_CHECK).count()
+    assert opened
+    html = " ".join(client.get("/transparency/").content.decode().split())
+    assert "Our staff can check about 1 flagged suggestions a day." in html
+    assert "5% of the suggestions that went out unchecked are picked at random" in html
+    assert f"{opened} such spot check" in html
+
+
+def test_the_api_says_when_a_list_is_short(api, shop):
+    coeliac = coeliac_of(shop)
+    coeliac.external_id = "COELIAC"
+    coeliac.save(update_fields=["external_id"])
+    services.recommendations_generate_for_customer(customer=coeliac)
+    body = api().get("/api/v1/customers/COELIAC/recommendations/").json()
+    assert body["personalized"] is True and body["under_review"] is False
+    assert body["complete"] is False and 0 < len(body["items"]) < 10
+    alice = api(name="till-2").get("/api/v1/customers/ALICE/recommendations/").json()
+    assert alice["complete"] is True and len(alice["items"]) == 10
