@@ -141,8 +141,10 @@ class VendorForm(forms.ModelForm):
             "receives": forms.Textarea(attrs={"rows": 2}),
             "bias_answers": forms.Textarea(attrs={"rows": 3}),
             "privacy_answers": forms.Textarea(attrs={"rows": 3}),
-            "last_reviewed": forms.DateInput(attrs={"type": "date"}),
-            "next_review": forms.DateInput(attrs={"type": "date"}),
+            # A date picker takes ISO dates whatever the page's language (en-gb would
+            # write 01/12/2026 and the picker would show nothing).
+            "last_reviewed": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "next_review": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
 
     def validate_unique(self):

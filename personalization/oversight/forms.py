@@ -298,10 +298,14 @@ class TrailFilterForm(forms.Form):
     actor = forms.EmailField(label=_("By (email)"), required=False)
     item = forms.IntegerField(label=_("Item number"), required=False, min_value=1)
     since = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     until = forms.DateField(
-        label=_("Until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def filters(self) -> selectors.TrailFilters:

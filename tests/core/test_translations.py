@@ -236,3 +236,21 @@ def test_large_amounts_are_grouped_the_languages_way():
         german = template.render(Context({"price": "1234.5"}))
 
     assert (english, german) == ("£1,234.50", "1.234,50 £")
+
+
+@pytest.mark.parametrize("language", ["en-gb", "de"])
+def test_date_pickers_get_iso_dates_whatever_the_language(language):
+    from datetime import date
+
+    from governance.forms import VendorForm
+    from personalization.dashboard.forms import ModeForm
+    from personalization.oversight.forms import TrailFilterForm
+
+    with translation.override(language):
+        vendor = VendorForm(initial={"next_review": date(2027, 1, 31)})["next_review"]
+        trail = TrailFilterForm(initial={"since": date(2027, 1, 31)})["since"]
+        mode = ModeForm(initial={"paused_until": date(2027, 1, 31)}, today=date(2027, 1, 1))
+
+    for field in (str(vendor), str(trail), str(mode["paused_until"])):
+        assert 'type="date"' in field
+        assert 'value="2027-01-31"' in field
