@@ -42,7 +42,6 @@ def owner_client(make_user):
 
 
 def test_first_version_is_published_once_with_the_registry_and_rights():
-    PrivacyNotice.objects.all().delete()  # as before `migrate` published it
     first = notices.notice_ensure_initial()
     again = notices.notice_ensure_initial()
 
