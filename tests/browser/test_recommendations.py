@@ -8,6 +8,7 @@ from accounts.roles import Role
 from personalization.models import Feedback
 from personalization.recommending import services
 from tests.browser.conftest import ROLE_START_PAGE, blocking_violations, sign_in
+from tests.browser.test_feedback_and_review import notice_read
 from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -23,6 +24,7 @@ def customer(page, person):
     bought(profile, shop.wheat, times=5)
     bought(profile, shop.croissant, times=3)
     services.model_version_train(model_version=services.model_version_create(), with_metrics=False)
+    notice_read(profile)
     sign_in(page, "reader@example.com")
     expect(page).to_have_url(ROLE_START_PAGE[Role.CUSTOMER])
     return profile
@@ -31,9 +33,10 @@ def customer(page, person):
 def test_why_this_then_not_for_me(page, customer):
     page.goto("/me/recommendations/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Suggestions for you")
-    first = page.locator("li.recommendation").first
-    expect(first.get_by_role("heading", level=2)).to_have_text("Wheat Sourdough")
-    expect(first).to_contain_text("Because you bought it 5 times")
+    first = page.locator(
+        "li.recommendation", has=page.get_by_role("heading", name="Wheat Sourdough", exact=True)
+    )
+    expect(first.locator(".recommendation-sentence")).to_contain_text("Because you bought")
 
     # "Why this?" opens the reasons, their data categories and the way to change them.
     first.get_by_text("Why this?").click()
@@ -42,8 +45,13 @@ def test_why_this_then_not_for_me(page, customer):
         "href", "/me/consent/"
     )
 
+    # Feedback sits in a small menu on each card.
+    croissant = page.locator(
+        "li.recommendation", has=page.get_by_role("heading", name="Croissant", exact=True)
+    )
+    croissant.locator(".feedback-menu > summary").click()
     page.get_by_role("button", name="Not for me: Croissant").click()
-    expect(page.get_by_role("status")).to_contain_text("Croissant is not for you")
+    expect(page.locator(".feedback-done")).to_contain_text("Croissant is not for you")
     expect(page.locator("h2.recommendation-name", has_text="Croissant")).to_have_count(0)
     assert Feedback.objects.get().kind == "not_for_me"
     assert blocking_violations(page) == []
@@ -54,6 +62,10 @@ def test_the_list_fits_a_phone(page, customer):
     page.goto("/me/recommendations/")
     overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
     assert not overflow
-    button = page.get_by_role("button", name="I can't have this: Wheat Sourdough")
+    wheat = page.locator(
+        "li.recommendation", has=page.get_by_role("heading", name="Wheat Sourdough", exact=True)
+    )
+    wheat.locator(".feedback-menu > summary").click()
+    button = page.get_by_role("link", name="I can't have this: Wheat Sourdough")
     box = button.bounding_box()
     assert box is not None and box["height"] >= 44

@@ -42,13 +42,14 @@ def test_a_reviewer_works_the_queue(page, person):
     expect(page.locator(".review-flags")).to_contain_text("has not recorded this item's allergens")
     assert blocking_violations(page) == []
 
-    # The approve button waits until the explanation has been opened.
-    approve = page.get_by_role("button", name="Approve")
+    # "Approve" waits until the explanation has been opened.
+    approve = page.get_by_label("Approve", exact=True)
     expect(approve).to_be_disabled()
-    page.get_by_label("Reason").select_option("data_checked")
     page.get_by_text("Why this? (the explanation the customer can open)").click()
     expect(approve).to_be_enabled()
-    approve.click()
+    approve.check()
+    page.get_by_label("Reason").select_option("data_checked")
+    page.get_by_role("button", name="Save the decision").click()
     expect(page.locator(".messages")).to_contain_text("Approved: the customer can now see it.")
     held.risky.refresh_from_db()
     assert held.risky.status == ReviewStatus.DECIDED
@@ -57,9 +58,10 @@ def test_a_reviewer_works_the_queue(page, person):
 
     # The cake: rejected with a reason and a note, from the whole queue.
     page.goto(f"/staff/review/{held.cake.pk}/")
+    page.get_by_label("Reject", exact=True).check()
     page.get_by_label("Reason").select_option("too_expensive")
     page.get_by_label("Note (optional)").fill("Only for birthdays")
-    page.get_by_role("button", name="Reject").click()
+    page.get_by_role("button", name="Save the decision").click()
     expect(page.locator(".messages")).to_contain_text("Rejected")
     page.goto("/staff/review/")
     expect(page.get_by_text("Nothing is waiting here.")).to_be_visible()
@@ -79,7 +81,10 @@ def test_a_bulk_decision_says_how_many_before_it_happens(page, person):
     page.get_by_label("Approve all").check()
     page.get_by_label("Reason").select_option("fits_customer")
     page.get_by_role("button", name="Continue").click()
-    expect(page.locator(".bulk-confirm")).to_have_text("Approve 1 item now?")
+    expect(page.locator(".bulk-confirm")).to_contain_text("Approve this item now?")
+    expect(page.locator("tr.bulk-item")).to_have_count(1)
+    expect(page.locator("tr.bulk-item")).to_contain_text("Celebration Cake")
+    assert blocking_violations(page) == []
     page.get_by_role("button", name="Yes, decide them").click()
     expect(page.locator(".messages")).to_contain_text("1 decided")
     held.cake.refresh_from_db()
