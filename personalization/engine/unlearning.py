@@ -182,6 +182,21 @@ def popularity_shares(rows: sparse.spmatrix | np.ndarray) -> sparse.csr_matrix:
     return shares
 
 
+def _left_alone(
+    p: np.ndarray, items: np.ndarray, removed: sparse.csr_matrix, lam: float
+) -> np.ndarray:
+    """Block items the removed rows touched that no customer uses any more, read off P':
+    an unused item's row of X'X is zero, so its row of P' is e_j / lambda. (Popularity
+    cannot tell once guest sales count in it.)"""
+    out = np.zeros(len(items), dtype=bool)
+    touched = np.flatnonzero(np.isin(items, np.unique(removed.indices)))
+    for j in touched:
+        row = p[j] * lam
+        off = np.delete(row, j)
+        out[j] = abs(row[j] - 1.0) <= _UNUSED and (not len(off) or np.abs(off).max() <= _UNUSED)
+    return out
+
+
 def forget_rows(
     model: Model,
     *,
@@ -207,7 +222,10 @@ def forget_rows(
         )
     raw_before = np.asarray(model.popularity_raw, dtype=np.float64)
     items = np.asarray(model.ease_items, dtype=np.int64)
-    if model.family == "ease" and int(np.count_nonzero(raw_before > 0)) > len(items):
+    # The block holds every item a customer used unless it is full (guest sales alone
+    # make an item popular without putting it in the block).
+    full = len(items) >= int(model.params.ease_max_items)
+    if model.family == "ease" and full and int(np.count_nonzero(raw_before > 0)) > len(items):
         raise NotUnlearnable(
             "tail", "part of the catalog is served by item-kNN; retrain without them"
         )
@@ -226,7 +244,7 @@ def forget_rows(
         p = inverse_update(model.gram_inverse, change)
         # An item nobody uses has a zero row in X'X: P is block-diagonal there, so the
         # rest of P is exactly the inverse a refit without that item computes.
-        keep = ~gone[items]
+        keep = ~gone[items] & ~_left_alone(p, items, removed, float(model.params.ease_lambda))
         if not np.all(keep):
             p = p[np.ix_(keep, keep)]
             items = items[keep]

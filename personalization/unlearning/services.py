@@ -56,6 +56,8 @@ FORGET_TASK = "unlearning.forget_customer"
 TRAIN_TASK = "recommending.train"
 
 _KIND_INDEX = {kind: i for i, kind in enumerate(KINDS)}
+# Not evidence: a return takes back the purchases it returns.
+_RETURN = "return"
 _CATEGORY_INDEX = {code: i for i, code in enumerate(EVIDENCE_CATEGORIES)}
 # Looking again for the active version after it changed under the lock.
 _LOCK_ATTEMPTS = 20
@@ -165,7 +167,8 @@ def _events_then(
         .order_by("occurred_at", "pk")
         .values_list("item_id", "kind", "data_category", "quantity", "value", "occurred_at")
     )
-    kept = [r for r in rows if r[0] in position and r[1] in _KIND_INDEX and r[2] in _CATEGORY_INDEX]
+    read = [r for r in rows if r[0] in position and r[2] in _CATEGORY_INDEX]
+    kept = _without_returned(read)
     return engine.Events.build(
         customer=np.full(len(kept), customer_ref, dtype=np.int64),
         item=np.array([position[r[0]] for r in kept], dtype=np.int64),
@@ -175,6 +178,26 @@ def _events_then(
         value=np.array([float(r[4] or 0) for r in kept], dtype=np.float64),
         at=np.array([r[5].timestamp() for r in kept], dtype=np.float64),
     )
+
+
+def _without_returned(rows: list[tuple]) -> list[tuple]:
+    """The rows as training reads them: a return is no evidence and takes back the
+    purchases of its item, latest first, up to the quantity returned.
+
+    The same rule as `recommending.loading.events_load` (which this package may not
+    import); tests/personalization/test_unlearning.py checks the result against a
+    training from scratch on a history with a return."""
+    returned: dict[int, float] = {}
+    for item_id, kind, _category, quantity, _value, _at in rows:
+        if kind == _RETURN:
+            returned[item_id] = returned.get(item_id, 0) + quantity
+    keep = [r[1] in _KIND_INDEX for r in rows]
+    for index in range(len(rows) - 1, -1, -1):
+        item_id, kind, _category, quantity, _value, _at = rows[index]
+        if kind == "purchase" and returned.get(item_id, 0) > 0:
+            keep[index] = False
+            returned[item_id] -= quantity
+    return [r for r, kept in zip(rows, keep, strict=True) if kept]
 
 
 def _row(model: engine.Model, events: engine.Events, customer_ref: int):

@@ -240,3 +240,61 @@ def test_woodbury_update_matches_a_fresh_inverse_on_dense_random_rows():
         unlearning.ease_weights(unlearning.ease_inverse(kept, 2.0)),
         atol=1e-10,
     )
+
+
+@FAST
+@given(shop, st.lists(st.tuples(st.integers(0, 19), st.integers(0, 500)), max_size=15))
+def test_guest_sales_keep_their_popularity_and_the_block_is_a_refits(data, guest_raw):
+    n, raw, consent, lam, consumable, leaver = data
+    catalog = catalog_of(n, consumable[:n])
+    events = events_of(raw, n)
+    guests = engine.GuestLines(
+        item=np.array([g[0] % n for g in guest_raw], dtype=np.int64),
+        at=np.array([NOW - g[1] * DAY for g in guest_raw], dtype=np.float64),
+        returned=np.zeros(len(guest_raw), dtype=bool),
+    )
+    params = engine.Parameters(family="ease", ease_lambda=lam)
+    model = engine.train(events, catalog, params=params, now=NOW, consent=consent, guests=guests)
+    theirs = events.consented(consent).select(events.consented(consent).customer == leaver)
+
+    forgotten = unlearning.forget_rows(
+        model,
+        removed=rows_of(model, events, consent, leaver),
+        counts_change=counts_change(theirs, engine.Events.empty(), int(len(theirs) > 0), 0),
+    )
+
+    without = events.select(events.customer != leaver)
+    retrained = engine.train(
+        without, catalog, params=params, now=NOW, consent=consent, guests=guests
+    )
+    assert_same_model(forgotten, retrained)
+
+
+def test_an_item_only_the_leaver_bought_leaves_the_block_though_guests_bought_it():
+    catalog = catalog_of(3, [True] * 3)
+    raw = [(1, 0, 0, 1, 1, 5), (1, 2, 0, 2, 1, 5), (2, 0, 0, 3, 1, 5), (2, 1, 0, 3, 1, 5)]
+    events = events_of(raw, 3)
+    consent = {1: frozenset(EVIDENCE_CATEGORIES), 2: frozenset(EVIDENCE_CATEGORIES)}
+    guests = engine.GuestLines(
+        item=np.array([2, 2]), at=np.array([NOW, NOW - DAY]), returned=np.zeros(2, dtype=bool)
+    )
+    params = engine.Parameters(family="ease", ease_lambda=5.0)
+    model = engine.train(events, catalog, params=params, now=NOW, consent=consent, guests=guests)
+    assert list(model.ease_items) == [0, 1, 2]
+
+    forgotten = unlearning.forget_rows(model, removed=rows_of(model, events, consent, 1))
+
+    retrained = engine.train(
+        events.select(events.customer != 1),
+        catalog,
+        params=params,
+        now=NOW,
+        consent=consent,
+        guests=guests,
+    )
+    assert list(forgotten.ease_items) == list(retrained.ease_items) == [0, 1]
+    assert forgotten.popularity[2] == pytest.approx(retrained.popularity[2])
+    assert retrained.popularity[2] > 0
+    np.testing.assert_allclose(
+        forgotten.neighbourhood.toarray(), retrained.neighbourhood.toarray(), atol=TOLERANCE
+    )

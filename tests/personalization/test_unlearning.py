@@ -121,6 +121,8 @@ def test_a_withdrawn_category_leaves_the_model_and_the_rest_stays(
     shop = small_shop()
     for n in range(3):
         InteractionFactory(customer=shop.customer, item=shop.items[3 + n], kind="view")
+    # and a return, which takes back two of their four purchases of the first loaf
+    InteractionFactory(customer=shop.customer, item=shop.items[0], kind="return", quantity=2)
     recommending.model_version_train(
         model_version=recommending.model_version_create(), with_metrics=False
     )
