@@ -88,6 +88,9 @@ class ConsentCell:
     applies: bool
     granted: bool
     field_name: str
+    # The latest recorded choice for this cell (method and when), None if never asked.
+    origin_method: str | None = None
+    origin_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,12 @@ def consent_purposes() -> list[Purpose]:
 def consent_page_rows(*, customer: CustomerProfile) -> list[ConsentRow]:
     """One row per data category, one cell per purpose, with the current answers."""
     purposes = consent_purposes()
-    grid = consent_grid(customer=customer)
+    # One query: each cell's answer and the ledger event that set it.
+    decided = Consent.objects.filter(customer=customer).values_list(
+        "purpose", "data_category", "granted", "event__method", "event__created_at"
+    )
+    grid = {(purpose, category): granted for purpose, category, granted, _m, _a in decided}
+    origins = {(purpose, category): (method, at) for purpose, category, _g, method, at in decided}
     rows = []
     for category in DataCategory.objects.filter(code__in=_REGISTRY_CATEGORIES).order_by("pk"):
         cells = tuple(
@@ -130,6 +138,8 @@ def consent_page_rows(*, customer: CustomerProfile) -> list[ConsentRow]:
                 applies=cell_applies(purpose=purpose.code, data_category=category.code),
                 granted=grid.get((purpose.code, category.code), False),
                 field_name=consent_field_name(purpose=purpose.code, data_category=category.code),
+                origin_method=origins.get((purpose.code, category.code), (None, None))[0],
+                origin_at=origins.get((purpose.code, category.code), (None, None))[1],
             )
             for purpose in purposes
         )

@@ -12,6 +12,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -87,6 +89,28 @@ def _method_words(method: str) -> str:
     return str(words.get(method, method))
 
 
+def _origin_words(method: str | None, at) -> str:
+    """Where a box's current state came from, in the customer's words."""
+    if method is None or at is None:
+        return _("Not decided yet: off until you tick it.")
+    when = date_format(timezone.localtime(at), "DATE_FORMAT")
+    words: dict[str, str] = {
+        ConsentMethod.UI: _("You chose this on %(date)s."),
+        ConsentMethod.GPC: _("Set by your browser's privacy signal on %(date)s."),
+        ConsentMethod.API: _("Set by the shop's systems on %(date)s."),
+        ConsentMethod.IMPORT: _("Set by the shop's import on %(date)s."),
+        ConsentMethod.ERASURE: _("Set by your erasure request on %(date)s."),
+        ConsentMethod.OBJECTION: _("Set by your objection to profiling on %(date)s."),
+        ConsentMethod.EMAIL_LINK: _("Set by the unsubscribe link in an email on %(date)s."),
+    }
+    template = words.get(method, _("Recorded on %(date)s."))
+    return str(template) % {"date": when}
+
+
+# What the two equal buttons above the grid do to every box.
+_EVERYTHING = {"allow": True, "refuse": False}
+
+
 @require_http_methods(["GET", "POST"])
 @customer_only
 def consent(request, profile: CustomerProfile):
@@ -116,9 +140,14 @@ def consent(request, profile: CustomerProfile):
             for cell in row.cells
             if cell.applies
         }
+        wanted_all = _EVERYTHING.get(request.POST.get("everything", ""))
+        choices = form.choices()
+        if wanted_all is not None:
+            # "Allow all" / "Refuse all": every box on the page, saved at once.
+            choices = dict.fromkeys(choices, wanted_all)
         changes = [
             ConsentChange(purpose, category, wanted)
-            for (purpose, category), wanted in form.choices().items()
+            for (purpose, category), wanted in choices.items()
             if wanted != current[(purpose, category)]
         ]
         try:
@@ -140,6 +169,15 @@ def consent(request, profile: CustomerProfile):
     context = {
         "notice": notice,
         "rows": rows,
+        "grid": [
+            (row, [(cell, _origin_words(cell.origin_method, cell.origin_at)) for cell in row.cells])
+            for row in rows
+        ],
+        "preticked_by_others": any(
+            cell.granted and cell.origin_method not in (None, ConsentMethod.UI)
+            for row in rows
+            for cell in row.cells
+        ),
         "purposes": [cell.purpose for cell in rows[0].cells] if rows else [],
         "has_limited_rows": any(row.limited_to for row in rows),
         "preview_categories": _ENGINE_CATEGORIES,

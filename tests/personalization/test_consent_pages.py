@@ -39,7 +39,7 @@ def messages_in(response) -> list[str]:
 
 
 def checked_boxes(html: str) -> set[str]:
-    return set(re.findall(r'<input type="checkbox" id="id_(\w+)" name="\w+" checked>', html))
+    return set(re.findall(r'<input type="checkbox" id="id_(\w+)"[^>]* checked>', html))
 
 
 def boxes(html: str) -> set[str]:
