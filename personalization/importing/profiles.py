@@ -343,7 +343,7 @@ class OnlineRetail(Profile):
     """UCI Online Retail invoice lines (one row per invoice line)."""
 
     name = "online-retail"
-    label = "Online Retail invoice lines (UCI)"
+    label = gettext_noop("Online Retail invoice lines (UCI)")
     description = (
         "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country; "
         "invoices starting with C are cancellations"
@@ -407,7 +407,7 @@ class ShopifyOrders(Profile):
     """Shopify's orders export: one row per line item; order fields on the first row."""
 
     name = "shopify-orders"
-    label = "Shopify orders export"
+    label = gettext_noop("Shopify orders export")
     description = (
         "Name, Email, Created at, Lineitem quantity, Lineitem name, Lineitem price, "
         "Lineitem sku [, Financial Status, Cancelled at, Billing Name]"
@@ -497,7 +497,7 @@ class WooCommerceOrders(Profile):
     """WooCommerce Customer/Order CSV Export, "one row per item" format."""
 
     name = "woocommerce-orders"
-    label = "WooCommerce orders export (one row per item)"
+    label = gettext_noop("WooCommerce orders export (one row per item)")
     description = (
         "order_id, order_date, status, customer_id, billing_email, item_sku, item_name, "
         "item_quantity, item_total [, item_refunded_qty, billing_first_name, billing_last_name]"
@@ -592,7 +592,7 @@ class ShopifyProducts(Profile):
     """Shopify's product CSV: a product's first row has its Title, more rows add variants."""
 
     name = "shopify-products"
-    label = "Shopify products export"
+    label = gettext_noop("Shopify products export")
     description = (
         "Handle, Title, Type, Tags, Published, Variant SKU, Variant Price "
         "[, Option1 Value, Status, Product Category]"
