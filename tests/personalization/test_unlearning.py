@@ -245,3 +245,21 @@ def test_two_erasures_at_once_are_both_applied_one_after_the_other(monkeypatch):
     assert source_b == result_a != source_a
     assert_same(served()[1], trained_from_scratch(model))
     assert ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_sweep_takes_out_a_withdrawal_whose_message_was_lost(monkeypatch):
+    # given: a withdrawal whose task never ran (the broker was down)
+    shop = small_shop()
+    monkeypatch.setattr("personalization.consent.services.forget_on_commit", lambda **_kw: None)
+    version, model = served()
+    withdraw(shop.customer, "purchase_history")
+    assert served()[0].pk == version.pk
+
+    # when: beat's sweep runs
+    swept = unlearning_sweep()
+
+    # then: the customer is out of the served model, as a training without them would be
+    assert swept == [shop.customer.pk]
+    assert served()[0].pk != version.pk
+    assert_same(served()[1], trained_from_scratch(model))
