@@ -12,7 +12,6 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from personalization.campaigns.links import PREVIEW_TOKEN, LinkAction, link_token, link_url
@@ -83,7 +82,8 @@ def offer_email(
             "test": bool(test_to),
             "item_name": item.name,
             "item_category": item.category.name if item.category_id else "",
-            "item_price": number_format(item.price, decimal_pos=2, use_l10n=True),
+            # Written by the templates' money filter in the email's language: £4.50 / 4,50 £.
+            "item_price": item.price,
             "reason": recommendation.sentence,
             **links,
         }
