@@ -352,6 +352,9 @@ CONTENT_SECURITY_POLICY = {
 # --- Shop ---------------------------------------------------------------------------
 
 SHOP_NAME = env.str("SHOP_NAME", default="Crumb & Co.")
+# Seconds `train_recommender` may spend choosing the model family and its settings on
+# the shop's own validation split (the final fit comes on top).
+RECOMMENDER_TUNING_SECONDS = env.float("RECOMMENDER_TUNING_SECONDS", default=120.0)
 # How customers reach the shop, on the public transparency page (the email falls back
 # to DEFAULT_FROM_EMAIL).
 SHOP_CONTACT_EMAIL = env.str("SHOP_CONTACT_EMAIL", default="")

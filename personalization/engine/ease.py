@@ -48,23 +48,33 @@ def gram(x: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
     return np.asarray((block.T @ block).toarray(), dtype=np.float64)
 
 
-def inverse(gram_matrix: np.ndarray, lam: float) -> np.ndarray:
-    """P = (G + lambda I)^-1 by Cholesky (G + lambda I is positive definite for lambda > 0)."""
+def inverse(gram_matrix: np.ndarray, lam: float, *, single: bool = False) -> np.ndarray:
+    """P = (G + lambda I)^-1 by Cholesky (G + lambda I is positive definite for lambda > 0).
+
+    `single`: in float32, twice as fast, for judging candidates (the model keeps float64).
+    """
     if lam <= 0:
         raise ValueError("ease_lambda must be positive")
     n = gram_matrix.shape[0]
     if n == 0:
         return np.zeros((0, 0))
-    g = gram_matrix.copy()
-    g[np.diag_indices(n)] += lam
-    factor, info = linalg.lapack.dpotrf(g, lower=False, clean=True, overwrite_a=True)
+    g: np.ndarray = np.array(gram_matrix, dtype=np.float32 if single else np.float64)
+    g[np.diag_indices(n)] = g[np.diag_indices(n)] + lam
+    potrf, potri = (
+        (linalg.lapack.spotrf, linalg.lapack.spotri)
+        if single
+        else (linalg.lapack.dpotrf, linalg.lapack.dpotri)
+    )
+    factor, info = potrf(g, lower=False, clean=True, overwrite_a=True)
     if info != 0:
         raise linalg.LinAlgError(f"Cholesky factorisation failed ({info})")
-    p, info = linalg.lapack.dpotri(factor, lower=False, overwrite_c=True)
+    p, info = potri(factor, lower=False, overwrite_c=True)
     if info != 0:
         raise linalg.LinAlgError(f"inverse from Cholesky failed ({info})")
-    upper = np.triu(p)
-    return upper + np.triu(p, 1).T
+    # potri fills the upper triangle; the lower one is still the clean factor's zeros.
+    p = p + p.T
+    p[np.diag_indices(n)] *= 0.5
+    return p
 
 
 def weights(p: np.ndarray) -> np.ndarray:

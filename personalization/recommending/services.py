@@ -20,6 +20,7 @@ from core.enqueue import enqueue
 from core.errors import ApplicationError
 from personalization import engine
 from personalization import explanations as sentences
+from personalization.engine import tuning
 from personalization.engine.evaluation import evaluate
 from personalization.engine.serialize import model_to_bytes
 from personalization.models import (
@@ -53,7 +54,12 @@ def model_version_create(*, parameters: dict | None = None) -> ModelVersion:
 
 
 def model_version_train(
-    *, model_version: ModelVersion, with_metrics: bool = True, now: datetime | None = None
+    *,
+    model_version: ModelVersion,
+    with_metrics: bool = True,
+    now: datetime | None = None,
+    tune: bool = True,
+    budget_seconds: float | None = None,
 ) -> ModelVersion:
     """Train on consented data and make the version active once it is complete.
 
@@ -61,6 +67,13 @@ def model_version_train(
     final swap, the previous active version keeps serving. Offline metrics (temporal
     hold-out) are stored on the version when `with_metrics`. `now` anchors the time
     decay (default: the current time).
+
+    `tune`: first choose the model family and its settings on a temporal validation
+    split of the shop's own consented data (`engine.tuning`), within `budget_seconds`
+    (default: settings.RECOMMENDER_TUNING_SECONDS); the previous version's settings are
+    judged on the same split and kept when nothing does better. The choice, its
+    validation figures and "most popular"'s are stored in `metrics["tuning"]`, the
+    chosen settings in `parameters`. Without `tune`, the version's own parameters train.
     """
     if model_version.status != ModelVersion.Status.TRAINING:
         return model_version
@@ -70,13 +83,18 @@ def model_version_train(
     events = loading.events_load(position=catalog.position)
     # Guest sales (no customer) add to the items' popularity only.
     guests = loading.guest_lines_load(position=catalog.position)
+    tuning_report = None
+    if tune:
+        params, tuning_report = _tune(events, catalog, params, budget_seconds=budget_seconds)
     model = engine.train(
         events, catalog, params=params, now=now.timestamp(), consent=None, guests=guests
     )
-    metrics = {}
+    metrics: dict = {}
     if with_metrics and len(events):
         shoppers = loading.shoppers_load(CustomerProfile.objects.order_by("pk"))
         metrics = evaluate(events, catalog, shoppers, params=params)
+    if tuning_report is not None:
+        metrics["tuning"] = tuning_report
     artifact = model_to_bytes(model)
     with transaction.atomic():
         version = ModelVersion.objects.select_for_update().get(pk=model_version.pk)
@@ -90,11 +108,46 @@ def model_version_train(
         version.training_counts = model.counts
         version.metrics = metrics
         version.trained_at = now
+        version.parameters = params.to_dict()
         version.save(
-            update_fields=["status", "artifact", "training_counts", "metrics", "trained_at"]
+            update_fields=[
+                "status",
+                "artifact",
+                "training_counts",
+                "metrics",
+                "trained_at",
+                "parameters",
+            ]
         )
     logger.info("model version %s trained: %s", version.pk, model.counts)
     return version
+
+
+def _tune(
+    events: engine.Events,
+    catalog: engine.Catalog,
+    params: engine.Parameters,
+    *,
+    budget_seconds: float | None,
+) -> tuple[engine.Parameters, dict]:
+    """The shop's best settings on validation, the previous version's judged alongside."""
+    if budget_seconds is None:
+        budget_seconds = float(getattr(settings, "RECOMMENDER_TUNING_SECONDS", 120))
+    previous = (
+        ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
+        .order_by("-trained_at", "-pk")
+        .values_list("parameters", flat=True)
+        .first()
+    )
+    result = tuning.tune(
+        events,
+        catalog,
+        base=params,
+        previous=engine.Parameters.from_dict(previous) if previous else None,
+        budget_seconds=budget_seconds,
+        protocol="all",
+    )
+    return result.params, result.report
 
 
 def model_version_record_failure(*, model_version_id: int, message: str) -> None:

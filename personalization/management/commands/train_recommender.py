@@ -22,14 +22,38 @@ class Command(BaseCommand):
             action="store_true",
             help=_("skip the offline evaluation stored with the version"),
         )
+        parser.add_argument(
+            "--no-tuning",
+            action="store_true",
+            help=_("train with the default settings instead of choosing them on validation"),
+        )
+        parser.add_argument(
+            "--budget-seconds",
+            type=float,
+            default=None,
+            help=_(
+                "seconds for choosing the model on validation "
+                "(default: RECOMMENDER_TUNING_SECONDS, 120)"
+            ),
+        )
 
-    def handle(self, *args: object, no_metrics: bool, **options: object) -> None:
+    def handle(
+        self,
+        *args: object,
+        no_metrics: bool,
+        no_tuning: bool = False,
+        budget_seconds: float | None = None,
+        **options: object,
+    ) -> None:
         started = time.monotonic()
         version = services.model_version_create()
         self.stdout.write(_("Training model version %(id)d...") % {"id": version.pk})
         try:
             version = services.model_version_train(
-                model_version=version, with_metrics=not no_metrics
+                model_version=version,
+                with_metrics=not no_metrics,
+                tune=not no_tuning,
+                budget_seconds=budget_seconds,
             )
         except Exception as exc:
             services.model_version_record_failure(
@@ -52,6 +76,23 @@ class Command(BaseCommand):
             }
         )
         metrics = version.metrics
+        tuned = metrics.get("tuning") or {}
+        if tuned.get("validation"):
+            self.stdout.write(
+                _(
+                    "Chosen on validation: %(family)s, nDCG@10 %(ndcg).3f against %(pop).3f "
+                    "for the most popular items (%(judged)d customers, %(n)d settings tried "
+                    "in %(seconds).1f s)."
+                )
+                % {
+                    "family": tuned["family"],
+                    "ndcg": tuned["validation"]["ndcg@10"],
+                    "pop": tuned["most_popular"]["ndcg@10"],
+                    "judged": tuned["judged"],
+                    "n": tuned["candidates_judged"],
+                    "seconds": tuned["seconds"],
+                }
+            )
         if metrics.get("customers"):
             knn = metrics["baselines"]["item_knn"]
             self.stdout.write(
