@@ -58,6 +58,43 @@ _COVERED = {
 
 Row = Mapping[str, Any]
 
+# File names people read (csv/<name>.csv and the JSON's section names) for the tables
+# found by walking the model graph; any other one is named from its model's and
+# field's verbose names ("review-items-claimed-by"), never from the database table.
+_SECTION_NAMES = {
+    "personalization.Recommendation.customer": "recommendations",
+    "personalization.Feedback.customer": "feedback",
+    "personalization.ReviewItem.customer": "review-trail",
+    "campaigns.CampaignRecipient.customer": "offer-emails",
+    "governance.TrustSurveyAnswer.customer": "trust-survey-answers",
+    "mfa.Authenticator.user": "two-factor-sign-in",
+    "admin.LogEntry.user": "admin-actions",
+    "personalization.ReviewAction.actor": "review-decisions",
+}
+# Columns that are the shop's machinery, not information about the person: row ids,
+# secrets and hashes, claim timers, internal links.
+_INTERNAL_COLUMNS = {
+    "id",
+    "key_hash",
+    "prefix",
+    "data",
+    "ip_hash",
+    "user_agent_hash",
+    "prev_hash",
+    "hash",
+    "claim_expires_at",
+    "waiting_since",
+    "policy_level",
+    "link",
+    "link_base_url",
+    "content_type_id",
+    "attributes_key",
+    "group_key",
+    "reference_key",
+    "heartbeat_at",
+    "restarts",
+}
+
 
 def _profile(customer: CustomerProfile) -> list[Row]:
     return [
@@ -194,12 +231,47 @@ def _data_request_events(customer: CustomerProfile) -> list[Row]:
     )
 
 
-def _generic_rows(queryset: models.QuerySet) -> list[Row]:
-    fields = [f for f in queryset.model._meta.concrete_fields]
-    return [
-        {field.attname: getattr(obj, field.attname) for field in fields}
-        for obj in queryset.order_by("pk").iterator(chunk_size=2000)
-    ]
+def _generic_rows(queryset: models.QuerySet, *, subject_field: str) -> list[Row]:
+    """Each row's readable columns: no ids or secrets; a reference to another record
+    reads as that record's name (an item, a campaign), except references to people at
+    the shop, which are left out (their names are not the customer's data)."""
+    from django.contrib.auth import get_user_model
+
+    user_model = get_user_model()
+    columns: list[tuple[str, Any]] = []
+    related: list[str] = []
+    for field in queryset.model._meta.concrete_fields:
+        if field.attname in _INTERNAL_COLUMNS or field.name == subject_field:
+            continue
+        if field.is_relation:
+            if field.related_model is user_model:
+                continue
+            columns.append((field.name, field))
+            related.append(field.name)
+        else:
+            columns.append((field.attname, field))
+    rows = []
+    for obj in queryset.select_related(*related).order_by("pk").iterator(chunk_size=2000):
+        row: dict[str, Any] = {}
+        for name, field in columns:
+            if field.is_relation:
+                target = getattr(obj, name)
+                row[name] = str(target) if target is not None else None
+            else:
+                row[name] = getattr(obj, field.attname)
+        rows.append(row)
+    return rows
+
+
+def _section_name(relation) -> str:
+    known = _SECTION_NAMES.get(relation.key)
+    if known:
+        return known
+    meta = relation.model._meta
+    if relation.field_name in ("customer", "user"):
+        return slugify(str(meta.verbose_name_plural))
+    field = meta.get_field(relation.field_name)
+    return slugify(f"{meta.verbose_name_plural} {field.verbose_name}")
 
 
 def customer_data(*, customer: CustomerProfile) -> dict[str, list[Row]]:
@@ -222,10 +294,11 @@ def customer_data(*, customer: CustomerProfile) -> dict[str, list[Row]]:
         subject = customer if relation.subject == CUSTOMER else customer.user
         if subject is None:
             continue
-        rows = _generic_rows(relation.rows_of(subject))
+        rows = _generic_rows(relation.rows_of(subject), subject_field=relation.field_name)
         if rows:
-            name = f"{relation.model._meta.label_lower}.{relation.field_name}"
-            sections[name] = rows
+            name = _section_name(relation)
+            # Two relations to the same table (claimed by, decided by) add up.
+            sections[name] = [*sections.get(name, []), *rows]
     return sections
 
 

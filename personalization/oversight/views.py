@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -471,7 +472,8 @@ def _trail_csv(rows) -> StreamingHttpResponse:
                     action.customer_ref or "",
                     action.reason_code,
                     _csv_safe(action.note),
-                    _csv_safe(str(action.snapshot)),
+                    # JSON, not Python's dict text: spreadsheets and scripts can read it.
+                    _csv_safe(json.dumps(action.snapshot, ensure_ascii=False, sort_keys=True)),
                 ]
             )
 
