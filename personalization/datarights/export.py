@@ -250,7 +250,7 @@ def _generic_rows(queryset: models.QuerySet, *, subject_field: str) -> list[Row]
             related.append(field.name)
         else:
             columns.append((field.attname, field))
-    rows = []
+    rows: list[Row] = []
     for obj in queryset.select_related(*related).order_by("pk").iterator(chunk_size=2000):
         row: dict[str, Any] = {}
         for name, field in columns:
