@@ -152,6 +152,7 @@ def test_without_any_notice_the_pages_show_version_1_unsaved_and_publish_nothing
 
 
 def test_transparency_page_shows_the_current_notice_with_version_and_date():
+    notices.notice_ensure_initial()
     html = Client().get(reverse("transparency")).content.decode()
     notice = notices.notice_current()
     assert notice is not None

@@ -67,11 +67,17 @@ def test_the_engines_sql_reads_exactly_the_rows_the_consent_rule_selects():
     removed.save()
 
     events = loading.events_load(position=position)
+    # Times to the millisecond: the database computes the SQL side's seconds in floats.
     from_sql = sorted(
-        zip(events.customer.tolist(), events.item.tolist(), events.at.tolist(), strict=True)
+        zip(
+            events.customer.tolist(),
+            events.item.tolist(),
+            [round(at, 3) for at in events.at.tolist()],
+            strict=True,
+        )
     )
     from_orm = sorted(
-        (row.customer_id, position[row.item_id], row.occurred_at.timestamp())
+        (row.customer_id, position[row.item_id], round(row.occurred_at.timestamp(), 3))
         for row in consented_interactions()
     )
     assert from_sql == from_orm
@@ -87,17 +93,24 @@ def test_the_engines_sql_reads_exactly_the_rows_the_consent_rule_selects():
 def test_the_kill_switch_reads_the_same_newest_event_in_sql_and_the_orm(make_user):
     owner = make_user(Role.OWNER)
     customer = CustomerProfileFactory()
-    assert state(customer).shop_paused is False is governance.kill_switch_engaged()
-    KillSwitchEvent.objects.create(engaged=True, reason="a", actor=owner, at=T0)
-    assert state(customer).shop_paused is True is governance.kill_switch_engaged()
+
+    def switch(engaged: bool, reason: str, at: datetime) -> None:
+        event = KillSwitchEvent.objects.create(engaged=engaged, reason=reason, actor=owner)
+        KillSwitchEvent.objects.filter(pk=event.pk).update(at=at)  # `at` is set on save
+
+    assert state(customer).shop_paused is False
+    assert governance.kill_switch_engaged() is False
+    switch(True, "a", T0)
+    assert state(customer).shop_paused is True
+    assert governance.kill_switch_engaged() is True
     # Two events at the same moment: the later row decides, for both.
-    KillSwitchEvent.objects.create(engaged=False, reason="b", actor=owner, at=T0)
-    assert state(customer).shop_paused is False is governance.kill_switch_engaged()
+    switch(False, "b", T0)
+    assert state(customer).shop_paused is False
+    assert governance.kill_switch_engaged() is False
     # An event dated earlier, written later, does not decide.
-    KillSwitchEvent.objects.create(
-        engaged=True, reason="c", actor=owner, at=T0 - timedelta(hours=1)
-    )
-    assert state(customer).shop_paused is False is governance.kill_switch_engaged()
+    switch(True, "c", T0 - timedelta(hours=1))
+    assert state(customer).shop_paused is False
+    assert governance.kill_switch_engaged() is False
     assert governance.kill_switch_state().reason == "b"
 
 
