@@ -178,12 +178,14 @@ def mo_bytes(entries: Iterable[Entry]) -> bytes:
     originals_at = header_size
     translations_at = originals_at + count * 8
     data_at = translations_at + count * 8
-    originals, translations, data = [], [], bytearray()
-    for key in keys:
-        originals.append((len(key), data_at + len(data)))
-        data += key + b"\0"
-    for key in keys:
-        value = pairs[key]
+    originals: list[tuple[int, int]] = []
+    translations: list[tuple[int, int]] = []
+    data = bytearray()
+    for original in keys:
+        originals.append((len(original), data_at + len(data)))
+        data += original + b"\0"
+    for original in keys:
+        value = pairs[original]
         translations.append((len(value), data_at + len(data)))
         data += value + b"\0"
     out = bytearray(struct.pack("<7I", MO_MAGIC, 0, count, originals_at, translations_at, 0, 0))

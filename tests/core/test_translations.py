@@ -127,7 +127,7 @@ def test_gnu_msgfmt_accepts_the_catalogue_and_compiles_the_same_entries(tmp_path
     assert result.returncode == 0, result.stderr
     with theirs_path.open("rb") as handle:
         theirs = gettext.GNUTranslations(handle)
-    assert ours._catalog == theirs._catalog  # type: ignore[attr-defined]
+    assert ours._catalog == theirs._catalog
 
 
 @pytest.mark.slow
