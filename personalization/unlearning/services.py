@@ -358,6 +358,7 @@ def unlearning_sweep(*, now: datetime | None = None) -> list[int]:
     """Forget every customer whose personalization consent was withdrawn after the
     served model read its data and who is not taken out yet (a lost message, a training
     that read the data just before the withdrawal). Returns their numbers."""
+    _retrained_models_delete()
     version = (
         ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE)
         .order_by("-trained_at", "-pk")
@@ -385,3 +386,16 @@ def unlearning_sweep(*, now: datetime | None = None) -> list[int]:
         if outcome.method in ("downdate", "retrain"):
             applied.append(ref)
     return applied
+
+
+def _retrained_models_delete() -> int:
+    """Delete the trained model of every retired version a retrain replaced because it
+    could not drop someone's rows (the retrain itself is the recommending package's
+    work, which retires but keeps the old version)."""
+    sources = ModelUnlearning.objects.filter(
+        method=ModelUnlearning.Method.RETRAIN,
+        result__status=ModelVersion.Status.ACTIVE,
+    ).values("source_id")
+    return ModelVersion.objects.filter(
+        pk__in=sources, status=ModelVersion.Status.RETIRED, artifact__isnull=False
+    ).update(artifact=None)

@@ -200,6 +200,10 @@ def test_an_item_knn_model_is_retrained_without_them_and_the_receipt_says_so(
     assert new.pk == row.result_id != knn.pk
     assert retrained.counts["customers"] == 8
     assert "is being trained again without it" in mail.outbox[-1].body
+    # the sweep then deletes the trained model that still held their data
+    unlearning_sweep()
+    knn.refresh_from_db()
+    assert (knn.status, knn.artifact) == (ModelVersion.Status.RETIRED, None)
 
 
 @pytest.mark.django_db(transaction=True)
