@@ -8,15 +8,17 @@ personal data beyond the recipient's own address.
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.defaultfilters import date as date_filter
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.language import supported_language
 from accounts.models import CustomerProfile
 from personalization.models import DataRequest, DataRequestKind
 
@@ -36,6 +38,12 @@ def customer_address(customer: CustomerProfile | None) -> str:
     if user is not None and user.email:
         return user.email
     return customer.email
+
+
+def reader_language(customer: CustomerProfile | None) -> str | None:
+    """The language the customer's login chose on the site's switch, if any."""
+    user = customer.user if customer is not None else None
+    return supported_language(user.language) if user is not None else None
 
 
 def _when(moment) -> str:
@@ -148,7 +156,9 @@ def notify_on_commit(request: DataRequest, step: str, *, to: str) -> None:
     """Send the step's email once the current transaction commits."""
     if not to:
         return
-    # In the language active for the step: the page's language, or the shop's default
-    # in a worker.
-    subject, body = _compose(request, step)
+    # In the language the customer chose on the site's switch; without one, the
+    # language active for the step (the page's, or the shop's default in a worker).
+    language = reader_language(request.customer)
+    with translation.override(language) if language else nullcontext():
+        subject, body = _compose(request, step)
     transaction.on_commit(partial(_send, subject, body, to))

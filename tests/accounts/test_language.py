@@ -6,6 +6,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import User
 from accounts.roles import Role
@@ -218,3 +219,40 @@ def test_staff_and_owner_consoles_are_german_too(make_user, role, url, heading):
     assert response.status_code == 200
     assert page_language(response) == "de"
     assert heading in main_text(response)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "subject"),
+    [("de", "Wir haben Ihre Anfrage erhalten"), ("", "We received your request")],
+)
+def test_data_request_emails_are_written_in_the_language_the_customer_chose(
+    make_user, django_capture_on_commit_callbacks, language, subject
+):
+    from datetime import UTC, datetime
+
+    from django.core import mail
+
+    from accounts.models import CustomerProfile
+    from personalization.datarights.emails import RECEIVED, notify_on_commit
+    from personalization.models import DataRequest, DataRequestKind
+
+    # given a customer who chose German on the switch (or nothing), and a worker in English
+    user = make_user(Role.CUSTOMER, language=language)
+    profile = CustomerProfile.objects.get(user=user)
+    moment = datetime(2026, 12, 1, 17, 55, tzinfo=UTC)
+    request = DataRequest.objects.create(
+        customer=profile,
+        customer_ref=profile.pk,
+        kind=DataRequestKind.EXPORT,
+        requested_at=moment,
+        due_at=moment,
+    )
+
+    # when the step's email is composed outside any page
+    with translation.override("en-gb"), django_capture_on_commit_callbacks(execute=True):
+        notify_on_commit(request, RECEIVED, to=user.email)
+
+    # then it reads in her language
+    (message,) = mail.outbox
+    assert subject in message.subject
