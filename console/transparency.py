@@ -20,6 +20,7 @@ from governance import selectors as governance
 from personalization.consent.selectors import cell_applies, retention_words
 from personalization.models import DataCategory, Purpose
 from personalization.oversight.selectors import review_sla, spot_checks
+from personalization.recommending.model_report import model_summary
 
 # Days of review decisions the page's "how fast" figures cover.
 REVIEW_WINDOW_DAYS = 30
@@ -81,6 +82,8 @@ def transparency_facts() -> dict[str, object]:
         # Aggregates only: groups under the minimum size carry no figure at all.
         "audit": audit_latest_summary(),
         "policy": governance.ai_policy_current(),
+        # The serving model and its main settings in plain words (recommending.model_report).
+        "model": model_summary(),
         "vendors": governance.vendors(),
         "contact_email": settings.SHOP_CONTACT_EMAIL or settings.DEFAULT_FROM_EMAIL,
         "contact_address": settings.SHOP_CONTACT_ADDRESS,

@@ -10,6 +10,7 @@ from console.transparency import transparency_facts
 from personalization import selectors
 from personalization.consent.notices import notice_current_or_default, notice_display
 from personalization.oversight import selectors as oversight_selectors
+from personalization.recommending import model_report
 
 
 def transparency(request):
@@ -32,5 +33,11 @@ def staff_dashboard(request):
 @console_required(OWNER_CONSOLE)
 def owner_dashboard(request):
     return render(
-        request, "owner/dashboard.html", {**owner_overview(), **dashboard.dashboard_context()}
+        request,
+        "owner/dashboard.html",
+        {
+            **owner_overview(),
+            **dashboard.dashboard_context(),
+            "model": model_report.model_summary(),
+        },
     )
