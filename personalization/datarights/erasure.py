@@ -74,6 +74,9 @@ ERASURE_POLICY: dict[str, Action] = {
     "personalization.DataRequestEvent.actor": Action.KEEP_AS_PROOF,
     "personalization.PrivacyNotice.created_by": Action.ANONYMIZE,
     "accounts.ApiKey.created_by": Action.ANONYMIZE,
+    # Owners' uploads of shop data: the run and its report stay, who did it is unlinked.
+    "personalization.ImportRun.created_by": Action.ANONYMIZE,
+    "personalization.ImportRun.confirmed_by": Action.ANONYMIZE,
     # Reviewers (staff logins): the queue and its trail stay, the link to the person goes.
     # The trail is proof of who decided what; a customer login has no entries in it.
     "personalization.ReviewItem.claimed_by": Action.ANONYMIZE,
