@@ -124,7 +124,9 @@ def online_retail(path: Path) -> Log:
     frame = frame[frame["StockCode"].str.match(r"^\d{5}")]
     frame = frame.assign(
         customer=frame["CustomerID"].astype(np.int64),
-        at=pd.to_datetime(frame["InvoiceDate"]).astype("int64") / 1e9,
+        # In nanoseconds whatever resolution pandas parsed to (pandas 2 may pick
+        # microseconds, which read as nanoseconds put every invoice in January 1970).
+        at=pd.to_datetime(frame["InvoiceDate"]).astype("datetime64[ns]").astype("int64") / 1e9,
         money=frame["Quantity"] * frame["UnitPrice"],
     )
     lines = (
