@@ -57,9 +57,14 @@ def _profile_or_404(request):
 
 
 def _customer_page(request, *, profile, erasure_form=None, status=200):
+    rows = selectors.customer_requests(customer=profile) if profile else []
+    # One of each at a time: no second export or erasure is offered while one is open.
+    pending = {row.request.kind: row.request for row in rows if row.is_open}
     context = {
         "profile": profile,
-        "rows": selectors.customer_requests(customer=profile) if profile else [],
+        "rows": rows,
+        "pending_export": pending.get(DataRequestKind.EXPORT),
+        "pending_erasure": pending.get(DataRequestKind.ERASURE),
         "erasure_form": erasure_form or ErasureRequestForm(),
         "cancel_window_minutes": settings.ERASURE_CANCEL_WINDOW_MINUTES,
         "export_kept_days": export.EXPORT_KEPT_DAYS,
@@ -111,14 +116,20 @@ def data_request_objection(request):
 
 @login_required
 @require_POST
-@reauthentication_required
 def data_request_erasure(request):
-    """Erasure needs the password (or an emailed code) again: allauth asks for it and
-    then replays this POST."""
+    """The confirmation box is checked first (its error next to it, with the focus), and
+    only then is the password asked for again."""
     profile = _profile_or_404(request)
     form = ErasureRequestForm(request.POST)
     if not form.is_valid():
         return _customer_page(request, profile=profile, erasure_form=form, status=400)
+    return _erasure_confirmed(request)
+
+
+@reauthentication_required
+def _erasure_confirmed(request):
+    """Erasure needs the password (or an emailed code) again: allauth asks for it and
+    then replays the POST, which passes the box's check above again."""
     return _create(
         request,
         kind=DataRequestKind.ERASURE,
