@@ -13,6 +13,7 @@ from django.utils import translation
 from django.views.decorators.csrf import csrf_protect
 from django.views.i18n import set_language as django_set_language
 
+from accounts.models import CustomerProfile
 from accounts.services import user_language_set
 
 
@@ -24,6 +25,13 @@ def supported_language(code: str) -> str | None:
         return translation.get_supported_language_variant(code)
     except LookupError:
         return None
+
+
+def customer_language(customer: CustomerProfile | None) -> str | None:
+    """The language the customer's login chose on the site's switch, if any (for emails
+    written outside a page: a worker's steps, offer emails)."""
+    user = customer.user if customer is not None else None
+    return supported_language(user.language) if user is not None else None
 
 
 @csrf_protect

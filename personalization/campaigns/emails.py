@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from accounts.language import customer_language
 from personalization.campaigns.links import PREVIEW_TOKEN, LinkAction, link_token, link_url
 from personalization.campaigns.models import Campaign, CampaignRecipient
 from personalization.datarights.emails import customer_address
@@ -74,7 +75,8 @@ def offer_email(
     customer = recipient.customer
     item = recommendation.item
     links = _links(base_url=base_url, recipient=recipient, preview=preview)
-    with translation.override(settings.LANGUAGE_CODE):
+    # The customer's language from the site's switch, else the shop's.
+    with translation.override(customer_language(customer) or settings.LANGUAGE_CODE):
         context = {
             "shop_name": settings.SHOP_NAME,
             "campaign": campaign,

@@ -18,7 +18,7 @@ from django.template.defaultfilters import date as date_filter
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.language import supported_language
+from accounts.language import customer_language
 from accounts.models import CustomerProfile
 from personalization.models import DataRequest, DataRequestKind
 
@@ -38,12 +38,6 @@ def customer_address(customer: CustomerProfile | None) -> str:
     if user is not None and user.email:
         return user.email
     return customer.email
-
-
-def reader_language(customer: CustomerProfile | None) -> str | None:
-    """The language the customer's login chose on the site's switch, if any."""
-    user = customer.user if customer is not None else None
-    return supported_language(user.language) if user is not None else None
 
 
 def _when(moment) -> str:
@@ -158,7 +152,7 @@ def notify_on_commit(request: DataRequest, step: str, *, to: str) -> None:
         return
     # In the language the customer chose on the site's switch; without one, the
     # language active for the step (the page's, or the shop's default in a worker).
-    language = reader_language(request.customer)
+    language = customer_language(request.customer)
     with translation.override(language) if language else nullcontext():
         subject, body = _compose(request, step)
     transaction.on_commit(partial(_send, subject, body, to))

@@ -643,3 +643,28 @@ def test_offer_emails_switched_off_in_the_risk_gate_stop_sending_and_refuse_new_
     with pytest.raises(ApplicationError) as refused:
         services.campaign_generate_start(campaign=another)
     assert refused.value.code == "feature_off"
+
+
+def test_a_customer_who_chose_german_gets_the_offer_email_in_german(
+    shop, owner, django_capture_on_commit_callbacks
+):
+    from tests.factories import UserFactory
+
+    # given a recipient whose login chose German on the site's switch
+    campaign = generated(owner, django_capture_on_commit_callbacks)
+    recipient = offers(campaign)[0]
+    customer = recipient.customer
+    customer.user = UserFactory(email="kundin@example.com", language="de")
+    customer.save(update_fields=["user"])
+    decide(recipient.recommendation, RecommendationStatus.APPROVED)
+
+    send(campaign, owner, django_capture_on_commit_callbacks)
+
+    # then her email's own wording and price are German (the owner's text stays as written)
+    (message,) = mail.outbox
+    html, _mimetype = message.alternatives[0]
+    assert "This week we bake twice a day." in message.body
+    assert "Meine Angebote nicht mehr personalisieren" in html
+    assert "Stop personalizing my offers" not in html
+    price = f"{recipient.recommendation.item.price:.2f}".replace(".", ",")
+    assert f"{price} £" in html
