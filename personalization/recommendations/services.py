@@ -2,8 +2,8 @@
 what they can't have as a restriction in the same step, and undo either.
 
 Each write locks the customer's row first (the lock order of list generation, decision
-42), changes feedback and restrictions together, and regenerates the list after commit
-of that step, so the page the customer lands on already reflects what they said.
+42) and changes feedback and restrictions in one transaction; the list is regenerated
+right after, so the page the customer lands on already reflects what they said.
 """
 
 from __future__ import annotations
