@@ -3,7 +3,7 @@
     python benchmarks/oversight.py [--data ../shared/data/online-retail/online_retail.csv.gz]
                                    [--shop online-retail|demo|both] [--budget N]
 
-For each shop, on a throwaway test database (DATABASE_URL's server; SQLite without it),
+For each shop, on a throwaway test database on DATABASE_URL's PostgreSQL server,
 with the owner's default oversight settings and every customer consenting to
 personalization for every data category (through the consent ledger, as an import
 would record it):
@@ -11,8 +11,8 @@ would record it):
    (one interaction per customer, product and invoice), one catalog category, prices
    the median unit price. So that restrictions are exercised on real data, products
    whose description names Christmas carry the attribute `christmas` and every 20th
-   customer declared "never anything Christmas". The shop's clock is set to the day
-   after the export's last invoice (time decay and the review budget's day).
+   customer declared "never anything Christmas". The invoices are moved in time, keeping
+   their spacing, so that the last one was yesterday (time decay, the review budget's day).
 2. the demo bakery (`seed_demo`), with its declared restrictions.
 Figures: share of customers with >= 3 purchases whose page shows a personalized list
 of 10; items held and spot-checked per 1,000 customers (and held items as a share of
@@ -38,6 +38,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+# Training and a full regeneration are a worker's jobs: the worker's statement limit, not
+# a web request's (storing a trained model is one long statement).
+os.environ.setdefault("DATABASE_STATEMENT_TIMEOUT", "600000")
 
 FULL = 10
 # Every RESTRICTED_EVERY-th Online Retail customer declares the restriction below.
@@ -74,9 +77,8 @@ def consent_everyone() -> None:
     tables_analyze(Consent)
 
 
-def load_online_retail(path: Path) -> datetime:
-    """The purchase log as items, customers and interactions (bulk inserts); returns
-    the day after the last invoice."""
+def load_online_retail(path: Path) -> None:
+    """The purchase log as items, customers and interactions (bulk inserts)."""
     import numpy as np
     from quality import online_retail
 
@@ -158,8 +160,33 @@ def load_online_retail(path: Path) -> datetime:
         f"{len(log.customer):,} purchases",
         flush=True,
     )
-    end = datetime.fromtimestamp(float(log.at.max()), UTC)
-    return end.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+
+
+def shift_to_yesterday() -> None:
+    """Move the export's invoices in time, keeping their spacing, so that the last one
+    was yesterday: time decay and the review budget's day then work as in a live shop
+    whose data is as old as the export's (one UPDATE; a kept database too)."""
+    from django.db import connection
+    from django.db.models import Max, Min
+    from django.utils import timezone
+
+    from personalization.models import Interaction
+
+    span = Interaction.objects.aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
+    stretch = 1
+    if span["last"] - span["first"] < timedelta(days=2):
+        # Loaded by an earlier run through the pandas microsecond bug (see quality.py):
+        # a year of invoices squeezed into 8 hours; spread them out again.
+        stretch = 1_000
+    target = timezone.now().replace(microsecond=0) - timedelta(days=1)
+    table = connection.ops.quote_name(Interaction._meta.db_table)
+    column = connection.ops.quote_name(Interaction._meta.get_field("occurred_at").column or "")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {column} = %(target)s - (%(last)s - {column}) * %(stretch)s",
+            {"target": target, "last": span["last"], "stretch": stretch},
+        )
+    print(f"  invoices moved so that the last one was yesterday (stretch x{stretch})", flush=True)
 
 
 def measure(name: str) -> dict:
@@ -315,29 +342,30 @@ def forget_generated() -> None:
 
 
 def run_shop(shop: str, data: Path, keep: bool) -> dict:
-    import time_machine
     from django.core.management import call_command
     from django.db import connection
 
     from personalization.models import Interaction
 
+    if connection.vendor != "postgresql":
+        raise SystemExit("Set DATABASE_URL to a PostgreSQL server (a shop this size).")
     old_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=not keep, keepdb=keep)
+    connection.creation.create_test_db(
+        verbosity=0, autoclobber=not keep, keepdb=keep, serialize=False
+    )
     try:
         print(f"\n== {shop} ({connection.vendor}) ==", flush=True)
         if shop == "online-retail":
             if keep and Interaction.objects.exists():
                 forget_generated()
-                last = Interaction.objects.latest("occurred_at").occurred_at
-                as_of = last.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
                 print("  the shop loaded by an earlier run (--keep)", flush=True)
             else:
                 with Clock() as loading:
-                    as_of = load_online_retail(data)
+                    load_online_retail(data)
                     consent_everyone()
                 print(f"  loaded and consented in {loading.wall:.0f} s", flush=True)
-            with time_machine.travel(as_of + timedelta(hours=9), tick=True):
-                return measure("Online Retail")
+            shift_to_yesterday()
+            return measure("Online Retail")
         call_command("seed_demo", stdout=StringIO(), stderr=StringIO())
         consent_everyone()
         return measure("demo bakery")

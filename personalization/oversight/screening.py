@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings as django_settings
 from django.db import transaction
@@ -47,6 +48,7 @@ from personalization.oversight import rules, trail, wording
 from personalization.oversight.selectors import oversight_settings, thresholds_of
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # Rows screened per round of queries (keeps every IN (...) list short on SQLite).
 SCREEN_BATCH = 2_000
@@ -441,7 +443,14 @@ def _screen_batch(
             )
         if flags:
             flagged[row.pk] = [_flag_json(f) for f in flags]
-    return _hold_and_open(rows, flagged, existing, carried, now, fresh)
+    return _hold_and_open(
+        rows,
+        flagged,
+        {pk: item for pk, item in existing.items() if pk is not None},
+        carried,
+        now,
+        fresh,
+    )
 
 
 def _hold_and_open(
@@ -682,8 +691,8 @@ def holds_opened_since(since: datetime) -> int:
 
 
 def spot_check_sample(
-    pool: Sequence[int], *, percent: float, rng: random.Random | None = None
-) -> list[int]:
+    pool: Sequence[_T], *, percent: float, rng: random.Random | None = None
+) -> list[_T]:
     """A uniform random sample of `pool` (what went out unreviewed), `percent` of it,
     rounded, at least one when the pool is not empty and percent > 0."""
     if not pool or percent <= 0:
