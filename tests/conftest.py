@@ -1,5 +1,6 @@
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from accounts.models import ApiScope, User
@@ -29,6 +30,13 @@ def make_user(db):
         return user
 
     return make
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _german_catalogue_compiled():
+    """locale/de's .mo, compiled when the .po is newer (it is not committed), so German
+    pages read the current catalogue however the tests were started."""
+    call_command("compile_translations", verbosity=0)
 
 
 @pytest.fixture(autouse=True)
