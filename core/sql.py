@@ -23,7 +23,7 @@ from functools import cache
 from typing import Any, TypeVar, overload
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.utils.dateparse import parse_datetime
 
 M = TypeVar("M", bound=Model)
@@ -111,8 +111,10 @@ def instance_reader(model: type[Model]) -> InstanceReader:
 
 def column(model: type[Model], field: str) -> str:
     """A model field's column name, quoted for this database."""
-    name = "id" if field == "pk" else field
-    return connection.ops.quote_name(model._meta.get_field(name).column)
+    found = model._meta.get_field("id" if field == "pk" else field)
+    if not isinstance(found, Field) or found.column is None:
+        raise LookupError(f"{model.__name__}.{field} is not a column")
+    return connection.ops.quote_name(found.column)
 
 
 def table(model: type[Model]) -> str:

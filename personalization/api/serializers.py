@@ -1,4 +1,7 @@
-"""Request and response shapes, for validation of small bodies and for the schema."""
+"""Request and response shapes: requests are validated by them, and every answer is produced
+by its output serializer, so the schema and the answers cannot drift apart."""
+
+from datetime import UTC
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -144,7 +147,7 @@ class ConsentSerializer(serializers.Serializer):
 
 
 class ConsentStateSerializer(ConsentSerializer):
-    updated_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True, default_timezone=UTC)
     method = serializers.CharField(read_only=True)
     notice_version = serializers.IntegerField(read_only=True, allow_null=True)
 
@@ -166,11 +169,34 @@ class ConsentsUpdateSerializer(serializers.Serializer):
 
 
 class ReasonSerializer(serializers.Serializer):
+    """One term of a score, as stored with the list; the evidence item is named by its SKU
+    (context `skus`: item key -> SKU), never by an internal key."""
+
     kind = serializers.CharField(help_text="history, liked_category, popularity, feedback...")
     contribution = serializers.FloatField(help_text="Contributions of one item sum to its score.")
     data_category = serializers.CharField(required=False, allow_null=True)
-    item_sku = serializers.CharField(required=False, allow_null=True)
+    item_sku = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="history: the item the customer bought or viewed.",
+    )
+    counts = serializers.DictField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="history: how many events of each kind the evidence item has.",
+    )
     category = serializers.CharField(required=False, allow_null=True)
+    items = serializers.IntegerField(
+        required=False, help_text="other_history: how many further history items the term sums."
+    )
+
+    def to_representation(self, instance: dict) -> dict:
+        reason = {key: value for key, value in instance.items() if key != "item"}
+        if instance.get("item") is not None:
+            reason["item_sku"] = self.context.get("skus", {}).get(instance["item"])
+        data = super().to_representation(reason)
+        # Keys a term does not have stay out, as the engine wrote it.
+        return {key: value for key, value in data.items() if key in reason}
 
 
 class RecommendedItemSerializer(serializers.Serializer):
@@ -182,7 +208,7 @@ class RecommendedItemSerializer(serializers.Serializer):
     score = serializers.FloatField(allow_null=True, help_text="Null on the non-personalized list.")
     model_version = serializers.IntegerField(allow_null=True)
     reason = serializers.CharField(help_text="The plain-language sentence shown to the customer.")
-    reasons = serializers.ListField(child=serializers.DictField())
+    reasons = ReasonSerializer(many=True)
 
 
 class RecommendationsSerializer(serializers.Serializer):
@@ -235,6 +261,6 @@ class DataRequestSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
     status = serializers.CharField()
-    requested_at = serializers.DateTimeField()
-    due_at = serializers.DateTimeField()
-    not_before = serializers.DateTimeField(allow_null=True)
+    requested_at = serializers.DateTimeField(default_timezone=UTC)
+    due_at = serializers.DateTimeField(default_timezone=UTC)
+    not_before = serializers.DateTimeField(allow_null=True, default_timezone=UTC)

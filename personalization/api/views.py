@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from decimal import Decimal
 from typing import Any
 
 from django.http import Http404
@@ -29,7 +28,7 @@ from personalization.consent.services import ConsentChange, RequestFingerprint, 
 from personalization.datarights.services import data_request_create
 from personalization.importing.batches import customers_upsert, events_ingest, items_upsert
 from personalization.importing.rows import AUDIT_PREFIX
-from personalization.models import Consent
+from personalization.models import Consent, Item
 from personalization.recommending.selectors import recommendations_page
 from personalization.recommending.serving import customer_serving_state
 from personalization.registry import PERSONALIZATION
@@ -76,7 +75,7 @@ def _batch_body(request: Request, name: str) -> tuple[list, bool]:
 
 
 def _batch_response(result) -> Response:
-    data = asdict(result)
+    data = S.BatchResultSerializer(asdict(result)).data
     if not result.stored:
         return Response(
             error_body(
@@ -172,7 +171,7 @@ def _consents_body(customer: CustomerProfile) -> dict:
         .select_related("event")
         .order_by("purpose", "data_category")
     )
-    return {
+    body = {
         "customer": customer.external_id,
         "consents": [
             {
@@ -186,6 +185,7 @@ def _consents_body(customer: CustomerProfile) -> dict:
             for row in rows
         ],
     }
+    return S.ConsentsSerializer(body).data
 
 
 class ConsentsView(StrictQueryAPIView):
@@ -240,11 +240,6 @@ def _customer_fast(external_id: str) -> CustomerProfile:
     if customer is None:
         raise Http404
     return customer
-
-
-def _money(amount: Decimal) -> str:
-    """A price as the schema gives it: a decimal string with two places ("4.20")."""
-    return str(Decimal(amount).quantize(Decimal("0.01")))
 
 
 # Where the shop will show a customer's recommendations (the `channel` parameter).
@@ -314,7 +309,7 @@ class RecommendationsView(StrictQueryAPIView):
                 f"channel must be one of: {', '.join(CHANNELS)}.", field="channel"
             )
         if channel == EMAIL:
-            return Response(_email_offers_body(customer, limit))
+            return Response(_recommendations_answer(_email_offers_body(customer, limit)))
         page = recommendations_page(
             customer=customer, explain=False, feature=API_RECOMMENDATIONS, state=state
         )
@@ -324,7 +319,7 @@ class RecommendationsView(StrictQueryAPIView):
                 "sku": entry.sku,
                 "name": entry.name,
                 "category": entry.category_slug,
-                "price": _money(entry.price),
+                "price": entry.price,
                 "score": entry.score,
                 "model_version": entry.model_version_id,
                 "reason": entry.sentence,
@@ -333,18 +328,28 @@ class RecommendationsView(StrictQueryAPIView):
             for entry in page.items[:limit]
         ]
         return Response(
-            {
-                "customer": customer.external_id,
-                "channel": ONSITE,
-                "mode": page.mode.value,
-                "personalized": page.personalized,
-                "shop_paused": page.shop_paused,
-                "under_review": page.under_review,
-                "complete": page.complete,
-                "marketing_consent": None,
-                "items": body,
-            }
+            _recommendations_answer(
+                {
+                    "customer": customer.external_id,
+                    "channel": ONSITE,
+                    "mode": page.mode.value,
+                    "personalized": page.personalized,
+                    "shop_paused": page.shop_paused,
+                    "under_review": page.under_review,
+                    "complete": page.complete,
+                    "marketing_consent": None,
+                    "items": body,
+                }
+            )
         )
+
+
+def _recommendations_answer(body: dict) -> dict:
+    """The answer as its serializer gives it; reasons name evidence items by SKU (one
+    query for the items the reasons cite)."""
+    cited = {r["item"] for i in body["items"] for r in i["reasons"] if r.get("item") is not None}
+    skus = dict(Item.objects.filter(pk__in=cited).values_list("pk", "sku")) if cited else {}
+    return S.RecommendationsSerializer(body, context={"skus": skus}).data
 
 
 def _email_offers_body(customer: CustomerProfile, limit: int) -> dict:
@@ -378,7 +383,7 @@ def _email_offers_body(customer: CustomerProfile, limit: int) -> dict:
                 "sku": offer.item.sku,
                 "name": offer.item.name,
                 "category": offer.item.category.slug,
-                "price": _money(offer.item.price),
+                "price": offer.item.price,
                 "score": offer.score,
                 "model_version": offer.model_version_id,
                 "reason": offer.sentence,
@@ -410,14 +415,4 @@ class DataRequestsView(StrictQueryAPIView):
             ledger_actor=_actor(request),
             fingerprint=RequestFingerprint.from_request(request._request),
         )
-        return Response(
-            {
-                "id": created.pk,
-                "kind": created.kind,
-                "status": created.status,
-                "requested_at": created.requested_at,
-                "due_at": created.due_at,
-                "not_before": created.not_before,
-            },
-            status=status.HTTP_201_CREATED,
-        )
+        return Response(S.DataRequestSerializer(created).data, status=status.HTTP_201_CREATED)

@@ -31,6 +31,18 @@ def test_items_come_with_score_model_version_and_reasons_that_add_up(api, custom
         assert sum(r["contribution"] for r in item["reasons"]) == pytest.approx(item["score"])
 
 
+def test_reasons_name_the_evidence_by_sku_never_by_an_internal_key(api, customer):
+    from personalization.models import Item
+
+    body = api(ApiScope.RECOMMENDATIONS_READ).get(URL).json()
+    reasons = [r for item in body["items"] for r in item["reasons"]]
+    cited = {r["item_sku"] for r in reasons if "item_sku" in r}
+    assert not any("item" in r for r in reasons)
+    # Her own purchases carry her list: the loaf and the croissant, by their SKUs.
+    bought = set(Item.objects.filter(interactions__customer=customer).values_list("sku", flat=True))
+    assert cited and cited <= bought
+
+
 def test_limit_is_respected_and_validated(api, customer):
     client = api(ApiScope.RECOMMENDATIONS_READ)
     assert len(client.get(URL, {"limit": 2}).json()["items"]) == 2
