@@ -58,6 +58,11 @@ def reason_phrase(reason: dict, *, item_id: int) -> str:
     """One reason as a phrase that fits after "Because"."""
     kind = reason["kind"]
     if kind == engine.HISTORY:
+        if reason["contribution"] < 0 and reason.get("item") != item_id:
+            # EASE^R's negative weights: the model's reason, stated as such.
+            return _("customers who buy %(item)s rarely buy this, so it ranks lower") % {
+                "item": reason.get("name") or _("an item")
+            }
         return _history_phrase(reason, same_item=reason.get("item") == item_id)
     if kind == engine.OTHER_HISTORY:
         n = reason.get("items", 1)
@@ -73,13 +78,54 @@ def reason_phrase(reason: dict, *, item_id: int) -> str:
     return _("it is popular with our customers")
 
 
-def sentence(reasons: list[dict], *, item_id: int) -> str:
-    """ "Because you bought Rye Sourdough 3 times and like Pastries" (or popularity)."""
-    history = [r for r in reasons if r["kind"] == engine.HISTORY]
+def _together_phrase(reason: dict, item_name: str) -> str:
+    """ "People who buy Wheat Sourdough Loaf often also buy Rye Sourdough": the evidence
+    item carrying a suggestion, named with what the customer did with it."""
+    counts = reason.get("counts") or {}
+    evidence = reason.get("name") or _("an item")
+    target = item_name or _("this")
+    if "purchase" in counts:
+        return _("people who buy %(evidence)s often also buy %(item)s") % {
+            "evidence": evidence,
+            "item": target,
+        }
+    if "rating" in counts:
+        return _("people who like %(evidence)s often also buy %(item)s") % {
+            "evidence": evidence,
+            "item": target,
+        }
+    if "cart" in counts:
+        return _("people who choose %(evidence)s often also buy %(item)s") % {
+            "evidence": evidence,
+            "item": target,
+        }
+    return _("people who look at %(evidence)s often also buy %(item)s") % {
+        "evidence": evidence,
+        "item": target,
+    }
+
+
+def sentence(reasons: list[dict], *, item_id: int, item_name: str = "") -> str:
+    """The strongest evidence behind the item, in one sentence:
+    "People who buy Wheat Sourdough Loaf often also buy Rye Sourdough", "Because you
+    bought it 6 times and like Pastries", or popularity. `item_name`: the suggested
+    item's name ("this" without it)."""
+    history = [r for r in reasons if r["kind"] == engine.HISTORY and r["contribution"] > 0]
     liked = [r for r in reasons if r["kind"] == engine.LIKED_CATEGORY]
+    top = max(history, key=lambda r: r["contribution"]) if history else None
+    if top is not None and top.get("item") != item_id:
+        together = _together_phrase(top, item_name)
+        text = together[:1].upper() + together[1:]
+        if liked:
+            return _("%(reason)s, and you like %(category)s") % {
+                "reason": text,
+                "category": liked[0].get("category_name", ""),
+            }
+        return text
     parts = []
-    if history:
-        parts.append(_history_phrase(history[0], same_item=history[0].get("item") == item_id))
+    if top is not None:
+        # Buying again: the item is named, so two such suggestions never read alike.
+        parts.append(_history_phrase(top, same_item=False))
     if liked:
         category = liked[0].get("category_name", "")
         if parts:

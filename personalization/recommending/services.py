@@ -401,7 +401,11 @@ def _compute_and_store(
                     model_version_id=version_id,
                     channel=channel,
                     reasons=reasons,
-                    sentence=sentences.sentence(reasons, item_id=suggestion.item)[:300],
+                    sentence=sentences.sentence(
+                        reasons,
+                        item_id=suggestion.item,
+                        item_name=names["items"].get(suggestion.item, ""),
+                    )[:300],
                     # Screened before storing (`outcome`): the needs_review rows are the
                     # held ones. Otherwise the rules decide below which rows wait.
                     status=RecommendationStatus.HELD

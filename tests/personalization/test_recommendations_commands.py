@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import AuditAttribute
 from personalization.models import ModelVersion, Recommendation
-from tests.personalization.test_recommendations_services import Shop
+from tests.builders import Shop
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_train_then_generate_for_everyone_and_for_one_customer(shop):
     output = run("generate_recommendations", "--customer", "ALICE")
     first = output.splitlines()[0]
     assert first.startswith("  1. Wheat Sourdough")
-    assert "Because you bought it 6 times" in first
+    assert "Because you bought Wheat Sourdough 6 times" in first
     assert Recommendation.objects.filter(customer=shop.alice, superseded_at__isnull=True).exists()
 
 

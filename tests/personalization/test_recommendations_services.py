@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from accounts.models import AuditAttribute, CustomerProfile, PersonalizationMode
+from accounts.models import AuditAttribute, PersonalizationMode
 from accounts.services import customer_profile_set_mode, customer_profile_set_preferences
 from core.errors import ApplicationError
 from personalization import engine
-from personalization.consent.services import ConsentChange, consent_set
 from personalization.models import (
     Feedback,
     FeedbackKind,
@@ -28,87 +26,15 @@ from personalization.recommending import selectors, services
 from personalization.recommending.models_cache import active_version_id
 from personalization.registry import (
     BROWSING_HISTORY,
-    PERSONALIZATION,
     PURCHASE_HISTORY,
     STATED_PREFERENCES,
 )
+from tests.builders import ALL, Shop, bought, grant
 from tests.factories import (
-    CategoryFactory,
     CustomerProfileFactory,
-    InteractionFactory,
-    ItemFactory,
 )
 
 pytestmark = pytest.mark.django_db
-ALL = (PURCHASE_HISTORY, BROWSING_HISTORY, STATED_PREFERENCES)
-
-
-def grant(customer: CustomerProfile, *categories: str, granted: bool = True) -> None:
-    consent_set(
-        customer=customer,
-        changes=[ConsentChange(PERSONALIZATION, c, granted) for c in categories],
-        method="ui",
-        actor="customer",
-        notice_version=None,
-    )
-
-
-def bought(customer, item, times=3, kind="purchase", days=3):
-    for n in range(times):
-        InteractionFactory(
-            customer=customer,
-            item=item,
-            kind=kind,
-            value=Decimal("0") if kind in ("view", "cart") else item.price,
-            occurred_at=timezone.now() - timedelta(days=days + 7 * n),
-        )
-
-
-class Shop:
-    """A small bakery: breads with and without gluten, pastries, drinks, a premium cake."""
-
-    def __init__(self):
-        breads = CategoryFactory(slug="breads", name="Breads")
-        pastries = CategoryFactory(slug="pastries", name="Pastries")
-        drinks = CategoryFactory(slug="drinks", name="Drinks")
-        cakes = CategoryFactory(slug="cakes", name="Cakes")
-        gluten = ["contains:gluten", "vegan"]
-
-        def item(name, category, codes, price="4.00", **kw):
-            return ItemFactory(
-                name=name, category=category, attribute_codes=codes, price=Decimal(price), **kw
-            )
-
-        self.wheat = item("Wheat Sourdough", breads, gluten, "4.20")
-        self.rye = item("Rye Sourdough", breads, gluten, "4.80")
-        self.seeded = item("Seeded Wheat", breads, [*gluten, "contains:sesame"], "4.60")
-        self.bloomer = item("White Bloomer", breads, gluten, "3.20")
-        self.gluten_free = item("Buckwheat Loaf", breads, ["contains:none", "gluten-free"], "5.20")
-        self.guest = item("Guest Cob", breads, [], "3.80", allergens_declared=False)
-        self.croissant = item("Croissant", pastries, ["contains:gluten", "contains:milk"], "2.10")
-        self.bun = item("Cinnamon Bun", pastries, ["contains:gluten", "contains:milk"], "3.00")
-        self.danish = item("Danish", pastries, ["contains:gluten", "contains:milk"], "2.90")
-        self.coffee = item("Flat White", drinks, ["contains:milk"], "3.20")
-        self.tea = item("Tea", drinks, ["contains:none", "vegan"], "2.30")
-        self.cake = item("Celebration Cake", cakes, ["contains:gluten"], "32.00")
-        self.old = item("Hot Cross Bun", pastries, ["contains:gluten"], "1.60", active=False)
-        self.crowd = []
-        loaves = [self.wheat, self.rye, self.seeded, self.bloomer, self.guest, self.gluten_free]
-        mornings = [self.croissant, self.bun, self.danish, self.coffee, self.tea, self.cake]
-        for n in range(12):
-            customer = CustomerProfileFactory()
-            grant(customer, *ALL)
-            basket = loaves if n % 2 == 0 else mornings
-            for offset, thing in enumerate(basket[n % 3 :: 1][:4]):
-                bought(customer, thing, times=2, days=2 + offset)
-            bought(customer, self.old, times=1, days=200)
-            self.crowd.append(customer)
-        self.alice = CustomerProfileFactory(external_id="ALICE")
-        grant(self.alice, *ALL)
-        bought(self.alice, self.wheat, times=6)
-        bought(self.alice, self.rye, times=2)
-        bought(self.alice, self.croissant, times=1)
-        bought(self.alice, self.coffee, times=3, kind="view")
 
 
 @pytest.fixture
@@ -197,15 +123,15 @@ def test_every_stored_recommendation_adds_up_and_reads_like_its_reasons(trained)
         assert math.fsum(r["contribution"] for r in row.reasons) == pytest.approx(row.score)
     top = rows[0]
     assert top.item == trained.wheat
-    assert top.sentence == "Because you bought it 6 times"
+    assert top.sentence == "Because you bought Wheat Sourdough 6 times"
     assert next(r for r in rows if r.item == trained.rye).sentence == (
-        "Because you bought it 2 times"
+        "Because you bought Rye Sourdough 2 times"
     )
-    # A bread she never bought is there because of loaves she did buy.
+    # A bread she never bought is there because of loaves she did buy, and says which.
     neighbour = next(r for r in rows if r.item in (trained.seeded, trained.bloomer))
     assert neighbour.sentence in (
-        "Because you bought Wheat Sourdough 6 times",
-        "Because you bought Rye Sourdough 2 times",
+        f"People who buy Wheat Sourdough often also buy {neighbour.item.name}",
+        f"People who buy Rye Sourdough often also buy {neighbour.item.name}",
     )
 
 

@@ -15,7 +15,7 @@ from accounts.services import customer_profile_set_mode
 from personalization.models import Feedback, Item, Recommendation, ReviewItem
 from personalization.oversight.services import review_decide
 from personalization.recommending import services
-from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
+from tests.builders import ALL, Shop, bought, grant
 
 pytestmark = pytest.mark.django_db
 URL = "/me/recommendations/"
@@ -62,7 +62,7 @@ def test_each_suggestion_says_why_with_its_data_categories_and_a_link_to_change_
     assert response.status_code == 200
     names = item_names(html)
     assert names[0] == "Wheat Sourdough"
-    assert "Because you bought it 5 times" in html
+    assert "Because you bought Wheat Sourdough 5 times" in html
     assert html.count("<summary>Why this?") == len(names)
     assert "from your Purchase history" in html
     assert "from your Browsing history" in html
