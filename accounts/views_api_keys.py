@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from accounts import services
 from accounts.decorators import console_required
@@ -36,10 +36,15 @@ def api_key_list(request):
     return render(request, "owner/api_keys.html", {"form": form, "rows": rows})
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @console_required(OWNER_CONSOLE)
 def api_key_revoke(request, pk: int):
+    """GET: the question, with what stops working. POST with confirm=yes: revoke."""
     api_key = get_object_or_404(ApiKey, pk=pk)
+    if request.method == "GET" or request.POST.get("confirm") != "yes":
+        if api_key.revoked_at is not None:
+            return redirect("owner:api_keys")
+        return render(request, "owner/api_key_revoke.html", {"api_key": api_key})
     if api_key.revoked_at is None:
         services.api_key_revoke(api_key=api_key)
         messages.success(

@@ -47,7 +47,14 @@ def test_a_new_key_is_shown_once_works_and_is_stored_only_as_a_hash(owner_client
 def test_revoking_a_key_refuses_it_at_once(owner_client):
     api_key, key = api_key_create(name="web shop", scopes=[ApiScope.CONSENTS_READ])
     assert api_status(key) == 404
-    response = owner_client.post(f"{URL}{api_key.pk}/revoke/", follow=True)
+    # one click only asks: the key still works until the owner confirms
+    question = owner_client.get(f"{URL}{api_key.pk}/revoke/").content.decode()
+    assert "Revoke the key “web shop”?" in question
+    owner_client.post(f"{URL}{api_key.pk}/revoke/")
+    api_key.refresh_from_db()
+    assert api_key.revoked_at is None and api_status(key) == 404
+
+    response = owner_client.post(f"{URL}{api_key.pk}/revoke/", {"confirm": "yes"}, follow=True)
     assert "revoked" in response.content.decode()
     api_key.refresh_from_db()
     assert api_key.revoked_at is not None
