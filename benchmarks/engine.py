@@ -224,7 +224,7 @@ def bench_service() -> None:
     from core.services import tables_analyze
     from personalization.consent.services import ConsentChange, consent_set
     from personalization.models import Consent
-    from personalization.recommending import selectors, services
+    from personalization.recommending import delivery, services
     from personalization.registry import PERSONALIZATION
 
     old_name = connection.settings_dict["NAME"]
@@ -259,7 +259,7 @@ def bench_service() -> None:
         page = []
         for profile in profiles[:100]:
             started = time.perf_counter()
-            selectors.recommendations_page(customer=profile)
+            delivery.recommendations_deliver(customer=profile)
             page.append(time.perf_counter() - started)
         print(f"\ndemo bakery through Django ({connection.vendor}):")
         line("train_recommender (load consented data + train)", training)

@@ -204,7 +204,7 @@ def measure(name: str) -> dict:
         ReviewKind,
     )
     from personalization.oversight.selectors import oversight_settings
-    from personalization.recommending import selectors, services
+    from personalization.recommending import delivery, services
 
     settings = oversight_settings()
     print(
@@ -266,7 +266,7 @@ def measure(name: str) -> dict:
     lengths: Counter[int] = Counter()
     with Clock() as serving:
         for customer in customers:
-            page = selectors.recommendations_page(customer=customer, explain=False)
+            page = delivery.recommendations_deliver(customer=customer, explain=False)
             served_violations += sum(violates(customer.pk, i.item_id) for i in page.items)
             if page.personalized and len(page.items) < FULL:
                 if page.complete:

@@ -29,7 +29,7 @@ from personalization.datarights.services import data_request_create
 from personalization.importing.batches import customers_upsert, events_ingest, items_upsert
 from personalization.importing.rows import AUDIT_PREFIX
 from personalization.models import Consent, Item
-from personalization.recommending.selectors import recommendations_page
+from personalization.recommending.delivery import recommendations_deliver
 from personalization.recommending.serving import customer_serving_state
 from personalization.registry import PERSONALIZATION
 
@@ -310,7 +310,7 @@ class RecommendationsView(StrictQueryAPIView):
             )
         if channel == EMAIL:
             return Response(_recommendations_answer(_email_offers_body(customer, limit)))
-        page = recommendations_page(
+        page = recommendations_deliver(
             customer=customer, explain=False, feature=API_RECOMMENDATIONS, state=state
         )
         body = [

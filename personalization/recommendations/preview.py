@@ -12,7 +12,7 @@ from personalization.consent.selectors import consent_granted
 from personalization.consent.views import customer_only
 from personalization.engine.data import EVIDENCE_CATEGORIES
 from personalization.models import DataCategory
-from personalization.recommending.selectors import preview_items
+from personalization.recommending.delivery import preview_items
 from personalization.registry import PERSONALIZATION
 
 

@@ -18,7 +18,7 @@ from personalization.dashboard import wording
 from personalization.models import FeedbackKind
 from personalization.recommendations import selectors as cards
 from personalization.recommendations import services as feedback
-from personalization.recommending import selectors
+from personalization.recommending import delivery, selectors
 
 # The last feedback step, so its "Undo" stays on the page until replaced or used:
 # {"feedback": pk, "restrictions": [codes that step added]}.
@@ -89,7 +89,7 @@ def recommendations(request):
         "undo": None,
     }
     if profile is not None:
-        page = selectors.recommendations_page(customer=profile)
+        page = delivery.recommendations_deliver(customer=profile)
         context["page"] = page
         labels = cards.card_labels(item_ids=[i.item_id for i in page.items])
         context["cards"] = [(item, labels.get(item.item_id)) for item in page.items]

@@ -11,7 +11,7 @@ from django.db import connection
 
 from accounts.models import ApiScope, CustomerProfile
 from personalization.models import Channel, FeedbackKind, Recommendation, RecommendationStatus
-from personalization.recommending import selectors, services, storing
+from personalization.recommending import delivery, services, storing
 from tests.personalization.sessions import (
     holding,
     in_own_session,
@@ -47,7 +47,7 @@ def fresh(customer: CustomerProfile) -> CustomerProfile:
 
 
 def shown_ids(customer_pk: int) -> list[int | None]:
-    page = selectors.recommendations_page(customer=CustomerProfile.objects.get(pk=customer_pk))
+    page = delivery.recommendations_deliver(customer=CustomerProfile.objects.get(pk=customer_pk))
     return [item.recommendation_id for item in page.items]
 
 
@@ -120,7 +120,7 @@ def test_a_regeneration_waiting_for_the_lock_reads_the_feedback_given_meanwhile(
     # then: the list stored last is built with the feedback: the item is gone
     assert top.item_id not in [item for _rank, item in current_places(customer)]
     assert top.item_id not in [
-        item.item_id for item in selectors.recommendations_page(customer=customer).items
+        item.item_id for item in delivery.recommendations_deliver(customer=customer).items
     ]
 
 

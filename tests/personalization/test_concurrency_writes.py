@@ -35,7 +35,7 @@ from personalization.models import (
     ReviewStatus,
 )
 from personalization.oversight import services as oversight
-from personalization.recommending import selectors, services
+from personalization.recommending import delivery, services
 from personalization.registry import EMAIL_ENGAGEMENT, MARKETING, PURCHASE_HISTORY
 from tests.personalization.sessions import (
     holding,
@@ -83,13 +83,13 @@ def test_not_for_me_pressed_twice_at_once_is_recorded_once(postgresql, shop):
     assert list(Feedback.objects.values_list("item_id", "kind")) == [
         (top.item_id, FeedbackKind.NOT_FOR_ME)
     ]
-    shown = selectors.recommendations_page(customer=fresh(customer)).items
+    shown = delivery.recommendations_deliver(customer=fresh(customer)).items
     assert shown and top.item_id not in [item.item_id for item in shown]
 
 
 def test_i_cant_have_this_pressed_again_on_an_older_page_changes_nothing(shop):
     customer = shop.customer
-    top = selectors.recommendations_page(customer=customer).items[0]
+    top = delivery.recommendations_deliver(customer=customer).items[0]
     first = services.feedback_record(
         customer=customer, recommendation_id=top.recommendation_id, kind=FeedbackKind.CANT_HAVE
     )

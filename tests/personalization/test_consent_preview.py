@@ -35,7 +35,7 @@ def test_preview_shows_both_lists_and_changes_nothing(client, customer):
 
 
 def test_preview_matches_the_engine_without_that_category(client, customer):
-    from personalization.recommending.selectors import preview_items
+    from personalization.recommending.delivery import preview_items
 
     without = [
         i.name for i in preview_items(customer=customer, without_data_category="purchase_history")

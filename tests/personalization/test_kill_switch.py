@@ -13,7 +13,7 @@ from governance.features import API_RECOMMENDATIONS, MODEL_ITEM_KNN, ONSITE_RECO
 from governance.models import KillSwitchEvent, PersonalizationFeature
 from personalization.models import Item
 from personalization.recommending import services
-from personalization.recommending.selectors import recommendations_page
+from personalization.recommending.delivery import recommendations_deliver
 from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
 
 pytestmark = pytest.mark.django_db
@@ -75,7 +75,7 @@ def test_pausing_serves_everyone_the_non_personalized_list_at_the_next_request(
 def test_a_customer_who_chose_no_suggestions_still_gets_none_while_paused(customer, owner):
     customer_profile_set_mode(profile=customer, mode=PersonalizationMode.NONE)
     governance.kill_switch_set(engaged=True, reason="Checking a complaint", actor=owner)
-    assert recommendations_page(customer=customer).items == []
+    assert recommendations_deliver(customer=customer).items == []
 
 
 def test_the_switch_needs_a_reason_and_a_change(owner):
@@ -111,7 +111,7 @@ def test_a_channel_switched_off_in_the_risk_gate_serves_the_non_personalized_lis
     assert [item["sku"] for item in body["items"]] == anonymous_skus(customer)
     # the on-site channel has its own switch, still on
     assert "Why this?" in client.get(PAGE).content.decode()
-    assert recommendations_page(customer=customer).personalized is True
+    assert recommendations_deliver(customer=customer).personalized is True
 
     switch_off(ONSITE_RECOMMENDATIONS, owner)
     assert "The shop has paused all personalized suggestions" in client.get(PAGE).content.decode()
@@ -122,4 +122,4 @@ def test_switching_off_the_model_type_stops_every_channel(client, api, customer,
     reader = api(ApiScope.RECOMMENDATIONS_READ)
     url = f"/api/v1/customers/{customer.external_id}/recommendations/"
     assert reader.get(url).json()["personalized"] is False
-    assert recommendations_page(customer=customer).personalized is False
+    assert recommendations_deliver(customer=customer).personalized is False

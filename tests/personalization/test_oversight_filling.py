@@ -19,7 +19,7 @@ from personalization.models import (
     ReviewItem,
     ReviewKind,
 )
-from personalization.recommending import selectors, services
+from personalization.recommending import delivery, services
 from tests.factories import CategoryFactory, CustomerProfileFactory, ItemFactory
 from tests.personalization.test_recommendations_services import ALL, bought, grant
 
@@ -116,7 +116,7 @@ def _check(shop):
         return any(r.startswith("contains:") for r in limits) and not declared[item_id]
 
     for customer in customers:
-        page = selectors.recommendations_page(customer=customer)
+        page = delivery.recommendations_deliver(customer=customer)
         shown = [i.item_id for i in page.items]
         assert not [i for i in shown if forbidden(customer, i)], (customer.restrictions, shown)
         assert Item.objects.filter(pk__in=shown, active=False).count() == 0

@@ -28,7 +28,7 @@ from personalization.models import (
 from personalization.oversight import screening
 from personalization.oversight import selectors as oversight_selectors
 from personalization.oversight import services as oversight
-from personalization.recommending import filling, selectors, services
+from personalization.recommending import delivery, filling, services
 from tests.factories import CategoryFactory, CustomerProfileFactory, ItemFactory, UserFactory
 from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
 
@@ -93,7 +93,7 @@ def test_a_flagged_item_waits_and_the_next_safe_one_takes_its_place(shop):
         ["premium_nudge"],
     )
     # and she sees a full personalized list without it, ranked 1..10
-    page = selectors.recommendations_page(customer=shop.alice)
+    page = delivery.recommendations_deliver(customer=shop.alice)
     assert page.personalized and not page.under_review and page.complete
     assert len(page.items) == len(shown) == 10
     assert [i.rank for i in page.items] == list(range(1, 11))
@@ -108,7 +108,7 @@ def test_an_approved_item_takes_its_place_and_a_rejected_one_never_shows(shop):
     oversight.review_decide(
         user=reviewer, item_id=cake.pk, decision="approve", reason_code="fits_customer"
     )
-    page = selectors.recommendations_page(customer=shop.alice)
+    page = delivery.recommendations_deliver(customer=shop.alice)
     # then it is in her list where the model ranks it, and the list is still ten long
     assert shop.cake.pk in {i.item_id for i in page.items}
     assert len(page.items) == 10 and page.complete
@@ -128,7 +128,7 @@ def test_an_approved_item_takes_its_place_and_a_rejected_one_never_shows(shop):
     rejected = {i.recommendation.item_id for i in ReviewItem.objects.filter(customer=bob)}
     assert rejected
     for _ in range(2):
-        page = selectors.recommendations_page(customer=bob)
+        page = delivery.recommendations_deliver(customer=bob)
         assert page.personalized
         assert not rejected & {i.item_id for i in page.items}
         services.recommendations_generate_for_customer(customer=bob)
@@ -141,7 +141,7 @@ def test_a_list_with_too_few_safe_items_is_short_and_says_so(shop):
     rows = services.recommendations_generate_for_customer(customer=coeliac)
     shown = [r for r in rows if r.status == RecommendationStatus.PROPOSED]
     assert 0 < len(shown) < 10
-    page = selectors.recommendations_page(customer=coeliac)
+    page = delivery.recommendations_deliver(customer=coeliac)
     # then the page says the list is short; nothing restricted is on it
     assert page.personalized and not page.complete
     assert len(page.items) == len(shown)
@@ -269,7 +269,7 @@ def test_a_recent_complaint_holds_the_items_it_concerns_not_the_list(shop):
     assert all("recent_complaint" in rules_of(r) for r in held)
     assert shown and all(r.item.category.slug != category for r in shown)
     assert first.item_id not in {r.item_id for r in result.recommendations}
-    page = selectors.recommendations_page(customer=alice)
+    page = delivery.recommendations_deliver(customer=alice)
     assert page.personalized and not page.under_review
     # Once a person decided on one of them, her next list goes out as usual.
     reviewer = UserFactory(email="reviewer@example.com")
@@ -309,7 +309,7 @@ def test_the_first_recommendations_of_a_new_model_are_a_sample(shop):
     # customer may get) says so.
     sampled_items = {(i.customer_id, i.recommendation.item_id) for i in sampled}
     for customer in (shop.alice, *shop.crowd):
-        page = selectors.recommendations_page(customer=customer)
+        page = delivery.recommendations_deliver(customer=customer)
         assert page.personalized
         assert page.complete == (len(page.items) == 10), customer
         assert not {(customer.pk, i.item_id) for i in page.items} & sampled_items
@@ -408,7 +408,7 @@ def test_review_sla_counts_open_overdue_and_time_to_decision(shop):
 def test_a_held_row_is_never_on_the_page_of_the_engine_selectors(shop):
     coeliac = coeliac_of(shop)
     services.recommendations_generate_for_customer(customer=coeliac)
-    page = selectors.recommendations_page(customer=coeliac)
+    page = delivery.recommendations_deliver(customer=coeliac)
     assert shop.guest.pk not in [i.item_id for i in page.items]
     assert page.items
     assert Decimal("0") <= min(i.price for i in page.items)
@@ -432,9 +432,9 @@ def test_over_the_review_budget_low_risk_flags_become_spot_checks_high_risk_stay
         (coeliac.pk, shop.guest.pk, True)
     ]
     # the cake and the newcomer's suggestions went out: she sees them
-    alice = selectors.recommendations_page(customer=shop.alice)
+    alice = delivery.recommendations_deliver(customer=shop.alice)
     assert shop.cake.pk in {i.item_id for i in alice.items}
-    mine = selectors.recommendations_page(customer=newcomer)
+    mine = delivery.recommendations_deliver(customer=newcomer)
     assert mine.personalized and mine.items
     # and a sample of what went out unreviewed waits for a look after delivery
     spot = list(ReviewItem.objects.filter(kind=ReviewKind.SPOT_CHECK))

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from accounts.models import CustomerProfile, PersonalizationMode
 from personalization import demo
 from personalization.models import Item, Recommendation, RecommendationStatus
-from personalization.recommending import selectors, services
+from personalization.recommending import delivery, services
 from personalization.registry import BROWSING_HISTORY, PURCHASE_HISTORY
 from tests.personalization.test_recommendations_services import ALL, grant
 
@@ -56,7 +56,7 @@ def test_the_demo_bakery_end_to_end(demo_shop):
     assert not [r.item.name for r in rows if r.item.attributes.filter(code=demo.GLUTEN_FREE)]
 
     coeliac = CustomerProfile.objects.get(external_id=demo.COELIAC.external_id)
-    page = selectors.recommendations_page(customer=coeliac)
+    page = delivery.recommendations_deliver(customer=coeliac)
     assert len(page.items) >= 8
     for shown in page.items:
         item = Item.objects.get(pk=shown.item_id)

@@ -279,7 +279,7 @@ def test_on_the_demo_one_not_for_me_leaves_a_personalized_list_of_the_same_lengt
 
     from django.core.management import call_command
 
-    from personalization.recommending import selectors
+    from personalization.recommending import delivery
 
     call_command("seed_demo", stdout=StringIO(), stderr=StringIO())
     for profile in CustomerProfile.objects.all():
@@ -287,7 +287,7 @@ def test_on_the_demo_one_not_for_me_leaves_a_personalized_list_of_the_same_lengt
     services.model_version_train(model_version=services.model_version_create(), with_metrics=False)
     tried, kept = 0, 0
     for profile in CustomerProfile.objects.order_by("pk"):
-        page = selectors.recommendations_page(customer=profile)
+        page = delivery.recommendations_deliver(customer=profile)
         if not page.personalized or len(page.items) < 10:
             continue
         tried += 1
@@ -295,7 +295,7 @@ def test_on_the_demo_one_not_for_me_leaves_a_personalized_list_of_the_same_lengt
         feedback.feedback_give(
             customer=profile, recommendation_id=first.recommendation_id, kind="not_for_me"
         )
-        after = selectors.recommendations_page(customer=profile)
+        after = delivery.recommendations_deliver(customer=profile)
         assert after.personalized and not after.under_review, profile.external_id
         assert first.item_id not in {i.item_id for i in after.items}
         if len(after.items) == len(page.items):

@@ -22,7 +22,7 @@ from personalization.models import (
     Recommendation,
     RecommendationStatus,
 )
-from personalization.recommending import selectors, services
+from personalization.recommending import delivery, services
 from personalization.recommending.models_cache import active_version_id
 from personalization.registry import (
     BROWSING_HISTORY,
@@ -230,7 +230,7 @@ def test_restrictions_hold_and_missing_allergen_data_is_held_for_review(trained)
         assert row.item.allergens_declared
         assert row.item.active
     assert [(r.item, r.flags) for r in held] == [(trained.guest, ["missing_allergen_data"])]
-    page = selectors.recommendations_page(customer=coeliac)
+    page = delivery.recommendations_deliver(customer=coeliac)
     assert trained.guest.pk not in [i.item_id for i in page.items]
 
 
@@ -238,11 +238,11 @@ def test_an_item_taken_off_sale_or_newly_restricted_disappears_before_it_is_show
     alice = trained.alice
     services.recommendations_generate_for_customer(customer=alice)
     Item.objects.filter(pk=trained.rye.pk).update(active=False)
-    page = selectors.recommendations_page(customer=alice)
+    page = delivery.recommendations_deliver(customer=alice)
     assert trained.rye.pk not in [i.item_id for i in page.items]
     customer_profile_set_preferences(profile=alice, restrictions=["contains:gluten"])
     alice.refresh_from_db()
-    page = selectors.recommendations_page(customer=alice)
+    page = delivery.recommendations_deliver(customer=alice)
     assert page.items
     assert all(
         "contains:gluten"
@@ -258,7 +258,7 @@ def test_a_revoked_category_is_not_cited_on_the_page_even_by_a_list_made_before(
         r.get("data_category") == BROWSING_HISTORY for row in current(alice) for r in row.reasons
     )
     grant(alice, BROWSING_HISTORY, granted=False)
-    page = selectors.recommendations_page(customer=alice)
+    page = delivery.recommendations_deliver(customer=alice)
     assert page.items
     for shown in page.items:
         assert BROWSING_HISTORY not in [code for code, _ in shown.data_categories]
@@ -270,7 +270,7 @@ def test_modes_off_paused_and_none(trained):
     visitor = [s.item for s in services.anonymous_recommendations().suggestions]
     customer_profile_set_mode(profile=alice, mode=PersonalizationMode.OFF)
     assert services.recommendations_generate_for_customer(customer=alice) == []
-    page = selectors.recommendations_page(customer=alice)
+    page = delivery.recommendations_deliver(customer=alice)
     assert not page.personalized
     assert [i.item_id for i in page.items] == visitor
     assert all(not i.data_categories and i.recommendation_id is None for i in page.items)
@@ -280,11 +280,11 @@ def test_modes_off_paused_and_none(trained):
         mode=PersonalizationMode.PAUSED,
         paused_until=timezone.localdate() + timedelta(7),
     )
-    page = selectors.recommendations_page(customer=alice)
+    page = delivery.recommendations_deliver(customer=alice)
     assert [i.item_id for i in page.items] == visitor
 
     customer_profile_set_mode(profile=alice, mode=PersonalizationMode.NONE)
-    page = selectors.recommendations_page(customer=alice)
+    page = delivery.recommendations_deliver(customer=alice)
     assert page.items == []
     assert not Recommendation.objects.filter(customer=alice, superseded_at__isnull=True).exists()
 
@@ -324,7 +324,7 @@ def test_preview_without_a_category_shows_the_list_that_switching_it_off_would_g
     assert [s.item for s in with_all.suggestions] != [s.item for s in without.suggestions]
     assert all(PURCHASE_HISTORY not in s.data_categories for s in without.suggestions)
     # Ready to show on the consent page, in words.
-    shown = selectors.preview_items(customer=alice, without_data_category=PURCHASE_HISTORY)
+    shown = delivery.preview_items(customer=alice, without_data_category=PURCHASE_HISTORY)
     assert [i.item_id for i in shown] == [s.item for s in without.suggestions]
     assert all(code != PURCHASE_HISTORY for i in shown for code, _ in i.data_categories)
     assert "Because you looked at Flat White 3 times" in [i.sentence for i in shown]
@@ -347,7 +347,7 @@ def test_an_item_far_above_the_usual_spend_is_flagged_and_held(trained):
     cake = [r for r in rows if r.item == trained.cake]
     assert cake and cake[0].flags == ["premium_price"]
     assert cake[0].status == RecommendationStatus.HELD
-    page = selectors.recommendations_page(customer=fan)
+    page = delivery.recommendations_deliver(customer=fan)
     assert trained.cake.pk not in [i.item_id for i in page.items]
 
 
