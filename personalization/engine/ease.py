@@ -106,10 +106,12 @@ def neighbourhood_from(
     consumable: np.ndarray,
     *,
     tail: sparse.csr_matrix | None = None,
+    tail_scaled: bool = False,
 ) -> sparse.csr_matrix:
     """What scoring uses: the pruned B at rows and columns `items`, the item-kNN `tail`
     for pairs with an item outside the block, and `repeat_weight` on the diagonal of
-    consumable items (buying again)."""
+    consumable items (buying again). The tail's cosine similarities are brought to B's
+    scale (`tail_scale`) unless `tail_scaled` (a model's stored tail already is)."""
     b = prune(weights(p), int(params.ease_neighbours)) if len(items) else np.zeros((0, 0))
     local = sparse.coo_matrix(b)
     rows, cols, vals = [items[local.row]], [items[local.col]], [local.data]
@@ -118,9 +120,12 @@ def neighbourhood_from(
         inside = np.zeros(n_items, dtype=bool)
         inside[items] = True
         outside = ~(inside[t.row] & inside[t.col]) & (t.row != t.col)
+        data = t.data[outside]
+        if not tail_scaled:
+            data = data * tail_scale(b, sparse.csr_matrix(tail))
         rows.append(t.row[outside])
         cols.append(t.col[outside])
-        vals.append(t.data[outside])
+        vals.append(data)
     repeat = np.flatnonzero(consumable)
     if params.repeat_weight:
         rows.append(repeat)
@@ -133,6 +138,18 @@ def neighbourhood_from(
     matrix.sum_duplicates()
     matrix.eliminate_zeros()
     return matrix
+
+
+def tail_scale(b: np.ndarray, tail: sparse.csr_matrix) -> float:
+    """The factor that brings item-kNN similarities to EASE^R's scale: the median of the
+    rows' strongest |B| weight over the median of the rows' strongest tail link."""
+    if not b.size or not tail.nnz:
+        return 1.0
+    strongest_b = np.abs(b).max(axis=1)
+    strongest_t = np.asarray(abs(tail).max(axis=1).todense()).ravel()
+    top_b = float(np.median(strongest_b[strongest_b > 0])) if (strongest_b > 0).any() else 0.0
+    top_t = float(np.median(strongest_t[strongest_t > 0])) if (strongest_t > 0).any() else 0.0
+    return top_b / top_t if top_b > 0 and top_t > 0 else 1.0
 
 
 def popularity_from(raw: np.ndarray) -> np.ndarray:
@@ -158,7 +175,7 @@ def rebuild(model: Model, gram_inverse: np.ndarray, popularity_raw: np.ndarray) 
         keep = ~(inside[coo.row] & inside[coo.col]) & (coo.row != coo.col)
         tail = sparse.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=(n, n))
     neighbourhood = neighbourhood_from(
-        gram_inverse, model.ease_items, n, model.params, consumable, tail=tail
+        gram_inverse, model.ease_items, n, model.params, consumable, tail=tail, tail_scaled=True
     )
     return replace(
         model,

@@ -136,7 +136,10 @@ def train(
         gram_inverse = ease.inverse(ease.gram(x, ease_items), float(params.ease_lambda))
         tail = None
         if len(ease_items) < int((np.diff(x.tocsc().indptr) > 0).sum()):
-            tail = _neighbourhood(histories, catalog, replace(params, repeat_weight=0.0))
+            # Collaborative links only: content mixing has no counterpart in EASE^R.
+            tail = _neighbourhood(
+                histories, catalog, replace(params, repeat_weight=0.0, content_weight=0.0)
+            )
         neighbourhood = ease.neighbourhood_from(
             gram_inverse, ease_items, len(catalog), params, catalog.consumable, tail=tail
         )

@@ -331,7 +331,9 @@ def _tail(x, items, histories, catalog, params) -> sparse.csr_matrix | None:
     n = len(catalog)
     if len(items) >= int((np.diff(x.tocsc().indptr) > 0).sum()):
         return None
-    knn = _neighbourhood(histories, catalog, replace(params, repeat_weight=0.0)).tocoo()
+    knn = _neighbourhood(
+        histories, catalog, replace(params, repeat_weight=0.0, content_weight=0.0)
+    ).tocoo()
     inside = np.zeros(n, dtype=bool)
     inside[items] = True
     keep = ~(inside[knn.row] & inside[knn.col]) & (knn.row != knn.col)
@@ -342,11 +344,11 @@ def _ease_scores(xv, p, items, params, tail) -> np.ndarray:
     """xv @ neighbourhood without building it sparse: the dense block by BLAS, the tail."""
     n = xv.shape[1]
     out = np.zeros((xv.shape[0], n))
+    b = ease.prune(ease.weights(p), int(params.ease_neighbours)) if len(items) else p
     if len(items):
-        b = ease.prune(ease.weights(p), int(params.ease_neighbours))
         out[:, items] = xv[:, items].toarray() @ b
     if tail is not None:
-        out += (xv @ tail).toarray()
+        out += (xv @ tail).toarray() * ease.tail_scale(b, tail)
     return out
 
 
