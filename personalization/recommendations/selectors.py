@@ -79,3 +79,8 @@ def feedback_given(*, customer: CustomerProfile, limit: int = 50) -> list[GivenF
         .order_by("-created_at", "-pk")
         .values_list("pk", "item__name", "kind", "created_at")[:limit]
     ]
+
+
+def feedback_is_customers(*, customer: CustomerProfile, pk: int) -> bool:
+    """Whether this feedback is on record and the customer's own."""
+    return Feedback.objects.filter(pk=pk, customer=customer).exists()

@@ -164,8 +164,9 @@ def recommendation_cant_have(request, pk: int):
 def feedback_undo(request, feedback_id: int):
     """Take back one piece of feedback (and the restrictions its step added)."""
     profile = customer_profile_for_user(user=request.user)
-    if profile is None:
-        raise Http404(_("There is no customer record linked to this login."))
+    if profile is None or not cards.feedback_is_customers(customer=profile, pk=feedback_id):
+        # Someone else's, or undone already (in another tab): nothing to take back.
+        raise Http404(_("That was undone already."))
     try:
         undone = feedback.feedback_undo(
             customer=profile,

@@ -44,6 +44,7 @@ from personalization.models import (
     DataRequest,
     DataRequestKind,
     DataRequestStatus,
+    Feedback,
     ImportRun,
     ImportRunStatus,
     PrivacyNotice,
@@ -194,6 +195,7 @@ def _build_world() -> World:
     review_item = ReviewItem.objects.create(
         recommendation=held_a, customer=profile_a, title="Seed cake for a customer"
     )
+    feedback_a = Feedback.objects.create(customer=profile_a, item=held_a.item, kind="not_for_me")
     export_a = DataRequest.objects.create(
         customer=profile_a,
         customer_ref=profile_a.pk,
@@ -262,6 +264,7 @@ def _build_world() -> World:
     objects = {
         "interaction_a": interaction_a,
         "recommendation_a": recommendation_a,
+        "feedback_a": feedback_a,
         "review_item": review_item,
         "export_a": export_a,
         "campaign": campaign,
@@ -362,6 +365,7 @@ def _admin_object(world: World, route: Route) -> str:
 KWARG_BUILDERS: dict[tuple[str, str], Any] = {
     ("history", "interaction_id"): lambda w, r: w.objects["interaction_a"].pk,
     ("recommendations", "pk"): lambda w, r: w.objects["recommendation_a"].pk,
+    ("feedback", "feedback_id"): lambda w, r: w.objects["feedback_a"].pk,
     ("requests", "request_id"): lambda w, r: w.objects["export_a"].pk,
     ("preview", "data_category"): lambda w, r: "purchase_history",
     ("review", "item_id"): lambda w, r: w.objects["review_item"].pk,
@@ -590,6 +594,8 @@ API_BODIES: dict[str, dict[str, Any]] = {
 # Form data for the pages' POSTs, so that a missing check would really change something.
 POST_BODIES: dict[str, dict[str, Any]] = {
     "me:recommendation_feedback": {"kind": "not_for_me"},
+    "me:recommendation_cant_have": {},
+    "me:feedback_undo": {},
     "me:preferences": {"form": "mode", "mode": "none"},
     "me:trust_survey": {"score": 1, "comment": "matrix"},
     "me:consent": {"personalization:purchase_history": "on"},
@@ -604,7 +610,7 @@ POST_BODIES: dict[str, dict[str, Any]] = {
 }
 
 # Object-level: the URLs that name one of customer A's own things.
-A_OBJECT_ARGUMENTS = {"interaction_id", "request_id", "pk"}
+A_OBJECT_ARGUMENTS = {"interaction_id", "request_id", "pk", "feedback_id"}
 
 
 def _admin_expect(route: Route, role: str, world: World) -> Expect:
