@@ -9,6 +9,9 @@ from accounts.services import api_key_create, customer_profile_claim, user_set_r
 from tests.factories import CustomerProfileFactory, UserFactory
 from tests.mfa import totp_enrol
 
+# Fixtures that test modules in more than one folder request by name (never import them).
+pytest_plugins = ["tests.shared_fixtures"]
+
 
 @pytest.fixture
 def make_user(db):

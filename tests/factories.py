@@ -4,9 +4,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 
-from accounts.models import CustomerProfile, User
-from personalization.models import Attribute, Category, Interaction, Item
+from accounts.models import AuditAttribute, CustomerProfile, User
+from personalization.models import (
+    Attribute,
+    Category,
+    Feedback,
+    Interaction,
+    Item,
+    ModelVersion,
+    Recommendation,
+    Webhook,
+)
 from personalization.registry import INTERACTION_KIND_CATEGORY
 
 
@@ -76,3 +86,62 @@ class InteractionFactory(factory.django.DjangoModelFactory[Interaction]):
     quantity = 1
     value = Decimal("3.50")
     occurred_at = factory.LazyFunction(lambda: datetime(2026, 11, 20, 9, 30, tzinfo=UTC))
+
+
+class AuditAttributeFactory(factory.django.DjangoModelFactory[AuditAttribute]):
+    """A declared audit attribute (an age band from the shop's import unless told)."""
+
+    class Meta:
+        model = AuditAttribute
+
+    customer = factory.SubFactory(CustomerProfileFactory)
+    name = "age_band"
+    value = "18-34"
+    source = AuditAttribute.Source.IMPORT
+    declared_at = factory.LazyFunction(timezone.now)
+
+
+class ModelVersionFactory(factory.django.DjangoModelFactory[ModelVersion]):
+    """A model version that serves (active) unless told; no trained artifact."""
+
+    class Meta:
+        model = ModelVersion
+
+    status = ModelVersion.Status.ACTIVE
+
+
+class RecommendationFactory(factory.django.DjangoModelFactory[Recommendation]):
+    """One stored suggestion, rank 1 of an active model version unless told."""
+
+    class Meta:
+        model = Recommendation
+
+    customer = factory.SubFactory(CustomerProfileFactory)
+    item = factory.SubFactory(ItemFactory)
+    model_version = factory.SubFactory(ModelVersionFactory)
+    score = 1.0
+    rank = 1
+
+
+class FeedbackFactory(factory.django.DjangoModelFactory[Feedback]):
+    """A customer's 'Not for me' on an item (on its recommendation when given one)."""
+
+    class Meta:
+        model = Feedback
+
+    customer = factory.SubFactory(CustomerProfileFactory)
+    item = factory.SubFactory(ItemFactory)
+    recommendation = None
+    kind = "not_for_me"
+
+
+class WebhookFactory(factory.django.DjangoModelFactory[Webhook]):
+    """A receiver of consent changes at a public test address."""
+
+    class Meta:
+        model = Webhook
+
+    name = factory.Sequence(lambda n: f"hook-{n}")
+    url = "https://hooks.example.com/fairshare"
+    secret = "s"
+    events = factory.LazyFunction(lambda: ["consent.changed"])

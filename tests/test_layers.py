@@ -76,3 +76,57 @@ def test_the_check_sees_an_import_inside_a_function_and_an_include_string(tmp_pa
         "core -> config: core/health.py:2",
         "governance -> audits: governance/urls.py:3",
     ]
+
+
+def imports_of_test_modules(tree: ast.AST) -> list[tuple[str, int]]:
+    """Imports of a test module or a conftest (`tests.x.test_y`, `from tests.x import
+    conftest`, `from .test_y import z`), anywhere in the file, inside functions too."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            names = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        else:
+            continue
+        for name in names:
+            parts = [part for part in name.split(".") if part]
+            if any(part == "conftest" or part.startswith("test_") for part in parts):
+                found.append((name, node.lineno))
+                break
+    return found
+
+
+def files_importing_tests(root: Path = ROOT) -> list[str]:
+    return [
+        f"{path.relative_to(root)}:{line} imports {name}"
+        for path in sorted((root / "tests").rglob("*.py"))
+        for name, line in imports_of_test_modules(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+
+
+def test_no_test_file_imports_a_test_module_or_a_conftest():
+    """Shared helpers live in tests/builders.py (and tests/engine_builders.py,
+    tests/browser/support.py); shared fixtures in a conftest or tests/shared_fixtures.py,
+    requested by name."""
+    assert files_importing_tests() == []
+
+
+def test_the_test_import_check_sees_every_way_of_reaching_a_test_module(tmp_path):
+    (tmp_path / "tests" / "shop").mkdir(parents=True)
+    (tmp_path / "tests" / "shop" / "test_a.py").write_text(
+        "from tests.builders import Shop\n"
+        "from tests.shop.test_b import bought\n"
+        "def test_x():\n    from tests.shop.conftest import text_of\n"
+    )
+    (tmp_path / "tests" / "shop" / "test_c.py").write_text(
+        "import tests.shop.test_b\nfrom tests.shop import conftest\nfrom .test_b import grant\n"
+    )
+    assert files_importing_tests(tmp_path) == [
+        "tests/shop/test_a.py:2 imports tests.shop.test_b",
+        "tests/shop/test_a.py:4 imports tests.shop.conftest",
+        "tests/shop/test_c.py:1 imports tests.shop.test_b",
+        "tests/shop/test_c.py:2 imports tests.shop.conftest",
+        "tests/shop/test_c.py:3 imports .test_b",
+    ]

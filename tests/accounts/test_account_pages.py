@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.accounts.conftest import confirmation_link, last_mail_to
+from tests.builders import confirmation_link, last_mail_to
 
 pytestmark = pytest.mark.django_db
 

@@ -14,13 +14,8 @@ from django.utils import timezone
 from accounts.models import CustomerProfile, User
 from accounts.roles import Role
 from accounts.selectors import user_role
-from tests.accounts.conftest import (
-    PASSWORD,
-    confirmation_link,
-    last_mail_to,
-    login_code,
-    signed_in_user,
-)
+from tests.builders import SIGN_UP_PASSWORD as PASSWORD
+from tests.builders import confirmation_link, last_mail_to, login_code, signed_in_user
 from tests.factories import CustomerProfileFactory, InteractionFactory, ItemFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.roles import Role
-from tests.accounts.conftest import signed_in_user
-from tests.browser.conftest import PASSWORD
+from tests.builders import PASSWORD, signed_in_user
 from tests.mfa import recovery_code, totp_code, totp_enrol
 
 pytestmark = pytest.mark.django_db
@@ -126,7 +125,7 @@ def test_a_recovery_code_stands_in_for_a_lost_phone(client, owner):
 
 
 def test_signing_in_by_emailed_code_still_asks_an_owner_for_the_app(client, owner):
-    from tests.accounts.conftest import last_mail_to, login_code
+    from tests.builders import last_mail_to, login_code
 
     client.post(reverse("account_request_login_code"), {"email": owner.email})
     response = client.post(

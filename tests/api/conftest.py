@@ -3,8 +3,8 @@
 import pytest
 
 from personalization.recommending import services
+from tests.builders import ALL, Shop, bought, grant
 from tests.factories import CustomerProfileFactory
-from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
 
 
 @pytest.fixture

@@ -22,9 +22,9 @@ from personalization.consent.notices import (
     notice_ensure_initial,
     notice_publish,
 )
-from tests.api.test_api_recommendations import _email_offers
+from tests.builders import allow_marketing
+from tests.builders import email_offers as _email_offers
 from tests.factories import CustomerProfileFactory, ItemFactory
-from tests.personalization.test_campaigns import allow_marketing
 
 pytestmark = pytest.mark.django_db
 

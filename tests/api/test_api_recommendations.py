@@ -8,6 +8,7 @@ from accounts.models import ApiScope, PersonalizationMode
 from accounts.services import customer_profile_set_mode
 from personalization.models import DataRequest, Recommendation, RecommendationStatus
 from personalization.recommending import services
+from tests.builders import email_offers as _email_offers
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/customers/C1/recommendations/"
@@ -123,20 +124,9 @@ def test_onsite_is_the_default_channel(api, customer):
     assert default["items"] == onsite["items"] and default["marketing_consent"] is None
 
 
-def _email_offers(customer) -> list[Recommendation]:
-    """Offers made for this customer's email, as a campaign makes them: held for review."""
-    from personalization.models import Channel
-
-    rows = services.recommendations_generate_for_channel(
-        customers=[customer], channel=Channel.EMAIL
-    )[customer.pk]
-    assert rows and all(r.status == RecommendationStatus.HELD for r in rows)
-    return rows
-
-
 def test_the_email_channel_gives_only_what_a_person_approved_with_marketing_consent(api, customer):
     from personalization.registry import PURCHASE_HISTORY
-    from tests.personalization.test_campaigns import allow_marketing
+    from tests.builders import allow_marketing
 
     client = api(ApiScope.RECOMMENDATIONS_READ)
     offers = _email_offers(customer)
@@ -170,7 +160,7 @@ def test_the_email_channel_stops_with_the_kill_switch_the_feature_and_the_mode(
     from governance.features import OFFER_EMAILS
     from governance.models import PersonalizationFeature
     from governance.services import feature_set_enabled, kill_switch_set
-    from tests.personalization.test_campaigns import allow_marketing
+    from tests.builders import allow_marketing
 
     client = api(ApiScope.RECOMMENDATIONS_READ)
     allow_marketing(customer)

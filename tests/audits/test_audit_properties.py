@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from audits import services
 from audits.models import AuditResult
-from tests.audits.conftest import build_audit_shop
+from tests.builders import build_audit_shop
 
 pytestmark = pytest.mark.django_db
 

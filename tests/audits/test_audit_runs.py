@@ -9,6 +9,7 @@ from audits import findings, services
 from audits.models import AuditFinding, AuditResult, AuditRun, AuditRunChunk
 from audits.reports.selectors import audit_latest_summary
 from personalization.models import Recommendation
+from tests.factories import AuditAttributeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -223,20 +224,11 @@ def test_a_run_completed_but_never_notified_is_notified_by_the_stuck_check(
 
 
 def test_three_long_declared_values_fit_one_result(audit_shop):
-    from django.utils import timezone
-
-    from accounts.models import AuditAttribute
 
     long_values = {name: name[0] * 100 for name in ("gender", "region", "language")}
     for customer in audit_shop.young + audit_shop.older:
         for name, value in long_values.items():
-            AuditAttribute.objects.create(
-                customer=customer,
-                name=name,
-                value=value,
-                source="import",
-                declared_at=timezone.now(),
-            )
+            AuditAttributeFactory(customer=customer, name=name, value=value, source="import")
 
     run = run_sync()
 

@@ -20,7 +20,7 @@ from audits import loading, services
 from audits.models import AuditResult
 from personalization.consent.services import ConsentChange, consent_set
 from personalization.models import Feedback, Interaction, Recommendation
-from tests.audits.conftest import build_audit_shop
+from tests.builders import build_audit_shop
 
 pytestmark = pytest.mark.django_db
 TOLERANCE = 1e-9

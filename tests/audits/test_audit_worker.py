@@ -18,7 +18,7 @@ import pytest
 
 from audits import services, tasks
 from audits.models import AuditFinding, AuditResult, AuditRun, AuditRunChunk
-from tests.audits.conftest import build_audit_shop
+from tests.builders import build_audit_shop
 from tests.workers import require_worker_services, wait_for, worker_pool
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

@@ -12,7 +12,7 @@ from django.urls import reverse
 from audits import findings, services
 from audits.models import AuditFinding
 from audits.reports.verdict import audit_verdict
-from tests.audits.conftest import build_audit_shop
+from tests.builders import build_audit_shop
 
 pytestmark = pytest.mark.django_db
 

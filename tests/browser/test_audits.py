@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 from accounts.roles import Role
 from audits import services
 from audits.models import AuditFinding
-from tests.audits.conftest import build_audit_shop
-from tests.browser.conftest import blocking_violations, sign_in
+from tests.browser.support import blocking_violations, sign_in
+from tests.builders import build_audit_shop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

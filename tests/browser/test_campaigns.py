@@ -22,8 +22,8 @@ from personalization.campaigns.models import Campaign, CampaignRecipient
 from personalization.models import Consent, ReviewItem
 from personalization.oversight.services import review_decide
 from personalization.registry import MARKETING
-from tests.browser.conftest import ROLE_START_PAGE, blocking_violations, sign_in
-from tests.personalization.test_campaigns import trained_shop
+from tests.browser.support import ROLE_START_PAGE, blocking_violations, sign_in
+from tests.builders import trained_shop
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 DESKTOP = {"width": 1366, "height": 900}

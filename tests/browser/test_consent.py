@@ -9,7 +9,7 @@ from accounts.models import CustomerProfile
 from accounts.roles import Role
 from personalization.consent import notices
 from personalization.consent.selectors import consent_grid
-from tests.browser.conftest import blocking_violations, sign_in
+from tests.browser.support import blocking_violations, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -13,7 +13,7 @@ from personalization.consent import notices
 from personalization.consent.selectors import consent_grid
 from personalization.consent.services import ConsentChange, consent_set
 from personalization.registry import MARKETING, PERSONALIZATION, PURCHASE_HISTORY
-from tests.browser.conftest import blocking_violations, sign_in
+from tests.browser.support import blocking_violations, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

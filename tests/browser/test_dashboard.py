@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from accounts.models import CustomerProfile, PersonalizationMode
 from accounts.roles import Role
 from personalization.models import Interaction
-from tests.browser.conftest import ROLE_START_PAGE, blocking_violations, sign_in
+from tests.browser.support import ROLE_START_PAGE, blocking_violations, sign_in
 from tests.factories import AttributeFactory, CategoryFactory, InteractionFactory, ItemFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

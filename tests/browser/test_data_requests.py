@@ -10,12 +10,17 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.models import AuditAttribute, CustomerProfile
+from accounts.models import CustomerProfile
 from accounts.roles import Role
 from personalization.datarights import services
 from personalization.models import DataRequest
-from tests.browser.conftest import PASSWORD, ROLE_START_PAGE, blocking_violations, sign_in
-from tests.factories import CustomerProfileFactory, InteractionFactory, ItemFactory
+from tests.browser.support import PASSWORD, ROLE_START_PAGE, blocking_violations, sign_in
+from tests.factories import (
+    AuditAttributeFactory,
+    CustomerProfileFactory,
+    InteractionFactory,
+    ItemFactory,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -155,13 +160,7 @@ def test_customer_requests_page_has_no_serious_accessibility_problems(page, gabl
 def test_staff_requests_pages_have_no_serious_accessibility_problems(page, person):
     staff = person(Role.STAFF)
     late_customer = CustomerProfileFactory(external_id="C-LATE")
-    AuditAttribute.objects.create(
-        customer=late_customer,
-        name="age_band",
-        value="60-69",
-        source="import",
-        declared_at=timezone.now(),
-    )
+    AuditAttributeFactory(customer=late_customer, name="age_band", value="60-69", source="import")
     late = services.data_request_create(customer=late_customer, kind="erasure")
     DataRequest.objects.filter(pk=late.pk).update(due_at=timezone.now() - timedelta(days=3))
     # an export whose worker gave up

@@ -12,7 +12,7 @@ from accounts.models import CustomerProfile
 from accounts.roles import Role
 from personalization.consent import notices
 from personalization.models import DataRequest
-from tests.browser.conftest import PASSWORD, ROLE_START_PAGE, blocking_violations, sign_in
+from tests.browser.support import PASSWORD, ROLE_START_PAGE, blocking_violations, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,30 +8,21 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.db.models import Max
 from playwright.sync_api import expect
 
 from accounts.models import CustomerProfile
 from accounts.roles import Role
-from personalization.models import Feedback, PrivacyNotice, ReviewAction, ReviewStatus
+from personalization.models import Feedback, ReviewAction, ReviewStatus
 from personalization.oversight import services as oversight
 from personalization.recommending import services
-from tests.browser.conftest import ROLE_START_PAGE, blocking_violations, sign_in
+from tests.browser.support import ROLE_START_PAGE, blocking_violations, sign_in
+from tests.builders import ALL, Held, Shop, bought, grant, notice_read
 from tests.factories import ItemFactory
-from tests.personalization.test_oversight_queue import Held
-from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
-
-
-def notice_read(profile: CustomerProfile) -> None:
-    """The customer has read the current privacy notice (else /me/ asks for it first)."""
-    latest = PrivacyNotice.objects.aggregate(v=Max("version"))["v"]
-    if latest:
-        CustomerProfile.objects.filter(pk=profile.pk).update(notice_version_seen=latest)
 
 
 @pytest.fixture(params=[PHONE, DESKTOP], ids=["phone", "desktop"])

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from accounts.roles import Role
 from personalization.importing import runs, tasks
 from personalization.models import ImportRun, Interaction, Item
-from tests.browser.conftest import blocking_violations, sign_in
+from tests.browser.support import blocking_violations, sign_in
 from tests.personalization.import_samples import write_shop
 from tests.workers import require_worker_services, worker_pool
 

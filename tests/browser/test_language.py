@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from accounts.models import CustomerProfile, User
 from accounts.roles import Role
 from personalization.consent.notices import notice_acknowledge, notice_current
-from tests.browser.conftest import ROLE_START_PAGE, blocking_violations, sign_in
+from tests.browser.support import ROLE_START_PAGE, blocking_violations, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

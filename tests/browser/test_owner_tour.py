@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from accounts.roles import Role
 from governance import services
-from tests.browser.conftest import ROLE_START_PAGE, blocking_violations, sign_in
+from tests.browser.support import ROLE_START_PAGE, blocking_violations, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from accounts.models import CustomerProfile
 from accounts.roles import Role
-from tests.browser.conftest import ROLE_START_PAGE, sign_in
+from tests.browser.support import ROLE_START_PAGE, sign_in
 from tests.factories import InteractionFactory, ItemFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

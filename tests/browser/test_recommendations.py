@@ -7,9 +7,8 @@ from accounts.models import CustomerProfile
 from accounts.roles import Role
 from personalization.models import Feedback
 from personalization.recommending import services
-from tests.browser.conftest import ROLE_START_PAGE, blocking_violations, sign_in
-from tests.browser.test_feedback_and_review import notice_read
-from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
+from tests.browser.support import ROLE_START_PAGE, blocking_violations, sign_in
+from tests.builders import ALL, Shop, bought, grant, notice_read
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

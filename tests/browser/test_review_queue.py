@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from accounts.roles import Role
 from personalization.models import RecommendationStatus, ReviewAction, ReviewStatus
-from tests.browser.conftest import ROLE_START_PAGE, blocking_violations, sign_in
-from tests.personalization.test_oversight_queue import Held
+from tests.browser.support import ROLE_START_PAGE, blocking_violations, sign_in
+from tests.builders import Held
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 
 from accounts.models import CustomerProfile
 from accounts.roles import Role
-from tests.accounts.conftest import confirmation_link, last_mail_to
-from tests.browser.conftest import ROLE_START_PAGE, blocking_violations, sign_in
+from tests.browser.support import ROLE_START_PAGE, blocking_violations, sign_in
+from tests.builders import confirmation_link, last_mail_to
 from tests.factories import CustomerProfileFactory, InteractionFactory, ItemFactory
 from tests.mfa import totp_code
 

@@ -6,18 +6,8 @@ import pytest
 
 from core.models import Heartbeat
 from core.tasks import record_heartbeat
-from tests.workers import require_worker_services, worker_pool
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def worker(tmp_path, monkeypatch):
-    """One worker process on a queue of this test's own: (queue, process, log path)."""
-    require_worker_services("the worker integration test")
-    with worker_pool(tmp_path=tmp_path, monkeypatch=monkeypatch, prefix="test", tasks=[]) as pool:
-        process, log = pool.start("worker")
-        yield pool.queue, process, log
 
 
 def test_task_sent_through_redis_is_run_by_a_worker_and_lands_in_postgres(worker):

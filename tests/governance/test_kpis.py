@@ -19,8 +19,8 @@ from personalization.models import (
     ModelVersion,
     Recommendation,
 )
+from tests.builders import text_of, waiting_fields
 from tests.factories import CustomerProfileFactory, ItemFactory
-from tests.governance.conftest import text_of, waiting_fields
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.get_current_timezone())
 

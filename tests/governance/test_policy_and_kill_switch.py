@@ -9,7 +9,7 @@ from accounts.roles import Role
 from core.errors import ApplicationError
 from governance import selectors, services
 from governance.models import AIPolicy, KillSwitchEvent, PolicyAcknowledgement
-from tests.governance.conftest import text_of
+from tests.builders import text_of
 
 pytestmark = pytest.mark.django_db
 

@@ -8,18 +8,10 @@ from core.errors import ApplicationError
 from governance import selectors, services
 from governance.features import BUILTIN_FEATURES, ONSITE_RECOMMENDATIONS
 from governance.models import FeatureEvent, PersonalizationFeature, RiskAssessment
-from tests.governance.conftest import text_of
+from tests.builders import RISK_TEXTS as TEXTS
+from tests.builders import text_of
 
 pytestmark = pytest.mark.django_db
-
-TEXTS = {
-    "people_affected": "Customers who allowed marketing.",
-    "harm_bias": "Thin histories get worse offers.",
-    "harm_manipulation": "Urgency wording could push.",
-    "harm_filter_bubble": "Offers repeat what people buy.",
-    "harm_privacy": "Email engagement is tracked.",
-    "mitigations": "Audit, review every offer, no urgency words.",
-}
 
 
 def new_feature(**overrides) -> PersonalizationFeature:

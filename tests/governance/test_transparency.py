@@ -13,7 +13,7 @@ from governance.features import OFFER_EMAILS, ONSITE_RECOMMENDATIONS
 from governance.models import PersonalizationFeature
 from personalization.datarights.services import data_category_retention_set
 from personalization.models import DataCategory, Purpose
-from tests.governance.conftest import text_of, waiting_fields
+from tests.builders import text_of, waiting_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -217,7 +217,7 @@ def test_the_latest_audit_is_summarized_and_small_groups_never_appear():
 
 
 def test_the_page_says_which_features_still_run_on_the_installation_baseline(owner):
-    from tests.governance.test_risk_gate import TEXTS
+    from tests.builders import RISK_TEXTS as TEXTS
 
     assert "4 of them still run on the assessment recorded when this system was installed" in (
         public_page()

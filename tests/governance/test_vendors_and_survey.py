@@ -12,7 +12,7 @@ from accounts.roles import Role
 from governance import selectors, services
 from governance.models import TrustSurveyAnswer, Vendor
 from personalization.consent import notices
-from tests.governance.conftest import text_of
+from tests.builders import text_of
 
 pytestmark = pytest.mark.django_db
 

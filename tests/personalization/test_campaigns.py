@@ -11,9 +11,9 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
-from accounts.models import PersonalizationMode, User
-from accounts.roles import STAFF_CONSOLE, Role
-from accounts.services import customer_profile_set_mode, user_set_role
+from accounts.models import PersonalizationMode
+from accounts.roles import Role
+from accounts.services import customer_profile_set_mode
 from core.errors import ApplicationError
 from governance.features import OFFER_EMAILS
 from governance.models import PersonalizationFeature
@@ -35,7 +35,6 @@ from personalization.models import (
     ReviewActionKind,
     ReviewItem,
 )
-from personalization.oversight.services import review_decide
 from personalization.recommending import services as recommending
 from personalization.registry import (
     AUDIT_ATTRIBUTES,
@@ -45,46 +44,11 @@ from personalization.registry import (
     PURCHASE_HISTORY,
     STATED_PREFERENCES,
 )
-from tests.factories import CustomerProfileFactory, ItemFactory, UserFactory
-from tests.personalization.test_recommendations_services import Shop
+from tests.builders import MARKETING_EVERYTHING as EVERYTHING
+from tests.builders import Shop, allow_marketing, decide, generated, offers, trained_shop
+from tests.factories import CustomerProfileFactory, ItemFactory
 
 pytestmark = pytest.mark.django_db
-EVERYTHING = (PURCHASE_HISTORY, BROWSING_HISTORY, STATED_PREFERENCES, EMAIL_ENGAGEMENT)
-
-
-def allow_marketing(customer, *categories: str, granted: bool = True) -> None:
-    consent_set(
-        customer=customer,
-        changes=[ConsentChange(MARKETING, c, granted) for c in categories or EVERYTHING],
-        method="ui",
-        actor="customer",
-        notice_version=None,
-    )
-
-
-def reviewer():
-    user = UserFactory(email="reviewer@example.com")
-    if not user.has_perm(STAFF_CONSOLE):
-        user_set_role(user=user, role=Role.STAFF)
-    return User.objects.get(pk=user.pk)
-
-
-def decide(recommendation: Recommendation, status: str, **extra) -> None:
-    """A reviewer's decision in the staff queue (approve, reject or replace); "held"
-    puts an approved offer back, as if the approval had been taken back."""
-    if status == RecommendationStatus.HELD:
-        Recommendation.objects.filter(pk=recommendation.pk).update(status=status)
-        return
-    item = ReviewItem.objects.get(recommendation=recommendation)
-    decision = {"approved": "approve", "rejected": "reject", "replace": "replace"}[status]
-    review_decide(
-        user=reviewer(),
-        item_id=item.pk,
-        decision=decision,
-        reason_code="fits_customer" if decision == "approve" else "better_item",
-        explanation_seen=True,
-        **extra,
-    )
 
 
 @pytest.fixture
@@ -92,43 +56,9 @@ def owner(make_user):
     return make_user(Role.OWNER, email="owner@example.com")
 
 
-def trained_shop() -> Shop:
-    """The bakery of the engine tests, a trained model, and seven customers who allow
-    offer emails."""
-    shop = Shop()
-    recommending.model_version_train(
-        model_version=recommending.model_version_create(), with_metrics=False
-    )
-    # Half the crowd and Alice allow offer emails.
-    for customer in [shop.alice, *shop.crowd[:6]]:
-        allow_marketing(customer)
-    return shop
-
-
 @pytest.fixture
 def shop():
     return trained_shop()
-
-
-def generated(owner, django_capture_on_commit_callbacks, **fields) -> Campaign:
-    campaign = services.campaign_create(
-        name=fields.get("name", "Bread week"),
-        subject=fields.get("subject", "Fresh from the oven"),
-        message=fields.get("message", "This week we bake twice a day."),
-        created_by=owner,
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        services.campaign_generate_start(campaign=campaign)
-    campaign.refresh_from_db()
-    return campaign
-
-
-def offers(campaign) -> list[CampaignRecipient]:
-    return list(
-        CampaignRecipient.objects.filter(campaign=campaign, recommendation__isnull=False)
-        .select_related("recommendation", "customer")
-        .order_by("pk")
-    )
 
 
 def test_a_campaign_whose_choosing_task_was_lost_goes_on_within_minutes(

@@ -15,8 +15,9 @@ from personalization.campaigns.links import LinkAction, link_token
 from personalization.campaigns.models import Campaign
 from personalization.models import Consent, ConsentEvent
 from personalization.registry import MARKETING, PURCHASE_HISTORY
+from tests.builders import MARKETING_EVERYTHING as EVERYTHING
+from tests.builders import allow_marketing
 from tests.factories import CustomerProfileFactory
-from tests.personalization.test_campaigns import EVERYTHING, allow_marketing
 
 pytestmark = pytest.mark.django_db
 

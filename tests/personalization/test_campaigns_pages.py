@@ -8,7 +8,7 @@ from django.core import mail
 from accounts.roles import Role
 from personalization.campaigns.models import Campaign, CampaignRecipient, CampaignStatus
 from personalization.models import RecommendationStatus
-from tests.personalization.test_campaigns import decide, offers, trained_shop
+from tests.builders import decide, offers, trained_shop
 
 pytestmark = pytest.mark.django_db
 

@@ -23,14 +23,8 @@ from personalization.campaigns.models import (
     RecipientStatus,
 )
 from personalization.models import Recommendation, RecommendationStatus
+from tests.builders import allow_marketing, decide, generated, offers, trained_shop
 from tests.factories import CustomerProfileFactory
-from tests.personalization.test_campaigns import (
-    allow_marketing,
-    decide,
-    generated,
-    offers,
-    trained_shop,
-)
 
 pytestmark = pytest.mark.django_db
 

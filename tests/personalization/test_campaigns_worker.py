@@ -33,8 +33,8 @@ from personalization.campaigns.models import (
 )
 from personalization.campaigns.sending import PAUSE_DIR_ENV
 from personalization.models import Channel, ModelVersion, Recommendation, RecommendationStatus
+from tests.builders import allow_marketing
 from tests.factories import CustomerProfileFactory, ItemFactory
-from tests.personalization.test_campaigns import allow_marketing
 from tests.workers import require_worker_services, wait_for, worker_pool
 
 RECIPIENTS = 24

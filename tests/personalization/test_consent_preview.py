@@ -5,7 +5,7 @@ import pytest
 from accounts.roles import Role
 from personalization.models import ConsentEvent, Recommendation
 from personalization.recommending import services
-from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
+from tests.builders import ALL, Shop, bought, grant
 
 pytestmark = pytest.mark.django_db
 

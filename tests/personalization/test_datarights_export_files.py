@@ -14,8 +14,14 @@ from django.conf import settings
 
 from accounts.models import CustomerProfile
 from personalization.datarights import export
-from personalization.models import Feedback, ModelVersion, Recommendation, ReviewAction
-from tests.factories import CustomerProfileFactory, ItemFactory, UserFactory
+from personalization.models import ReviewAction
+from tests.factories import (
+    CustomerProfileFactory,
+    FeedbackFactory,
+    ItemFactory,
+    RecommendationFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -25,11 +31,8 @@ def customer(settings, tmp_path) -> CustomerProfile:
     settings.MEDIA_ROOT = str(tmp_path)
     profile = CustomerProfileFactory(email="reader@example.com")
     item = ItemFactory(name="Rye Sourdough")
-    version = ModelVersion.objects.create(status="active")
-    rec = Recommendation.objects.create(
-        customer=profile, item=item, score=1.5, rank=1, model_version=version, sentence="Because."
-    )
-    Feedback.objects.create(customer=profile, item=item, recommendation=rec, kind="not_for_me")
+    rec = RecommendationFactory(customer=profile, item=item, score=1.5, sentence="Because.")
+    FeedbackFactory(customer=profile, item=item, recommendation=rec, kind="not_for_me")
     return profile
 
 

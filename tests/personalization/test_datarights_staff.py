@@ -8,11 +8,11 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import AuditAttribute, CustomerProfile
+from accounts.models import CustomerProfile
 from accounts.roles import Role
 from personalization.datarights import services
 from personalization.models import DataRequest
-from tests.factories import CustomerProfileFactory
+from tests.factories import AuditAttributeFactory, CustomerProfileFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -82,12 +82,8 @@ def test_list_shows_open_requests_with_days_left_and_overdue_first(staff_client)
 
 def test_list_never_shows_declared_audit_attributes(staff_client):
     request = request_due_in(10, external_id="C-AUDIT")
-    AuditAttribute.objects.create(
-        customer=request.customer,
-        name="ethnicity",
-        value="declared-value-x9",
-        source="customer",
-        declared_at=timezone.now(),
+    AuditAttributeFactory(
+        customer=request.customer, name="ethnicity", value="declared-value-x9", source="customer"
     )
     for url in (LIST, f"{LIST}{request.pk}/"):
         text = text_of(staff_client.get(url))

@@ -8,14 +8,7 @@ from hypothesis import strategies as st
 
 from personalization import engine
 from personalization.engine.data import EVIDENCE_CATEGORIES, KIND_CATEGORY, KINDS
-from tests.personalization.test_engine_scoring import (
-    ATTRIBUTES,
-    CATEGORIES,
-    NOW,
-    catalog_of,
-    events_of,
-    items_strategy,
-)
+from tests.engine_builders import ATTRIBUTES, CATEGORIES, NOW, catalog_of, events_of, items_strategy
 
 FAST = settings(max_examples=40, deadline=None)
 CUSTOMERS = range(1, 7)

@@ -12,7 +12,7 @@ from hypothesis import given
 from personalization import engine
 from personalization.engine import ease
 from personalization.engine.serialize import model_from_bytes, model_to_bytes
-from tests.personalization.test_engine_scoring import (
+from tests.engine_builders import (
     EVERYTHING,
     FAST,
     NOW,
@@ -87,7 +87,7 @@ def test_a_negative_weight_is_named_as_a_reason_and_the_sum_stays_exact():
 @given(data=shop)
 def test_every_family_keeps_reasons_exact_and_the_hard_rules(family, data):
     items, raw, specs = data
-    from tests.personalization.test_engine_scoring import catalog_of
+    from tests.engine_builders import catalog_of
 
     catalog = catalog_of(items)
     events = events_of(raw, len(catalog))

@@ -5,7 +5,6 @@ refused with its line and nothing written."""
 from __future__ import annotations
 
 import gzip
-import importlib
 import shutil
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,19 +24,7 @@ from tests.personalization.sessions import grant
 
 SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def seeded_codes():
-    """The non-product codes the data migration seeds (a transactional test's flush
-    empties every table)."""
-    seed = importlib.import_module(
-        "personalization.migrations.0012_return_kind_guest_sales_non_product_codes"
-    ).SEED
-    NonProductCode.objects.bulk_create(
-        [NonProductCode(code=code, note=note) for code, note in seed], ignore_conflicts=True
-    )
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("seeded_codes")]
 
 
 def sample(name: str) -> str:

@@ -18,11 +18,10 @@ from tests.personalization.sessions import (
     release_held_sessions,  # noqa: F401
     waits_for_a_lock,
 )
-from tests.personalization.test_import_profiles import seeded_codes  # noqa: F401
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "samples" / "online-retail.csv"
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seeded_codes")]
 
 
 @pytest.fixture(autouse=True)

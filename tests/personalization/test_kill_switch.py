@@ -14,7 +14,7 @@ from governance.models import KillSwitchEvent, PersonalizationFeature
 from personalization.models import Item
 from personalization.recommending import services
 from personalization.recommending.delivery import recommendations_deliver
-from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
+from tests.builders import ALL, Shop, bought, grant
 
 pytestmark = pytest.mark.django_db
 PAGE = "/me/recommendations/"

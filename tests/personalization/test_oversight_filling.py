@@ -20,8 +20,8 @@ from personalization.models import (
     ReviewKind,
 )
 from personalization.recommending import delivery, services
+from tests.builders import ALL, bought, grant
 from tests.factories import CategoryFactory, CustomerProfileFactory, ItemFactory
-from tests.personalization.test_recommendations_services import ALL, bought, grant
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

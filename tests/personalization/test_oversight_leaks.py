@@ -14,7 +14,7 @@ from core.errors import ApplicationError
 from personalization.models import Recommendation, RecommendationStatus, ReviewItem
 from personalization.oversight import services as oversight
 from personalization.recommending import services
-from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
+from tests.builders import ALL, Shop, bought, grant
 
 pytestmark = pytest.mark.django_db
 PAGE = "/me/recommendations/"

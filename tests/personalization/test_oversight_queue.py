@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from accounts.models import AuditAttribute
 from accounts.roles import Role
-from accounts.services import customer_profile_set_preferences
 from core.errors import ApplicationError
 from governance.services import ai_policy_acknowledge, ai_policy_publish
 from personalization.models import (
@@ -30,42 +29,11 @@ from personalization.models import (
 )
 from personalization.oversight import services as oversight
 from personalization.recommending import services
-from tests.factories import CustomerProfileFactory, ItemFactory
-from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
+from tests.builders import Held
+from tests.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db
 QUEUE = "/staff/review/"
-
-
-class Held:
-    """A shop with two held recommendations: a high-risk one (allergen data missing for
-    a coeliac customer) and an ordinary one (a premium cake for a pastry fan)."""
-
-    def __init__(self):
-        self.shop = shop = Shop()
-        services.model_version_train(
-            model_version=services.model_version_create(), with_metrics=False
-        )
-        self.coeliac = CustomerProfileFactory(external_id="COELIAC", name="Cora Secretname")
-        grant(self.coeliac, *ALL)
-        bought(self.coeliac, shop.guest, times=4)
-        bought(self.coeliac, shop.gluten_free, times=4)
-        bought(self.coeliac, shop.tea, times=2)
-        customer_profile_set_preferences(profile=self.coeliac, restrictions=["contains:gluten"])
-        self.coeliac.refresh_from_db()
-        services.recommendations_generate_for_customer(customer=self.coeliac)
-        self.fan = CustomerProfileFactory(external_id="FAN")
-        grant(self.fan, *ALL)
-        bought(self.fan, shop.croissant, times=5)
-        bought(self.fan, shop.bun, times=3)
-        bought(self.fan, shop.coffee, times=3)
-        services.recommendations_generate_for_customer(customer=self.fan)
-        self.risky = ReviewItem.objects.get(customer=self.coeliac)
-        self.cake = ReviewItem.objects.get(customer=self.fan, recommendation__item=shop.cake)
-        # The cake waited longer.
-        ReviewItem.objects.filter(pk=self.cake.pk).update(
-            waiting_since=timezone.now() - timedelta(hours=30)
-        )
 
 
 @pytest.fixture

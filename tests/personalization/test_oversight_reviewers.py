@@ -22,8 +22,8 @@ from personalization.models import (
 )
 from personalization.oversight import selectors
 from personalization.oversight import services as oversight
+from tests.builders import Held
 from tests.personalization.sessions import holding, in_own_session, release_held_sessions
-from tests.personalization.test_oversight_queue import Held
 
 pytestmark = pytest.mark.django_db
 

@@ -29,8 +29,8 @@ from personalization.oversight import screening
 from personalization.oversight import selectors as oversight_selectors
 from personalization.oversight import services as oversight
 from personalization.recommending import delivery, filling, services
+from tests.builders import ALL, Shop, bought, grant
 from tests.factories import CategoryFactory, CustomerProfileFactory, ItemFactory, UserFactory
-from tests.personalization.test_recommendations_services import ALL, Shop, bought, grant
 
 pytestmark = pytest.mark.django_db
 

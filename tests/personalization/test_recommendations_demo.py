@@ -14,7 +14,7 @@ from personalization import demo
 from personalization.models import Item, Recommendation, RecommendationStatus
 from personalization.recommending import delivery, services
 from personalization.registry import BROWSING_HISTORY, PURCHASE_HISTORY
-from tests.personalization.test_recommendations_services import ALL, grant
+from tests.builders import ALL, grant
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

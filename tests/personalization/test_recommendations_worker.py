@@ -7,8 +7,7 @@ import pytest
 from config.celery_app import app as celery_app
 from personalization.models import GenerationRun, Recommendation
 from personalization.recommending import services
-from tests.core.test_celery_worker import worker  # noqa: F401 - the fixture
-from tests.personalization.test_recommendations_services import Shop
+from tests.builders import Shop
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

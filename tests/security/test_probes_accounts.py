@@ -11,13 +11,7 @@ from django.urls import reverse
 
 from accounts.models import CustomerProfile
 from accounts.roles import Role
-from tests.accounts.conftest import (
-    confirmation_link,
-    last_mail_to,
-    login_code,
-    signed_in_user,
-)
-from tests.browser.conftest import PASSWORD
+from tests.builders import PASSWORD, confirmation_link, last_mail_to, login_code, signed_in_user
 from tests.factories import CustomerProfileFactory, InteractionFactory, ItemFactory
 from tests.mfa import totp_code
 
