@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from accounts.roles import Role
 from accounts.selectors import user_role
@@ -9,40 +9,40 @@ from accounts.selectors import user_role
 # The pages of each area, shown as a second row of navigation inside it.
 SECTIONS = {
     "/me/": (
-        (_lazy("Overview"), "me:dashboard"),
-        (_lazy("Recommendations"), "me:recommendations"),
-        (_lazy("Consent"), "me:consent"),
-        (_lazy("History"), "me:history"),
-        (_lazy("Preferences"), "me:preferences"),
-        (_lazy("Data requests"), "me:data_requests"),
-        (_lazy("Privacy notice"), "me:notice"),
+        (gettext_lazy("Overview"), "me:dashboard"),
+        (gettext_lazy("Recommendations"), "me:recommendations"),
+        (gettext_lazy("Consent"), "me:consent"),
+        (gettext_lazy("History"), "me:history"),
+        (gettext_lazy("Preferences"), "me:preferences"),
+        (gettext_lazy("Data requests"), "me:data_requests"),
+        (gettext_lazy("Privacy notice"), "me:notice"),
     ),
     "/staff/": (
-        (_lazy("Overview"), "staff:dashboard"),
-        (_lazy("Review queue"), "staff:review_queue"),
-        (_lazy("Data requests"), "staff:data_requests"),
-        (_lazy("Campaigns"), "staff:campaign_list"),
-        (_lazy("AI policy"), "staff:ai_policy"),
-        (_lazy("Two-factor sign-in"), "mfa_index"),
+        (gettext_lazy("Overview"), "staff:dashboard"),
+        (gettext_lazy("Review queue"), "staff:review_queue"),
+        (gettext_lazy("Data requests"), "staff:data_requests"),
+        (gettext_lazy("Campaigns"), "staff:campaign_list"),
+        (gettext_lazy("AI policy"), "staff:ai_policy"),
+        (gettext_lazy("Two-factor sign-in"), "mfa_index"),
     ),
     "/owner/": (
-        (_lazy("Overview"), "owner:dashboard"),
-        (_lazy("Privacy notice"), "owner:notice_list"),
-        (_lazy("Retention"), "owner:retention"),
-        (_lazy("Oversight rules"), "owner:oversight"),
-        (_lazy("Review trail"), "owner:review_trail"),
-        (_lazy("Webhooks"), "owner:webhooks"),
-        (_lazy("Bias audits"), "owner:audit_list"),
-        (_lazy("Audit policy"), "owner:audit_policy"),
-        (_lazy("Campaigns"), "owner:campaign_list"),
-        (_lazy("Import data"), "owner:import"),
-        (_lazy("Kill switch"), "owner:kill_switch"),
-        (_lazy("AI policy"), "owner:ai_policy"),
-        (_lazy("Features & risk"), "owner:features"),
-        (_lazy("Vendors"), "owner:vendors"),
-        (_lazy("Trust survey"), "owner:trust_survey"),
-        (_lazy("API keys"), "owner:api_keys"),
-        (_lazy("Two-factor sign-in"), "mfa_index"),
+        (gettext_lazy("Overview"), "owner:dashboard"),
+        (gettext_lazy("Privacy notice"), "owner:notice_list"),
+        (gettext_lazy("Retention"), "owner:retention"),
+        (gettext_lazy("Oversight rules"), "owner:oversight"),
+        (gettext_lazy("Review trail"), "owner:review_trail"),
+        (gettext_lazy("Webhooks"), "owner:webhooks"),
+        (gettext_lazy("Bias audits"), "owner:audit_list"),
+        (gettext_lazy("Audit policy"), "owner:audit_policy"),
+        (gettext_lazy("Campaigns"), "owner:campaign_list"),
+        (gettext_lazy("Import data"), "owner:import"),
+        (gettext_lazy("Kill switch"), "owner:kill_switch"),
+        (gettext_lazy("AI policy"), "owner:ai_policy"),
+        (gettext_lazy("Features & risk"), "owner:features"),
+        (gettext_lazy("Vendors"), "owner:vendors"),
+        (gettext_lazy("Trust survey"), "owner:trust_survey"),
+        (gettext_lazy("API keys"), "owner:api_keys"),
+        (gettext_lazy("Two-factor sign-in"), "mfa_index"),
     ),
 }
 

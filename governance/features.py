@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils.translation import gettext_noop as _noop
+from django.utils.translation import gettext_noop
 
 ONSITE_RECOMMENDATIONS = "onsite_recommendations"
 API_RECOMMENDATIONS = "api_recommendations"
@@ -37,29 +37,33 @@ class FeatureSpec:
 BUILTIN_FEATURES: tuple[FeatureSpec, ...] = (
     FeatureSpec(
         ONSITE_RECOMMENDATIONS,
-        _noop("On-site recommendations"),
-        _noop("Suggestions on the customer's own pages, each with the reasons it was chosen."),
+        gettext_noop("On-site recommendations"),
+        gettext_noop(
+            "Suggestions on the customer's own pages, each with the reasons it was chosen."
+        ),
         ENGINE_CATEGORIES,
         "item_knn",
     ),
     FeatureSpec(
         API_RECOMMENDATIONS,
-        _noop("Recommendations through the API"),
-        _noop("Suggestions the shop's own systems (till, web shop) fetch with their reasons."),
+        gettext_noop("Recommendations through the API"),
+        gettext_noop(
+            "Suggestions the shop's own systems (till, web shop) fetch with their reasons."
+        ),
         ENGINE_CATEGORIES,
         "item_knn",
     ),
     FeatureSpec(
         OFFER_EMAILS,
-        _noop("Offer email campaigns"),
-        _noop("Personalized offers by email to customers who allowed marketing."),
+        gettext_noop("Offer email campaigns"),
+        gettext_noop("Personalized offers by email to customers who allowed marketing."),
         (*ENGINE_CATEGORIES, "email_engagement"),
         "item_knn",
     ),
     FeatureSpec(
         MODEL_ITEM_KNN,
-        _noop("Item-to-item recommender (model type)"),
-        _noop(
+        gettext_noop("Item-to-item recommender (model type)"),
+        gettext_noop(
             "The model behind every suggestion: items bought or liked together, with "
             "contributions that add up to the score."
         ),

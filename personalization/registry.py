@@ -9,6 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a name or description for the German catalogue (makemessages knows this
+    name) without importing Django; pages translate them with {% translate %}."""
+    return message
+
+
 @dataclass(frozen=True)
 class DataCategorySpec:
     code: str
@@ -37,34 +43,36 @@ AUDIT_ATTRIBUTES = "audit_attributes"
 DATA_CATEGORIES: tuple[DataCategorySpec, ...] = (
     DataCategorySpec(
         PURCHASE_HISTORY,
-        "Purchase history",
-        "What you bought, when, how many and for how much.",
+        gettext_noop("Purchase history"),
+        gettext_noop("What you bought, when, how many and for how much."),
         # Five years: loyal customers' long histories are what makes suggestions good.
         retention_days=1825,
     ),
     DataCategorySpec(
         BROWSING_HISTORY,
-        "Browsing history",
-        "Items you looked at or put in your basket in the web shop.",
+        gettext_noop("Browsing history"),
+        gettext_noop("Items you looked at or put in your basket in the web shop."),
         retention_days=180,
     ),
     DataCategorySpec(
         STATED_PREFERENCES,
-        "Stated preferences",
-        "What you told us: ratings, liked categories and things never to recommend.",
+        gettext_noop("Stated preferences"),
+        gettext_noop("What you told us: ratings, liked categories and things never to recommend."),
         retention_days=730,
     ),
     DataCategorySpec(
         EMAIL_ENGAGEMENT,
-        "Email engagement",
-        "Whether you opened or clicked our offer emails.",
+        gettext_noop("Email engagement"),
+        gettext_noop("Whether you opened or clicked our offer emails."),
         retention_days=365,
     ),
     DataCategorySpec(
         AUDIT_ATTRIBUTES,
-        "Audit attributes",
-        "Details you chose to declare (such as an age band) so we can check that our "
-        "AI treats every group fairly. Never used to pick what we show you.",
+        gettext_noop("Audit attributes"),
+        gettext_noop(
+            "Details you chose to declare (such as an age band) so we can check that our "
+            "AI treats every group fairly. Never used to pick what we show you."
+        ),
         retention_days=730,
     ),
 )
@@ -76,22 +84,22 @@ FAIRNESS_AUDIT = "fairness_audit"
 PURPOSES: tuple[PurposeSpec, ...] = (
     PurposeSpec(
         PERSONALIZATION,
-        "On-site recommendations",
-        "Suggesting items on your dashboard and in the shop, with the reasons shown.",
+        gettext_noop("On-site recommendations"),
+        gettext_noop("Suggesting items on your dashboard and in the shop, with the reasons shown."),
         requires_opt_in=True,
         honours_gpc=False,
     ),
     PurposeSpec(
         MARKETING,
-        "Offer emails",
-        "Sending you personalized offers by email.",
+        gettext_noop("Offer emails"),
+        gettext_noop("Sending you personalized offers by email."),
         requires_opt_in=True,
         honours_gpc=True,
     ),
     PurposeSpec(
         FAIRNESS_AUDIT,
-        "Fairness audits",
-        "Using the details you declared only to check our AI for bias, in aggregate.",
+        gettext_noop("Fairness audits"),
+        gettext_noop("Using the details you declared only to check our AI for bias, in aggregate."),
         requires_opt_in=True,
         honours_gpc=False,
     ),

@@ -192,9 +192,13 @@ def test_a_customer_who_chose_german_reads_her_page_and_dates_in_german(make_use
     client = Client()
     client.force_login(user)
 
-    text = main_text(client.get(reverse("me:dashboard")))
+    response = client.get(reverse("me:dashboard"))
+    text = main_text(response)
 
     assert "Meine Daten und Entscheidungen" in text
+    # the data categories (stored rows, translated on the page) and the section's menu
+    assert "Kaufverlauf" in text and "Purchase history" not in text
+    assert ">Übersicht</a>" in response.content.decode()
     assert "Was wir über Sie wissen" in text
     assert "1 Kauf" in text
     assert "Roggenbrot, 20. November 2026" in text
