@@ -374,12 +374,68 @@ def run_shop(shop: str, data: Path, keep: bool) -> dict:
             connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
+def calibrate(data: Path) -> None:
+    """How often each threshold would flag, on the pure engine's lists (no database):
+    the figures the defaults were chosen from."""
+    import numpy as np
+    from quality import demo_shop, online_retail
+
+    from personalization.engine.history import build_histories
+    from personalization.engine.params import Parameters
+    from personalization.engine.recommend import recommend
+    from personalization.engine.training import train
+
+    for log in (online_retail(data), demo_shop()):
+        params = Parameters()
+        events, catalog = log.events(), log.catalog
+        now = float(log.at.max()) + 86_400
+        model = train(events, catalog, params=params, now=now, consent=None)
+        keys = np.unique(log.customer)
+        shoppers = [log.shoppers[int(c)] for c in keys]
+        histories = build_histories(
+            events,
+            n_items=len(catalog),
+            params=params,
+            now=now,
+            consent={s.key: s.consented for s in shoppers},
+            customers=keys,
+        )
+        price = dict(zip(catalog.keys.tolist(), catalog.price.tolist(), strict=True))
+        evidence, multiple = [], []
+        for result in recommend(model, catalog, histories, shoppers):
+            for suggestion in result.suggestions:
+                evidence.append(screening_evidence([r.as_dict() for r in suggestion.reasons]))
+                usual = result.usual_unit_price
+                multiple.append(price[suggestion.item] / usual if usual else 0.0)
+        ev, mult = np.array(evidence), np.array(multiple)
+        print(f"\n{log.name}: {len(ev):,} suggestions")
+        print(
+            "  rests on fewer than N of the customer's events: "
+            + ", ".join(f"N={n}: {100 * (ev < n).mean():.2f}%" for n in (1, 2, 3, 4, 5))
+        )
+        print(
+            "  priced above M x usual: "
+            + ", ".join(f"M={m}: {100 * (mult > m).mean():.2f}%" for m in (3, 5, 10, 20))
+        )
+
+
+def screening_evidence(reasons: list[dict]) -> int:
+    from personalization.oversight.screening import evidence_events
+
+    return evidence_events(reasons)
+
+
 def main() -> None:
     from quality import DEFAULT_DATA
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--shop", choices=("online-retail", "demo", "both"), default="both")
+    parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="only the thresholds' flag rates on the pure engine's lists (no database)",
+    )
     parser.add_argument(
         "--keep",
         action="store_true",
@@ -390,6 +446,9 @@ def main() -> None:
     import django
 
     django.setup()
+    if args.calibrate:
+        calibrate(args.data)
+        return
     shops = ("online-retail", "demo") if args.shop == "both" else (args.shop,)
     if args.keep and args.shop != "online-retail":
         parser.error("--keep is for --shop online-retail")
