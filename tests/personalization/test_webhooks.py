@@ -25,7 +25,7 @@ from personalization.consent.services import ConsentChange, consent_set
 from personalization.models import Webhook, WebhookDelivery
 from personalization.webhooks import targets
 from personalization.webhooks.signing import HEADER, sign, verify
-from tests.factories import CustomerProfileFactory
+from tests.factories import CustomerProfileFactory, WebhookFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -196,9 +196,7 @@ def test_consent_change_is_posted_signed_with_ids_only(run_on_commit, receiver, 
 def test_failed_delivery_is_retried_until_it_is_accepted(run_on_commit, receiver):
     customer = CustomerProfileFactory(external_id="C1")
     with receiver([500, 503, 200]) as server:
-        hook = Webhook.objects.create(
-            name="crm", url=server.url, secret="s", events=["consent.changed"]
-        )
+        hook = WebhookFactory(name="crm", url=server.url)
         with run_on_commit(execute=True):
             change_consent(customer)
     assert len(server.received) == 3
@@ -208,9 +206,7 @@ def test_failed_delivery_is_retried_until_it_is_accepted(run_on_commit, receiver
 
 def test_unreachable_receiver_is_given_up_after_the_retries_and_logged(run_on_commit):
     customer = CustomerProfileFactory(external_id="C1")
-    Webhook.objects.create(
-        name="gone", url=f"https://{HOST}:1/", secret="s", events=["consent.changed"]
-    )
+    WebhookFactory(name="gone", url=f"https://{HOST}:1/")
     with run_on_commit(execute=True):
         change_consent(customer)
     delivery = WebhookDelivery.objects.get()
@@ -324,9 +320,7 @@ def test_a_name_that_turns_private_after_saving_is_not_sent_to(run_on_commit, in
     customer = CustomerProfileFactory(external_id="C1")
     with receiver([200]) as server:
         targets.webhook_target_check(server.url)
-        hook = Webhook.objects.create(
-            name="crm", url=server.url, secret="s", events=["consent.changed"]
-        )
+        hook = WebhookFactory(name="crm", url=server.url)
         # when the name is rebound to the machine itself before the send
         internet.names[HOST] = ["127.0.0.1"]
         with run_on_commit(execute=True):
@@ -342,9 +336,7 @@ def test_a_name_that_turns_private_after_saving_is_not_sent_to(run_on_commit, in
 
 def test_a_stored_http_url_is_never_sent_to_in_clear(run_on_commit, internet):
     customer = CustomerProfileFactory(external_id="C1")
-    Webhook.objects.create(
-        name="old", url=f"http://{HOST}/hooks", secret="s", events=["consent.changed"]
-    )
+    WebhookFactory(name="old", url=f"http://{HOST}/hooks")
     with run_on_commit(execute=True):
         change_consent(customer)
     delivery = WebhookDelivery.objects.get()
@@ -355,7 +347,7 @@ def test_a_stored_http_url_is_never_sent_to_in_clear(run_on_commit, internet):
 def test_redirects_are_not_followed(run_on_commit, receiver, internet):
     customer = CustomerProfileFactory(external_id="C1")
     with receiver([302] * 8, headers={"Location": "https://10.0.0.7/steal"}) as server:
-        Webhook.objects.create(name="crm", url=server.url, secret="s", events=["consent.changed"])
+        WebhookFactory(name="crm", url=server.url)
         with run_on_commit(execute=True):
             change_consent(customer)
     assert len(server.received) == 8  # each attempt asked the receiver itself, once
@@ -368,7 +360,7 @@ def test_a_certificate_for_another_name_is_refused(run_on_commit, receiver, inte
     internet.names["other.example.com"] = [PUBLIC]
     with receiver([200]) as server:
         url = server.url.replace(HOST, "other.example.com")
-        Webhook.objects.create(name="crm", url=url, secret="s", events=["consent.changed"])
+        WebhookFactory(name="crm", url=url)
         with run_on_commit(execute=True):
             change_consent(customer)
     assert server.received == []
