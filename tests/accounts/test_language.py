@@ -260,3 +260,16 @@ def test_data_request_emails_are_written_in_the_language_the_customer_chose(
     # then it reads in her language
     (message,) = mail.outbox
     assert subject in message.subject
+
+
+@pytest.mark.django_db
+def test_the_consent_page_names_purposes_and_data_in_german(make_user):
+    user = notice_read(make_user(Role.CUSTOMER, language="de"))
+    client = Client()
+    client.force_login(user)
+
+    text = main_text(client.get(reverse("me:consent")))
+
+    assert "Empfehlungen auf der Website" in text
+    assert "Kaufverlauf für Angebots-E-Mails" in text
+    assert "Purchase history" not in text and "Offer emails" not in text
