@@ -12,7 +12,7 @@ from tests.builders import Shop
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_chunked_run_is_generated_by_a_worker_with_progress(worker):  # noqa: F811
+def test_a_chunked_run_is_generated_by_a_worker_with_progress(worker):
     queue, process, log = worker
     shop = Shop()
     services.model_version_train(model_version=services.model_version_create(), with_metrics=False)
