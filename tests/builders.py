@@ -205,7 +205,9 @@ def decide(recommendation: Recommendation, status: str, **extra) -> None:
         user=reviewer(),
         item_id=item.pk,
         decision=decision,
-        reason_code="fits_customer" if decision == "approve" else "better_item",
+        reason_code={"approve": "fits_customer", "reject": "not_appropriate"}.get(
+            decision, "better_item"
+        ),
         explanation_seen=True,
         **extra,
     )
