@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from personalization import engine  # noqa: E402
-from personalization.engine import tuning  # noqa: E402
-from personalization.engine.synthetic import generate  # noqa: E402
+from personalization import engine
+from personalization.engine import tuning
+from personalization.engine.synthetic import generate
 
 
 def peak_mib() -> float:

@@ -10,8 +10,6 @@ from personalization.models.catalog import (
     Purpose,
 )
 from personalization.models.consent import Consent, ConsentEvent, ConsentMethod, PrivacyNotice
-from personalization.models.import_runs import ImportRun, ImportRunStatus
-from personalization.models.importing import GuestSale, NonProductCode
 from personalization.models.engine import (
     Channel,
     Feedback,
@@ -21,6 +19,8 @@ from personalization.models.engine import (
     Recommendation,
     RecommendationStatus,
 )
+from personalization.models.import_runs import ImportRun, ImportRunStatus
+from personalization.models.importing import GuestSale, NonProductCode
 from personalization.models.oversight import (
     OversightSettings,
     ReasonCode,
