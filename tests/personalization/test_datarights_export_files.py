@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def customer(settings, tmp_path) -> CustomerProfile:
     settings.MEDIA_ROOT = str(tmp_path)
-    profile = CustomerProfileFactory(email="reader@example.com")
+    profile: CustomerProfile = CustomerProfileFactory.create(email="reader@example.com")
     item = ItemFactory(name="Rye Sourdough")
     rec = RecommendationFactory(customer=profile, item=item, score=1.5, sentence="Because.")
     FeedbackFactory(customer=profile, item=item, recommendation=rec, kind="not_for_me")

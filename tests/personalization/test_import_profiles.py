@@ -31,7 +31,7 @@ def sample(name: str) -> str:
     return str(SAMPLES / name)
 
 
-def events() -> list[tuple[str, str, str, int, Decimal]]:
+def events() -> list[tuple[str | None, str, str, int, Decimal]]:
     return list(
         Interaction.objects.order_by("event_id").values_list(
             "customer__external_id", "item__sku", "kind", "quantity", "value"
