@@ -88,6 +88,17 @@ class RecommendationStatus(models.TextChoices):
     DELIVERED = "delivered", _("Delivered")
 
 
+# A list's rows by what has happened to them; the one definition every module uses.
+# Nobody has seen or decided on these: a newer list simply replaces them.
+RECOMMENDATION_UNDECIDED = (RecommendationStatus.PROPOSED, RecommendationStatus.HELD)
+# These are what the customer sees of a stored list.
+RECOMMENDATION_SHOWN = (
+    RecommendationStatus.PROPOSED,
+    RecommendationStatus.APPROVED,
+    RecommendationStatus.DELIVERED,
+)
+
+
 class Channel(models.TextChoices):
     ONSITE = "onsite", _("On the site")
     API = "api", _("Through the API")

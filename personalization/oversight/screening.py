@@ -43,6 +43,7 @@ from personalization.models import (
     ReviewSource,
     ReviewStatus,
 )
+from personalization.models.engine import RECOMMENDATION_UNDECIDED
 from personalization.models.oversight import UNDECIDED_STATUSES
 from personalization.oversight import rules, trail, wording
 from personalization.oversight.selectors import oversight_settings, thresholds_of
@@ -369,12 +370,7 @@ def recommendations_screen(
     before the old rows went) lets a re-held item keep its place in the queue.
     """
     now = now or timezone.now()
-    rows = [
-        r
-        for r in recommendations
-        if r.pk is not None
-        and r.status in (RecommendationStatus.PROPOSED, RecommendationStatus.HELD)
-    ]
+    rows = [r for r in recommendations if r.pk is not None and r.status in RECOMMENDATION_UNDECIDED]
     created: list[ReviewItem] = []
     for start in range(0, len(rows), SCREEN_BATCH):
         created += _screen_batch(

@@ -26,14 +26,11 @@ from personalization.models import (
     Recommendation,
     RecommendationStatus,
 )
+from personalization.models.engine import RECOMMENDATION_SHOWN
 from personalization.recommending import filling, services, serving
 from personalization.registry import PERSONALIZATION
 
-SHOWN = (
-    RecommendationStatus.PROPOSED,
-    RecommendationStatus.APPROVED,
-    RecommendationStatus.DELIVERED,
-)
+SHOWN = RECOMMENDATION_SHOWN
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,9 @@ from django.db.models import Field
 
 from core import sql
 from core.sql import marks
-from personalization.models import Recommendation, RecommendationStatus
+from personalization.models import Recommendation
+from personalization.models.engine import RECOMMENDATION_UNDECIDED as UNDECIDED
 
-# Statuses of rows nobody has seen or decided on: a newer list simply replaces them.
-UNDECIDED = (RecommendationStatus.PROPOSED, RecommendationStatus.HELD)
 # Ids per DELETE (well under SQLite's limit on values in one statement).
 _SLICE = 5_000
 
@@ -37,12 +36,12 @@ _UNDECIDED_SQL = """
 SELECT r.id, CASE WHEN {linked} THEN 1 ELSE 0 END
 FROM {table} r
 WHERE r.customer_id IN ({ids}) AND r.channel = %s AND r.superseded_at IS NULL
-  AND r.status IN (%s, %s)
+  AND r.status IN ({undecided})
 """
 _LINK_SQL = "EXISTS (SELECT 1 FROM {table} WHERE {column} = r.id)"
 # Still undecided: a row shown (delivered) or decided since it was read is kept, and
 # marked replaced below with the others.
-_DELETE_SQL = "DELETE FROM {table} WHERE id IN ({ids}) AND status IN (%s, %s)"
+_DELETE_SQL = "DELETE FROM {table} WHERE id IN ({ids}) AND status IN ({undecided})"
 _SUPERSEDE_SQL = """
 UPDATE {table} SET superseded_at = %s
 WHERE customer_id IN ({ids}) AND channel = %s AND superseded_at IS NULL
@@ -70,7 +69,10 @@ def undecided_rows(*, customer_ids: Sequence[int], channel: str) -> Undecided:
     with sql.cursor() as cursor:
         cursor.execute(
             _UNDECIDED_SQL.format(
-                linked=_linked_sql(), table=Recommendation._meta.db_table, ids=marks(len(ids))
+                linked=_linked_sql(),
+                table=Recommendation._meta.db_table,
+                ids=marks(len(ids)),
+                undecided=marks(len(UNDECIDED)),
             ),
             [*ids, channel, *UNDECIDED],
         )
@@ -102,7 +104,10 @@ def lists_replace(
         for start in range(0, len(free), _SLICE):
             part = free[start : start + _SLICE]
             cursor.execute(
-                _DELETE_SQL.format(table=table, ids=marks(len(part))), [*part, *UNDECIDED]
+                _DELETE_SQL.format(
+                    table=table, ids=marks(len(part)), undecided=marks(len(UNDECIDED))
+                ),
+                [*part, *UNDECIDED],
             )
         if linked:
             # Feedback keeps its item, a review item goes with its row, the trail keeps
