@@ -103,6 +103,13 @@ def test_due_date_is_one_calendar_month_later_clamped_to_the_month_end():
 def test_page_lists_the_customers_requests_with_status_due_date_and_days_left(
     customer_client, customer_user
 ):
+    # before any request, the page offers all three
+    text = page_text(customer_client.get(REQUESTS))
+    assert "You have not made any requests." in text
+    assert "Request a copy of my data" in text
+    assert "Object to profiling" in text
+    assert "Erase my data" in text
+
     profile = profile_of(customer_user)
     request = services.data_request_create(customer=profile, kind="export")
     DataRequest.objects.filter(pk=request.pk).update(
@@ -114,7 +121,9 @@ def test_page_lists_the_customers_requests_with_status_due_date_and_days_left(
     assert "Export of my data" in text
     assert "Pending" in text
     assert "12 days left" in text
-    assert "Request a copy of my data" in text
+    # while her export is open, no second one is offered: a sentence says which is on its way
+    assert f"Your copy is being prepared (request #{request.pk})." in text
+    assert "Request a copy of my data" not in text
     assert "Object to profiling" in text
     assert "Erase my data" in text
 
@@ -372,9 +381,14 @@ def test_a_wrong_password_schedules_nothing(customer_client):
 
 
 def test_erasure_must_be_confirmed_with_the_checkbox(customer_client):
+    # without the box she is not even asked for her password
     response = customer_client.post("/me/requests/erasure/", {})
-    response = customer_client.post(response["Location"], {"password": PASSWORD})
+    assert response.status_code == 400
+    assert "Tick the box to confirm that you want your data erased." in page_text(response)
 
+    # and with her password just confirmed (no second prompt), the box is still required
+    reauthenticate(customer_client, REQUESTS)
+    response = customer_client.post("/me/requests/erasure/", {})
     assert response.status_code == 400
     assert "Tick the box to confirm that you want your data erased." in page_text(response)
     assert not DataRequest.objects.exists()
