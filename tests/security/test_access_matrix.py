@@ -40,6 +40,7 @@ from audits.models import AuditFinding, AuditRun
 from governance.models import PersonalizationFeature, RiskAssessment, Vendor
 from personalization.campaigns.links import LinkAction, link_token
 from personalization.campaigns.models import Campaign, CampaignRecipient
+from personalization.consent.notices import notice_acknowledge, notice_ensure_initial
 from personalization.models import (
     DataRequest,
     DataRequestKind,
@@ -214,6 +215,12 @@ def _build_world() -> World:
     )
     feature = PersonalizationFeature.objects.order_by("code").first()
     assessment = RiskAssessment.objects.filter(feature=feature).order_by("version").first()
+    # As in the product, the first notice is published before any draft exists, so a
+    # consent choice can refer to version 1; both customers have read it (no page sends
+    # them to the notice first).
+    notice_ensure_initial()
+    for profile in (profile_a, profile_b):
+        notice_acknowledge(profile=profile, version=1)
     notice = PrivacyNotice.objects.create(
         version=7, title="Draft", body="b", ai_statement="a", created_by=users[OWNER]
     )
@@ -598,7 +605,11 @@ POST_BODIES: dict[str, dict[str, Any]] = {
     "me:feedback_undo": {},
     "me:preferences": {"form": "mode", "mode": "none"},
     "me:trust_survey": {"score": 1, "comment": "matrix"},
-    "me:consent": {"personalization:purchase_history": "on"},
+    # The version the page showed (the first notice), her existing tick, and one new one.
+    "me:consent": {
+        **{"notice_version": 1, "personalization:purchase_history": "on"},
+        **{"marketing:purchase_history": "on"},
+    },
     "staff:data_request_note": {"note-note": "matrix"},
     "owner:kill_switch": {"action": "pause", "reason": "matrix"},
     "owner:vendor_create": {
