@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from django.core import mail
+from django.db import connection
 
 from personalization import engine
 from personalization.consent.services import ConsentChange, consent_set
@@ -206,7 +207,15 @@ def test_an_item_knn_model_is_retrained_without_them_and_the_receipt_says_so(
     assert (knn.status, knn.artifact) == (ModelVersion.Status.RETIRED, None)
 
 
+@pytest.fixture
+def two_sessions():
+    """Two sessions waiting on each other's locks need PostgreSQL (pg_stat_activity)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("DATABASE_URL does not point at PostgreSQL: locks need several sessions")
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("two_sessions")
 def test_two_erasures_at_once_are_both_applied_one_after_the_other(monkeypatch):
     # The withdrawals' own tasks are left out: the two sessions below do their work.
     monkeypatch.setattr("personalization.consent.services.forget_on_commit", lambda **_kwargs: None)
