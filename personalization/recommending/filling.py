@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from django.db import connection
+
 from personalization import engine
 from personalization.models import OversightSettings, Recommendation
 from personalization.oversight import rules, screening
@@ -230,6 +232,18 @@ def _waiting(result: engine.CustomerList) -> set[int]:
     return {s.item for s in result.needs_review}
 
 
+# Any constant: the PostgreSQL advisory lock two generations take before they count the
+# review budget, so the second counts the first's holds (it waits for its commit).
+_BUDGET_LOCK = 727_401
+
+
 def budget_left(*, settings: OversightSettings, now: datetime) -> int:
-    """How many more items may be held today under the owner's review budget."""
+    """How many more items may be held today under the owner's review budget.
+
+    Asked only when a low-risk flag needs room, inside generation's transaction: the
+    budget's lock is taken first and held until that transaction ends, so two generations
+    at once never both spend the same room (no check-then-act)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_BUDGET_LOCK])
     return max(0, settings.review_budget - screening.holds_opened_since(now - BUDGET_PERIOD))
