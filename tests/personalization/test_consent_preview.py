@@ -6,6 +6,7 @@ from accounts.roles import Role
 from personalization.models import ConsentEvent, Recommendation
 from personalization.recommending import services
 from tests.builders import ALL, Shop, bought, grant
+from tests.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -13,6 +14,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def customer(make_user, client):
     shop = Shop()
+    # Loaves few people buy, each with the wheat sourdough: only this customer's purchases
+    # lift them into a list of 10 (the visitors' list is the 10 best sellers).
+    for name in ("Spelt Loaf", "Rye Crispbread", "Oat Loaf"):
+        niche = ItemFactory(name=name, category=shop.wheat.category, attribute_codes=["vegan"])
+        for fan in (shop.crowd[0], shop.crowd[6]):
+            bought(fan, niche, times=2)
+            bought(fan, shop.wheat, times=2)
     user = make_user(Role.CUSTOMER)
     profile = user.customer_profile
     grant(profile, *ALL)
