@@ -36,5 +36,7 @@ def consent_preview(request, profile: CustomerProfile, data_category: str):
         "without": without,
         "dropped": [item for item in now if item.name not in names_without],
         "added": [item for item in without if item.name not in names_now],
+        # The same items can still move or lose the reasons that cited this category.
+        "reordered": [(i.name, i.sentence) for i in now] != [(i.name, i.sentence) for i in without],
     }
     return render(request, "me/consent_preview.html", context)

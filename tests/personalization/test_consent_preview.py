@@ -70,3 +70,19 @@ def test_unused_category_says_nothing_changes(client, customer):
 def test_unknown_or_audit_category_is_404(client, customer):
     assert client.get("/me/consent/preview/audit_attributes/").status_code == 404
     assert client.get("/me/consent/preview/nope/").status_code == 404
+
+
+def test_same_items_in_another_order_is_not_called_the_same(make_user, client):
+    """In the bakery alone every active item fits in a list of 10: without purchases the
+    list keeps its items but loses their reasons and its order, and says so."""
+    shop = Shop()
+    user = make_user(Role.CUSTOMER)
+    grant(user.customer_profile, *ALL)
+    bought(user.customer_profile, shop.wheat, times=5)
+    bought(user.customer_profile, shop.croissant, times=2, kind="view")
+    services.model_version_train(model_version=services.model_version_create(), with_metrics=False)
+    client.force_login(user)
+    html = client.get("/me/consent/preview/purchase_history/").content.decode()
+    assert "would stay, in a different order or for different reasons" in html
+    assert "Your suggestions would stay the same." not in html
+    assert "(would go)" not in html
