@@ -143,6 +143,8 @@ class Recommendation(models.Model):
     )
     # Marks for the oversight rules, e.g. "premium_price", "missing_allergen_data".
     flags = models.JSONField(_("flags"), default=list, blank=True)
+    # The mark on each row of a list shorter than the model's length (decision 60).
+    SHORT_LIST = "short_list"
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     # Set when a newer list replaced this one; kept only once it was decided or shown.
     superseded_at = models.DateTimeField(_("replaced"), null=True, blank=True)

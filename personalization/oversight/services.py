@@ -499,6 +499,42 @@ def review_decide(
     return item
 
 
+def _replacement_rank(recommendation: Recommendation, now: datetime) -> int:
+    """The place of a reviewer's replacement for this (now rejected) row.
+
+    A held item is stored after its list, which refilled without it (decision 60). If that
+    list is full, the replacement takes the list's last place and the last refill leaves
+    (superseded), so the list keeps its length and the pick is within it wherever the
+    list is served (the API's default limit is the list's length). Otherwise (a short
+    list, or a held row inside its list, e.g. an offer email) it takes the held row's
+    place. The rejected row moves to the same place: it is current beside its
+    replacement, which is how serving tells a replaced item from a rejected one."""
+    listed = (
+        Recommendation.objects.filter(
+            customer_id=recommendation.customer_id,
+            channel=recommendation.channel,
+            superseded_at__isnull=True,
+            status__in=(
+                RecommendationStatus.PROPOSED,
+                RecommendationStatus.APPROVED,
+                RecommendationStatus.DELIVERED,
+            ),
+        )
+        .order_by("-rank")
+        .first()
+    )
+    if (
+        listed is None
+        or listed.rank > recommendation.rank
+        or Recommendation.SHORT_LIST in (listed.flags or [])
+    ):
+        return recommendation.rank
+    Recommendation.objects.filter(pk=listed.pk).update(superseded_at=now)
+    Recommendation.objects.filter(pk=recommendation.pk).update(rank=listed.rank)
+    recommendation.rank = listed.rank
+    return listed.rank
+
+
 def _apply(item: ReviewItem, now: datetime) -> None:
     """Make the decision take effect (inside the caller's transaction)."""
     recommendation = item.recommendation
@@ -514,7 +550,7 @@ def _apply(item: ReviewItem, now: datetime) -> None:
                 customer_id=recommendation.customer_id,
                 item_id=item.replacement_item_id,
                 score=0.0,
-                rank=recommendation.rank,
+                rank=_replacement_rank(recommendation, now),
                 model_version_id=recommendation.model_version_id,
                 channel=recommendation.channel,
                 reasons=[],

@@ -185,10 +185,9 @@ def _decided_since(rows: list[serving.StoredRow]) -> bool:
     """A person decided on a held or spot-checked item of this list since it was made:
     an approved item takes its place in the ranking and a rejected one leaves the list
     (regenerated, the list is full again). A reviewer's replacement (no reasons of its
-    own) stands in for the item it replaced and keeps the list as it is."""
-    replaced = {
-        row.rank for row in rows if row.status == RecommendationStatus.APPROVED and not row.reasons
-    }
+    own) stands in for the item it replaced and keeps the list as it is, also once it has
+    been shown (delivered), so it stays on the list after the first view."""
+    replaced = {row.rank for row in rows if row.status in SHOWN and not row.reasons}
     for row in rows:
         if row.status == RecommendationStatus.APPROVED and row.reasons:
             return True

@@ -38,7 +38,7 @@ MAX_ROUNDS = 4
 # such flags go out and are in the spot checks' pool.
 HOLDS_PER_LIST = 3
 # The mark on every shown row of a list shorter than the model's length (serving says so).
-SHORT_LIST = "short_list"
+SHORT_LIST = Recommendation.SHORT_LIST
 # The review budget's period.
 BUDGET_PERIOD = timedelta(days=1)
 

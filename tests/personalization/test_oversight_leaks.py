@@ -114,6 +114,8 @@ def test_a_replacement_is_shown_instead_once(client, api, fan, reviewer):
     names = page_names(client)
     assert "Celebration Cake" not in names and names.count("Buckwheat Loaf") == 1
     assert "Buckwheat Loaf" in api_names(api)
+    # Shown once (delivered), it stays: the next view still offers it, once.
+    assert page_names(client).count("Buckwheat Loaf") == 1
 
 
 def test_a_decision_waiting_for_a_second_person_shows_nothing_yet(client, api, fan, make_user):
