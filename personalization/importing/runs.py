@@ -101,7 +101,8 @@ def _write_progress(run_id: int, data: dict[str, Any]) -> None:
     if not folder.is_dir():
         return
     temporary = folder / f".{PROGRESS_FILE}.{os.getpid()}"
-    temporary.write_text(json.dumps(data))
+    # When it was written, by the same clock the sweeper reads (not the file's mtime).
+    temporary.write_text(json.dumps({**data, "written_at": timezone.now().timestamp()}))
     os.replace(temporary, folder / PROGRESS_FILE)
 
 
@@ -114,11 +115,8 @@ def _read_progress(run_id: int) -> dict[str, Any] | None:
 
 def _progress_age_ok(run_id: int, limit: datetime) -> bool:
     """True when the worker wrote progress after `limit` (it is alive)."""
-    try:
-        written = (run_folder(run_id) / PROGRESS_FILE).stat().st_mtime
-    except OSError:
-        return False
-    return written > limit.timestamp()
+    written = (_read_progress(run_id) or {}).get("written_at")
+    return isinstance(written, int | float) and written > limit.timestamp()
 
 
 # --- upload, confirm, discard -------------------------------------------------------------
