@@ -59,6 +59,9 @@ def sign_in(page, email: str, password: str = PASSWORD) -> None:
     _CODES_TYPED[user.pk] = code
     page.get_by_label("Code").fill(code)
     page.get_by_role("button", name="Sign In").click()
+    # Signed in once the code's answer has arrived (its cookie set): a page opened before
+    # that would meet the sign-in page again.
+    page.wait_for_url(lambda url: "/accounts/2fa/" not in url)
 
 
 # The last authenticator code each person typed (by user id), to never type one twice.

@@ -142,7 +142,9 @@ def test_two_reviewers_deciding_one_item_at_once_one_decides_the_other_is_told(
     release.set()
     assert first.value == ReviewStatus.DECIDED
     assert isinstance(second.error, ApplicationError)
-    assert second.error.message == "This item was already decided or waits for a second person."
+    # The second reviewer is told who decided (decision 63), and nothing of theirs is kept.
+    assert second.error.message.startswith(f"Already decided by {alice.email} at ")
+    assert second.error.message.endswith("Nothing was changed.")
     assert Recommendation.objects.get(pk=item.recommendation_id).status == (
         RecommendationStatus.APPROVED
     )
@@ -162,7 +164,7 @@ def test_overlapping_bulk_decisions_decide_each_item_once(postgresql, held, make
                 user=user,
                 queryset=ReviewItem.objects.filter(pk__in=pks),
                 decision=decision,
-                reason_code="fits_customer",
+                reason_code="fits_customer" if decision == "approve" else "not_appropriate",
             ).decided
 
         return run
