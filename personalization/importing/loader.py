@@ -162,14 +162,16 @@ def _analyze() -> None:
 # --- reading ----------------------------------------------------------------------------
 
 
-def _data_rows(
-    run: _Run,
-    file: FileReport,
-    required: tuple[str, ...],
-    optional: tuple[str, ...] = (),
-    prefix: str | None = None,
-) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (line, row dict) for every well-formed row; report the malformed ones."""
+# Checks a file's header (lower-cased, trimmed; then as written): the problems, or none.
+HeaderCheck = Callable[[list[str], list[str]], list[str]]
+
+
+def read_rows(
+    run: _Run, file: FileReport, check_header: HeaderCheck
+) -> Iterator[tuple[int, list[str]]]:
+    """Yield (line, values) of every row as wide as the header, once `check_header` found
+    nothing wrong with it; every other problem is reported with its line. Every reader of
+    an import file (the contract's files and the shops' own exports) goes through here."""
     run.report.files.append(file)
     try:
         stream = CsvStream(file.path)
@@ -183,11 +185,11 @@ def _data_rows(
         if first is None:
             run.error(file, None, "the file is empty (expected a header line)")
             return
-        header = [column.strip().lower() for column in first.values]
         if first.bad_encoding:
-            run.error(file, 1, "the header is not valid UTF-8 text")
+            run.error(file, 1, "the header is not valid UTF-8 text (save the file as UTF-8)")
             return
-        problems = R.header_problems(header, required, optional, prefix)
+        header = [column.strip().lower() for column in first.values]
+        problems = check_header(header, first.values)
         for problem in problems:
             run.error(file, 1, problem)
         if problems:
@@ -200,7 +202,7 @@ def _data_rows(
             elif len(row.values) != width:
                 run.error(file, row.line, f"expected {width} fields, found {len(row.values)}")
             else:
-                yield row.line, dict(zip(header, row.values, strict=True))
+                yield row.line, row.values
             if run.on_progress and file.rows % PROGRESS_EVERY == 0:
                 run.on_progress(file, stream.bytes_read, stream.size)
         if run.on_progress:
@@ -211,6 +213,24 @@ def _data_rows(
         )
     finally:
         stream.__exit__(None, None, None)
+
+
+def _data_rows(
+    run: _Run,
+    file: FileReport,
+    required: tuple[str, ...],
+    optional: tuple[str, ...] = (),
+    prefix: str | None = None,
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (line, row dict) for every well-formed row of a contract file."""
+    columns: list[str] = []
+
+    def check(header: list[str], _written: list[str]) -> list[str]:
+        columns[:] = header
+        return R.header_problems(header, required, optional, prefix)
+
+    for line, values in read_rows(run, file, check):
+        yield line, dict(zip(columns, values, strict=True))
 
 
 def _chunks(items: Iterator[Any], size: int = CHUNK) -> Iterator[list[Any]]:

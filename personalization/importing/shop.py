@@ -32,7 +32,6 @@ from personalization.importing import writers as W
 from personalization.importing.csvstream import CsvStream, MalformedCsv
 from personalization.importing.loader import (
     CHUNK,
-    PROGRESS_EVERY,
     ErrorCallback,
     FileReport,
     ImportReport,
@@ -40,6 +39,7 @@ from personalization.importing.loader import (
     _one_import_at_a_time,
     _Run,
     import_files,
+    read_rows,
 )
 from personalization.importing.profiles import (
     FAIRSHARE,
@@ -121,62 +121,28 @@ def _analyze() -> None:
 
 def _rows(run: _Run, file: FileReport, shape: Profile) -> Iterator[tuple[int, dict[str, str]]]:
     """(line, {column: value}) of every well-formed row; other columns are ignored."""
-    run.report.files.append(file)
-    try:
-        stream = CsvStream(file.path)
-        stream.__enter__()
-    except OSError as exc:
-        run.error(file, None, f"cannot open the file: {exc.strerror}")
-        return
-    try:
-        rows = stream.rows()
-        first = next(rows, None)
-        if first is None:
-            run.error(file, None, "the file is empty (expected a header line)")
-            return
-        if first.bad_encoding:
-            run.error(file, 1, "the header is not valid UTF-8 text (save the file as UTF-8)")
-            return
-        header = [column.strip().lower() for column in first.values]
+    index: list[tuple[str, int]] = []
+
+    def check(header: list[str], written: list[str]) -> list[str]:
         missing = [column for column in shape.required if column not in header]
         if missing:
-            found = ", ".join(column.strip() for column in first.values[:8])
-            run.error(
-                file,
-                1,
+            found = ", ".join(column.strip() for column in written[:8])
+            return [
                 f"not a {shape.label} file: missing column(s) {', '.join(missing)} "
-                f"(its columns: {found}{', ...' if len(first.values) > 8 else ''})",
-            )
-            return
+                f"(its columns: {found}{', ...' if len(written) > 8 else ''})"
+            ]
         wanted = [*shape.required, *(c for c in shape.optional if c in header)]
         repeated = [c for c in wanted if header.count(c) > 1]
         if repeated:
-            run.error(file, 1, f"column '{repeated[0]}' appears twice")
-            return
-        index = [(column, header.index(column)) for column in wanted]
-        width = len(header)
-        for row in rows:
-            file.rows += 1
-            values = row.values
-            if row.bad_encoding:
-                run.error(file, row.line, "not valid UTF-8 text (save the file as UTF-8)")
-            elif len(values) != width:
-                run.error(file, row.line, f"expected {width} fields, found {len(values)}")
-            else:
-                if "\x00" in "\x1f".join(values):
-                    run.error(file, row.line, "contains a NUL character")
-                else:
-                    yield row.line, {column: values[i] for column, i in index}
-            if run.on_progress and file.rows % PROGRESS_EVERY == 0:
-                run.on_progress(file, stream.bytes_read, stream.size)
-        if run.on_progress:
-            run.on_progress(file, stream.size, stream.size)
-    except MalformedCsv as exc:
-        run.error(
-            file, exc.line, f"malformed CSV ({exc.detail}); the rest of the file was not read"
-        )
-    finally:
-        stream.__exit__(None, None, None)
+            return [f"column '{repeated[0]}' appears twice"]
+        index[:] = [(column, header.index(column)) for column in wanted]
+        return []
+
+    for line, values in read_rows(run, file, check):
+        if "\x00" in "\x1f".join(values):
+            run.error(file, line, "contains a NUL character")
+        else:
+            yield line, {column: values[i] for column, i in index}
 
 
 def _records(run: _Run, file: FileReport, shape: Profile, ctx: Context) -> Iterator[Record]:
