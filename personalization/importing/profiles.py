@@ -151,6 +151,19 @@ def tag_code(raw: str) -> str:
     return text[:60].rstrip("-.:")
 
 
+def _line_sku(raw: str, name: str, ctx: Context, column: str, unnamed: str) -> tuple[str, str]:
+    """An order line's SKU (folded) and name; a line without a SKU is keyed by its name
+    (counted), and a line with neither is refused with `unnamed`."""
+    raw_sku = raw.strip()
+    if not raw_sku:
+        if not name:
+            raise RowError(unnamed)
+        ctx.tally.counts["lines_without_sku"] += 1
+        raw_sku = "NAME:" + (tag_code(name) or "item")[:58]
+    sku = _fold_sku(raw_sku, ctx.tally, column)
+    return sku, name or sku
+
+
 def _fold_sku(raw: str, tally: Tally, column: str) -> str:
     sku = raw.strip()
     if not sku:
@@ -446,14 +459,13 @@ class ShopifyOrders(Profile):
             raise RowError(f"Lineitem quantity must be at least 1, got {quantity}")
         price = _money(row["lineitem price"], "Lineitem price")
         name = _description(row["lineitem name"], "", ctx.tally)
-        raw_sku = row["lineitem sku"].strip()
-        if not raw_sku:
-            if not name:
-                raise RowError("the line item has neither a SKU nor a name")
-            ctx.tally.counts["lines_without_sku"] += 1
-            raw_sku = "NAME:" + (tag_code(name) or "item")[:58]
-        sku = _fold_sku(raw_sku, ctx.tally, "Lineitem sku")
-        name = name or sku
+        sku, name = _line_sku(
+            row["lineitem sku"],
+            name,
+            ctx,
+            "Lineitem sku",
+            "the line item has neither a SKU nor a name",
+        )
         if ctx.is_non_product(sku):
             return []
         status = str(current["status"])
@@ -531,14 +543,13 @@ class WooCommerceOrders(Profile):
         total = _money(row["item_total"], "item_total")
         refunded = abs(_whole(row.get("item_refunded_qty", "") or "0", "item_refunded_qty"))
         name = _description(row["item_name"], "", ctx.tally)
-        raw_sku = row["item_sku"].strip()
-        if not raw_sku:
-            if not name:
-                raise RowError("the line has neither an item_sku nor an item_name")
-            ctx.tally.counts["lines_without_sku"] += 1
-            raw_sku = "NAME:" + (tag_code(name) or "item")[:58]
-        sku = _fold_sku(raw_sku, ctx.tally, "item_sku")
-        name = name or sku
+        sku, name = _line_sku(
+            row["item_sku"],
+            name,
+            ctx,
+            "item_sku",
+            "the line has neither an item_sku nor an item_name",
+        )
         if ctx.is_non_product(sku):
             return []
         if status in self.NOT_SOLD:
