@@ -12,7 +12,7 @@ import random
 import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -642,6 +642,10 @@ def flags_json(flags: list[rules.Flag]) -> list[dict]:
     return [_flag_json(f) for f in flags]
 
 
+# How long a reviewer's replacement keeps its place when the list is made again.
+STAFF_PICK_DAYS = 30
+
+
 @dataclass(frozen=True)
 class Decided:
     """What people decided earlier about these customers' suggestions on a channel."""
@@ -650,30 +654,61 @@ class Decided:
     rejected: dict[int, set[int]]
     # customer pk -> item pks a reviewer approved after a hold.
     approved: dict[int, set[int]]
+    # customer pk -> the items reviewers chose instead of a rejected one within the last
+    # STAFF_PICK_DAYS, newest decision first: a regenerated list keeps them.
+    picked: dict[int, list[int]] = field(default_factory=dict)
 
 
-def decided_pairs(*, customer_ids: Sequence[int], channel: str) -> Decided:
+def decided_pairs(
+    *, customer_ids: Sequence[int], channel: str, now: datetime | None = None
+) -> Decided:
     """Earlier decisions on these customers' held or spot-checked suggestions (one query)."""
     rejected: dict[int, set[int]] = defaultdict(set)
     approved: dict[int, set[int]] = defaultdict(set)
+    picked: dict[int, list[int]] = defaultdict(list)
     ids = list(customer_ids)
     if not ids:
         return Decided({}, {})
-    found = ReviewItem.objects.filter(
-        customer_id__in=ids,
-        channel=channel,
-        status=ReviewStatus.DECIDED,
-        recommendation__isnull=False,
-    ).values_list("customer_id", "recommendation__item_id", "decision")
-    for customer_id, item_id, decision in found.iterator(chunk_size=5_000):
+    since = (now or timezone.now()) - timedelta(days=STAFF_PICK_DAYS)
+    found = (
+        ReviewItem.objects.filter(
+            customer_id__in=ids,
+            channel=channel,
+            status=ReviewStatus.DECIDED,
+            recommendation__isnull=False,
+        )
+        .order_by("-decided_at", "-pk")
+        .values_list(
+            "customer_id",
+            "recommendation__item_id",
+            "decision",
+            "replacement_item_id",
+            "replacement_item__active",
+            "decided_at",
+        )
+    )
+    for customer_id, item_id, decision, pick, active, decided_at in found.iterator(
+        chunk_size=5_000
+    ):
         if decision == ReviewDecision.APPROVE:
             approved[customer_id].add(item_id)
         elif decision in (ReviewDecision.REJECT, ReviewDecision.REPLACE):
             rejected[customer_id].add(item_id)
-    # A later rejection wins over an earlier approval of the same item.
+        if (
+            decision == ReviewDecision.REPLACE
+            and pick is not None
+            and active
+            and decided_at is not None
+            and decided_at >= since
+            and pick not in picked[customer_id]
+        ):
+            picked[customer_id].append(pick)
+    # A later rejection wins over an earlier approval of the same item, and over a pick.
     for customer_id, items in rejected.items():
         approved[customer_id] -= items
-    return Decided(dict(rejected), dict(approved))
+        if customer_id in picked:
+            picked[customer_id] = [i for i in picked[customer_id] if i not in items]
+    return Decided(dict(rejected), dict(approved), {k: v for k, v in picked.items() if v})
 
 
 def holds_opened_since(since: datetime) -> int:

@@ -41,6 +41,7 @@ from personalization.models import (
 from personalization.oversight import trail
 from personalization.oversight.screening import replacement_flags
 from personalization.oversight.selectors import oversight_settings
+from personalization.oversight.wording import staff_pick_sentence_stored
 
 logger = logging.getLogger(__name__)
 
@@ -554,7 +555,7 @@ def _apply(item: ReviewItem, now: datetime) -> None:
                 model_version_id=recommendation.model_version_id,
                 channel=recommendation.channel,
                 reasons=[],
-                sentence=_("Chosen for you by our staff"),
+                sentence=staff_pick_sentence_stored(),
                 status=RecommendationStatus.APPROVED,
                 superseded_at=recommendation.superseded_at,
             )

@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 # Rule code -> short name for filters and counts.
+# The sentence of a reviewer's replacement (stored in the shop's language, shown in the
+# reader's: serving translates it).
+STAFF_PICK_SENTENCE = gettext_lazy("Chosen for you by our staff")
+
+
+def staff_pick_sentence_stored() -> str:
+    """The staff pick's sentence as rows store it: in the shop's language, like the
+    generated sentences (serving shows the reader's translation)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(STAFF_PICK_SENTENCE)
+
+
 RULE_NAMES = {
     "restriction_conflict": gettext_lazy("Conflicts with a restriction"),
     "missing_attribute_data": gettext_lazy("Allergen data missing"),

@@ -14,6 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils.translation import gettext
+
 from accounts.models import CustomerProfile, PersonalizationMode
 from accounts.selectors import effective_mode
 from governance.features import MODEL_ITEM_KNN, ONSITE_RECOMMENDATIONS
@@ -211,10 +213,10 @@ def _shown(row: serving.StoredRow, *, explain: bool = True) -> ShownItem:
         price=row.price,
         rank=row.rank,
         # Rendered in the reader's language from the reasons; a row without reasons
-        # (a reviewer's replacement) keeps the sentence stored with it.
+        # (a reviewer's replacement) keeps the sentence stored with it, translated.
         sentence=sentences.sentence(reasons, item_id=row.item_id)
         if explain and reasons
-        else row.sentence,
+        else _stored_sentence(row.sentence),
         reasons=lines,
         data_categories=[(code, sentences.data_category_name(code)) for code in codes],
         recommendation_id=row.pk,
@@ -224,6 +226,11 @@ def _shown(row: serving.StoredRow, *, explain: bool = True) -> ShownItem:
         model_version_id=row.model_version_id,
         structured_reasons=reasons,
     )
+
+
+def _stored_sentence(sentence: str) -> str:
+    # gettext("") would be the catalogue's header.
+    return gettext(sentence) if sentence else ""
 
 
 def _anonymous_items(result: engine.CustomerList) -> list[ShownItem]:

@@ -56,6 +56,9 @@ class Screened:
     unreviewed: dict[int, list[rules.Flag]] = field(default_factory=dict)
     # Item keys sampled for a spot check after delivery.
     spot_checks: set[int] = field(default_factory=set)
+    # Reviewers' replacements kept from earlier decisions, in the list's last places
+    # (after `shown`): the engine's lowest-ranked suggestions made room for them.
+    picks: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,16 @@ def lists_screen_and_fill(
         # Only what is shown can be sent out with a flag.
         shown_items = {s.item for s in entry.shown}
         entry.unreviewed = {k: v for k, v in entry.unreviewed.items() if k in shown_items}
+    _place_staff_picks(
+        lists,
+        screened,
+        decided=decided,
+        shoppers=by_key,
+        top_k=model.params.top_k,
+        known=known,
+        settings=settings,
+        now=now,
+    )
     if over_budget or over_cap:
         pool = [(key, s.item) for key, entry in screened.items() for s in entry.shown]
         for key, item in screening.spot_check_sample(
@@ -225,6 +238,57 @@ def lists_screen_and_fill(
         over_cap=over_cap,
         rounds=rounds,
     )
+
+
+def _place_staff_picks(
+    lists: list[engine.CustomerList],
+    screened: dict[int, Screened],
+    *,
+    decided: screening.Decided,
+    shoppers: dict[int, engine.Shopper],
+    top_k: int,
+    known: screening.Known,
+    settings: OversightSettings,
+    now: datetime,
+) -> None:
+    """Keep reviewers' recent replacements (decision 67) in the lists made again.
+
+    A pick stays while it is still fine for the customer: not turned down since (not
+    for me, can't have, a later rejection), not already on the list on its own merits,
+    and free of high-risk flags today (a restriction added since, allergen data
+    missing under a restriction). It takes the list's last place, as when it was chosen,
+    and the engine's lowest-ranked suggestion makes room (`lists` is updated in place)."""
+    wanted: list[tuple[int, int]] = []
+    for key, entry in screened.items():
+        shopper = shoppers[key]
+        gone = shopper.not_for_me | shopper.cant_have | {s.item for s, _f in entry.held}
+        on_list = {s.item for s in entry.shown}
+        for item in decided.picked.get(key, ())[:top_k]:
+            if item not in gone and item not in on_list:
+                wanted.append((key, item))
+    if not wanted:
+        return
+    probes = [
+        Recommendation(customer_id=key, item_id=item, score=1.0, rank=1) for key, item in wanted
+    ]
+    picked: dict[int, set[int]] = {}
+    for key, item in wanted:
+        picked.setdefault(key, set()).add(item)
+    flags = screening.candidates_flags(
+        candidates=probes, known=known, settings=settings, approved=picked, now=now
+    )
+    for (key, item), found in zip(wanted, flags, strict=True):
+        if not found:
+            screened[key].picks.append(item)
+    for i, result in enumerate(lists):
+        picking = screened.get(result.customer)
+        if picking is None or not picking.picks:
+            continue
+        room = max(0, top_k - len(picking.picks))
+        picking.shown = picking.shown[:room]
+        kept = {s.item for s in picking.shown}
+        picking.unreviewed = {k: v for k, v in picking.unreviewed.items() if k in kept}
+        lists[i] = replace(result, suggestions=result.suggestions[:room])
 
 
 def _waiting(result: engine.CustomerList) -> set[int]:

@@ -35,6 +35,7 @@ from personalization.models import (
 )
 from personalization.oversight import screening
 from personalization.oversight.selectors import oversight_settings
+from personalization.oversight.wording import staff_pick_sentence_stored
 from personalization.recommending import filling, loading, storing
 from personalization.recommending.models_cache import active_version, model_for
 
@@ -364,7 +365,7 @@ def _compute_and_store(
             version_id=version_id,
             known=known,
             settings=settings_now,
-            decided=screening.decided_pairs(customer_ids=ids, channel=channel),
+            decided=screening.decided_pairs(customer_ids=ids, channel=channel, now=at),
             budget_left=lambda: filling.budget_left(settings=settings_now, now=at),
             now=at,
         )
@@ -382,12 +383,31 @@ def _compute_and_store(
                 continue
             # The engine ranks the items waiting for review on their own (1, 2, ...);
             # stored, they come after the list, so each place holds one current row.
+            picks = outcome.lists[result.customer].picks if outcome is not None else []
+            shown = len(result.suggestions) + len(picks)
             ranked = [
                 *((s, s.rank) for s in result.suggestions),
-                *((s, len(result.suggestions) + s.rank) for s in result.needs_review),
+                *((s, shown + s.rank) for s in result.needs_review),
             ]
             # A list shorter than the model's length says so when it is served.
-            short = len(result.suggestions) < model.params.top_k
+            short = shown < model.params.top_k
+            # Reviewers' replacements kept from earlier decisions (filling.py), after the
+            # engine's suggestions, as when they were chosen.
+            for place, item in enumerate(picks, start=len(result.suggestions) + 1):
+                row = Recommendation(
+                    customer_id=result.customer,
+                    item_id=item,
+                    score=0.0,
+                    rank=place,
+                    model_version_id=version_id,
+                    channel=channel,
+                    reasons=[],
+                    sentence=staff_pick_sentence_stored(),
+                    status=RecommendationStatus.APPROVED,
+                    flags=[filling.SHORT_LIST] if short else [],
+                )
+                rows.append(row)
+                by_customer[result.customer].append(row)
             for suggestion, rank in ranked:
                 reasons = _reasons_json(suggestion, names)
                 flags = list(suggestion.flags)

@@ -11,11 +11,12 @@ from django.utils import timezone
 
 from accounts.models import PersonalizationMode
 from accounts.roles import Role
-from accounts.services import customer_profile_set_mode
+from accounts.services import customer_profile_set_mode, customer_profile_set_preferences
 from personalization.models import Feedback, Item, Recommendation, ReviewItem
 from personalization.oversight.services import review_decide
 from personalization.recommending import services
 from tests.builders import ALL, Shop, bought, grant
+from tests.factories import ItemFactory
 
 pytestmark = pytest.mark.django_db
 URL = "/me/recommendations/"
@@ -262,3 +263,80 @@ def test_a_reviewers_replacement_says_staff_chose_it(client, customer, shop, mak
     html = client.get(URL).content.decode()
     assert spare.name in item_names(html)
     assert "Chosen for you by our staff" in html
+
+
+def _replace_a_held_item(client, customer, shop, make_user):
+    """The customer turns down the croissant; staff replace the held item with a new
+    biscuit the model has never seen (so only the staff's choice can list it)."""
+    client.get(URL)
+    row = Recommendation.objects.get(
+        customer=customer, item=shop.croissant, superseded_at__isnull=True
+    )
+    client.post(reverse("me:recommendation_feedback", args=[row.pk]), {"kind": "not_for_me"})
+    current = Recommendation.objects.filter(customer=customer, superseded_at__isnull=True)
+    spare = ItemFactory(
+        name="Ginger Biscuit",
+        category=shop.croissant.category,
+        attribute_codes=["contains:gluten"],
+    )
+    item = ReviewItem.objects.filter(recommendation__in=current.filter(status="held")).first()
+    review_decide(
+        user=make_user(Role.STAFF),
+        item_id=item.pk,
+        decision="replace",
+        reason_code="better_item",
+        replacement_item_id=spare.pk,
+        explanation_seen=True,
+    )
+    return spare
+
+
+def test_a_staff_replacement_survives_a_later_regeneration(client, customer, shop, make_user):
+    spare = _replace_a_held_item(client, customer, shop, make_user)
+    before = item_names(client.get(URL).content.decode())
+    assert spare.name in before
+
+    # A later regeneration (new data, a retrain, the nightly refresh) keeps the pick.
+    services.recommendations_generate_for_customer(customer=customer)
+    html = client.get(URL).content.decode()
+    names = item_names(html)
+    assert spare.name in names
+    assert "Chosen for you by our staff" in html
+    assert len(names) == len(before)
+    assert len(set(names)) == len(names)
+    assert "Croissant" not in names
+
+
+def test_a_staff_replacement_is_shown_in_the_readers_language(client, customer, shop, make_user):
+    _replace_a_held_item(client, customer, shop, make_user)
+    services.recommendations_generate_for_customer(customer=customer)
+    html = client.get(URL, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Ginger Biscuit" in item_names(html)
+    assert "Von unserem Team für Sie ausgewählt" in html
+    assert "Chosen for you by our staff" not in html
+
+
+def test_a_staff_replacement_leaves_when_it_no_longer_fits(client, customer, shop, make_user):
+    spare = _replace_a_held_item(client, customer, shop, make_user)
+    # The customer now says they cannot have what the pick contains: it conflicts and goes.
+    customer_profile_set_preferences(profile=customer, restrictions=["contains:gluten"])
+    services.recommendations_generate_for_customer(customer=customer)
+    assert spare.name not in item_names(client.get(URL).content.decode())
+
+
+def test_a_staff_replacement_the_customer_turns_down_does_not_come_back(
+    client, customer, shop, make_user
+):
+    spare = _replace_a_held_item(client, customer, shop, make_user)
+    client.get(URL)
+    row = Recommendation.objects.get(customer=customer, item=spare, superseded_at__isnull=True)
+    client.post(reverse("me:recommendation_feedback", args=[row.pk]), {"kind": "not_for_me"})
+    services.recommendations_generate_for_customer(customer=customer)
+    assert spare.name not in item_names(client.get(URL).content.decode())
+
+
+def test_a_staff_replacement_is_kept_for_thirty_days(client, customer, shop, make_user):
+    spare = _replace_a_held_item(client, customer, shop, make_user)
+    later = timezone.now() + timedelta(days=31)
+    rows = services.recommendations_generate_for_customer(customer=customer, now=later)
+    assert spare.pk not in {r.item_id for r in rows if r.status == "approved" and not r.reasons}
