@@ -12,8 +12,9 @@ best of them (`recency_visits`, no refit), EASE^R fitted on 0/1 rows near the be
 penalty (`ease_binary`), the item-kNN hybrid, and popularity alone; for each, the
 buy-again weight, the popularity weight and the time decay. The budget is checked
 before every fit (and every recency setting), so a run ends within the budget plus one
-fit; the previous settings and "most popular" are judged first and stay the fall-backs. The scores a candidate is judged by are the engine's own (`evidence @
-neighbourhood + popularity`); list shaping (category caps, stated preferences) is the
+fit; the previous settings and "most popular" are judged first and stay the fall-backs.
+The scores a candidate is judged by are the engine's own (`evidence @ neighbourhood +
+popularity`); list shaping (category caps, stated preferences) is the
 same for every candidate and not part of the choice.
 
 "Most popular" (the popularity prior alone, nothing personal) is always judged too: the
