@@ -196,7 +196,14 @@ def _score_chunk(
     # Recent history weighs more (query-time only); reasons read the same evidence.
     histories = histories.recent(float(params.recency_visits))
     evidence = histories.item_evidence
-    scores = (evidence @ model.neighbourhood).toarray()
+    # Sparse rows times the dense matrix when there is one: far faster than a sparse
+    # product whose result is dense anyway (EASE^R's B has no zeros). Ranking only; the
+    # stored scores are the sums of the reasons (`explaining`).
+    dense = model.dense_neighbourhood
+    if dense is not None:
+        scores = np.asarray(evidence @ dense, dtype=np.float64)
+    else:
+        scores = (evidence @ model.neighbourhood).toarray()
     scores += context.popularity[None, :]
     banned = np.repeat(~catalog.active[None, :], n, axis=0)
     review = np.zeros((n, n_items), dtype=bool)
