@@ -308,7 +308,7 @@ def tune(
                 fitted_rows = replace(params, ease_binary=binary)
                 g = ease.gram(ease.fit_rows(x, fitted_rows), items)
                 mean_diag = float(np.mean(np.diag(g))) if len(items) else 1.0
-                shares = LAMBDA_SHARES
+                shares: tuple[float, ...] = LAMBDA_SHARES
                 if binary and False in best_share:
                     # 0/1 rows: around the penalty the weighted rows liked best.
                     near = best_share[False][1]
