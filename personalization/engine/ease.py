@@ -42,6 +42,15 @@ def block_items(x: sparse.csr_matrix, limit: int) -> np.ndarray:
     return used.astype(np.int64)
 
 
+def fit_rows(x: sparse.spmatrix, params: Parameters) -> sparse.csr_matrix:
+    """The rows X'X is built from: the evidence as it is, or 0/1 (`ease_binary`)."""
+    rows = sparse.csr_matrix(x, dtype=np.float64, copy=True)
+    if params.ease_binary:
+        rows.eliminate_zeros()
+        rows.data[:] = 1.0
+    return rows
+
+
 def gram(x: sparse.csr_matrix, items: np.ndarray) -> np.ndarray:
     """X'X over the block's columns, dense float64."""
     block = x[:, items].tocsc().astype(np.float64)

@@ -8,7 +8,7 @@ share.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -51,6 +51,9 @@ class Histories:
     counts: sparse.csr_matrix
     # Median price paid per unit, NaN without a purchase with a price.
     usual_unit_price: np.ndarray
+    # Same entries as `evidence`: 1 + how many of the customer's own later visits
+    # (distinct event times) came after the entry's last event (None: not kept).
+    visits_after: sparse.csr_matrix | None = None
 
     @cached_property
     def row(self) -> dict[int, int]:
@@ -78,7 +81,23 @@ class Histories:
             evidence=self.evidence[rows],
             counts=self.counts[rows],
             usual_unit_price=self.usual_unit_price[rows],
+            visits_after=None if self.visits_after is None else self.visits_after[rows],
         )
+
+    def recent(self, half_life_visits: float) -> Histories:
+        """The histories as scoring reads them: each entry's evidence halved for every
+        `half_life_visits` of the customer's own visits since its last event (0: as is).
+
+        Query-time only: a model is fitted on the unweighted evidence, so a score stays
+        linear in what is shown (the weighted evidence) and unlearning is unchanged.
+        """
+        if half_life_visits <= 0 or self.visits_after is None or not self.evidence.nnz:
+            return self
+        factor = self.visits_after.copy()
+        factor.data = np.power(0.5, (factor.data - 1.0) / float(half_life_visits))
+        evidence = sparse.csr_matrix(self.evidence.multiply(factor))
+        evidence.sort_indices()
+        return replace(self, evidence=evidence)
 
 
 def build_histories(
@@ -136,7 +155,40 @@ def build_histories(
         evidence=evidence,
         counts=counts,
         usual_unit_price=_median_unit_price(events, rows, len(keys)),
+        visits_after=_visits_after(
+            evidence, rows, events.category.astype(np.int64) * n_items + events.item, events.at
+        ),
     )
+
+
+def _visits_after(
+    evidence: sparse.csr_matrix, rows: np.ndarray, columns: np.ndarray, at: np.ndarray
+) -> sparse.csr_matrix:
+    """Per evidence entry, 1 + the customer's visits (distinct event times) after the
+    entry's last event, with `evidence`'s own sparsity pattern."""
+    width = max(evidence.shape[1], 1)
+    out = evidence.copy()
+    if not evidence.nnz:
+        return out
+    rows = rows.astype(np.int64)
+    key = rows * width + columns.astype(np.int64)
+    order = np.lexsort((at, key))
+    key_sorted = key[order]
+    last_of_key = np.r_[key_sorted[1:] != key_sorted[:-1], True]
+    unique_keys = key_sorted[last_of_key]
+    last_at = at[order][last_of_key]
+    times, code = np.unique(at, return_inverse=True)
+    n_times = len(times)
+    visits = np.unique(rows * n_times + code)
+    entry_row = np.repeat(np.arange(evidence.shape[0], dtype=np.int64), np.diff(evidence.indptr))
+    entry_key = entry_row * width + evidence.indices.astype(np.int64)
+    where = np.searchsorted(unique_keys, entry_key)
+    entry_code = np.searchsorted(times, last_at[where])
+    later = np.searchsorted(visits, entry_row * n_times + n_times) - np.searchsorted(
+        visits, entry_row * n_times + entry_code, side="right"
+    )
+    out.data = 1.0 + later.astype(np.float64)
+    return out
 
 
 def _median_unit_price(events: Events, rows: np.ndarray, n_rows: int) -> np.ndarray:

@@ -19,6 +19,9 @@ class Parameters:
     # EASE^R covers at most this many items (the most used); P is N x N float64 in the
     # artifact (3,000 items: 72 MB). Further items get the item-kNN rows.
     ease_max_items: int = 3_000
+    # EASE^R fitted on 0/1 rows ("used the item or not") instead of the weighted evidence;
+    # scoring still reads the weighted evidence. Chosen per shop by tuning.
+    ease_binary: bool = False
     # Each history item keeps its strongest weights (by size, either sign); 0 keeps all.
     ease_neighbours: int = 0
     # How much one event of each kind says about a customer's taste (before decay).
@@ -32,6 +35,10 @@ class Parameters:
     rating_weight: float = 1.0
     # An event loses half its weight after this many days.
     half_life_days: float = 120.0
+    # Query-time recency: when scoring, a history item's evidence is halved for every
+    # this many of the customer's own visits since they last used it (0: off). The model
+    # is fitted on the unweighted evidence; a score stays the exact sum of its reasons.
+    recency_visits: float = 0.0
     # Item-item collaborative filtering: cosine similarity shrunk towards 0 for pairs that
     # few customers share (sim * n / (n + shrinkage)).
     shrinkage: float = 5.0

@@ -2,12 +2,13 @@
 
 score(customer, item) =
       sum over the customer's evidence (item j, data category c) of
-          evidence[j, c] * neighbourhood[j, item]
+          evidence[j, c] * recency[j, c] * neighbourhood[j, item]
     + liked_weight            if the item's category is one the customer likes
     + popularity_weight * popularity[item]
     + a "fewer like this" term (never positive) for categories the customer asked to see less of
 
-Every term is returned as a `Reason` (`reasons`), and the reasons of a suggestion sum to
+(recency: 0.5 per `recency_visits` of the customer's visits since they last used j; 1
+when off). Every term is returned as a `Reason` (`reasons`), and the reasons of a suggestion sum to
 its score (`explaining` builds them). Hard filters and diversity are in `shaping`.
 Prices are only read (for the premium flag), never set.
 """
@@ -192,8 +193,17 @@ def _score_chunk(
     model, catalog = context.model, context.catalog
     params = model.params
     n, n_items, k = len(shoppers), len(catalog), context.k
+    # Recent history weighs more (query-time only); reasons read the same evidence.
+    histories = histories.recent(float(params.recency_visits))
     evidence = histories.item_evidence
-    scores = (evidence @ model.neighbourhood).toarray()
+    # Sparse rows times the dense matrix when there is one: far faster than a sparse
+    # product whose result is dense anyway (EASE^R's B has no zeros). Ranking only; the
+    # stored scores are the sums of the reasons (`explaining`).
+    dense = model.dense_neighbourhood
+    if dense is not None:
+        scores = np.asarray(evidence @ dense, dtype=np.float64)
+    else:
+        scores = (evidence @ model.neighbourhood).toarray()
     scores += context.popularity[None, :]
     banned = np.repeat(~catalog.active[None, :], n, axis=0)
     review = np.zeros((n, n_items), dtype=bool)

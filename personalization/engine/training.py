@@ -133,7 +133,9 @@ def train(
     gram_inverse = None
     if params.family == "ease":
         ease_items = ease.block_items(x, max(int(params.ease_max_items), 0))
-        gram_inverse = ease.inverse(ease.gram(x, ease_items), float(params.ease_lambda))
+        gram_inverse = ease.inverse(
+            ease.gram(ease.fit_rows(x, params), ease_items), float(params.ease_lambda)
+        )
         tail = None
         if len(ease_items) < int((np.diff(x.tocsc().indptr) > 0).sum()):
             # Collaborative links only: content mixing has no counterpart in EASE^R.

@@ -7,10 +7,14 @@ the best one wins and is refit on everything by the caller (`train`). The search
 when the time budget runs out; the best candidate judged so far wins.
 
 Candidates, most promising first: EASE^R at a few ridge penalties (relative to the
-Gram's mean diagonal, so the grid fits any shop's size), the item-kNN hybrid, and
-popularity alone; for each, the buy-again weight, the popularity weight and the time
-decay. The scores a candidate is judged by are the engine's own (`evidence @
-neighbourhood + popularity`); list shaping (category caps, stated preferences) is the
+Gram's mean diagonal, so the grid fits any shop's size), then query-time recency on the
+best of them (`recency_visits`, no refit), EASE^R fitted on 0/1 rows near the best
+penalty (`ease_binary`), the item-kNN hybrid, and popularity alone; for each, the
+buy-again weight, the popularity weight and the time decay. The budget is checked
+before every fit (and every recency setting), so a run ends within the budget plus one
+fit; the previous settings and "most popular" are judged first and stay the fall-backs.
+The scores a candidate is judged by are the engine's own (`evidence @ neighbourhood +
+popularity`); list shaping (category caps, stated preferences) is the
 same for every candidate and not part of the choice.
 
 "Most popular" (the popularity prior alone, nothing personal) is always judged too: the
@@ -43,6 +47,10 @@ HALF_LIVES = (100_000.0, 120.0)
 LAMBDA_SHARES = (0.5, 1.0, 2.0, 4.0, 8.0, 0.25)
 REPEAT_WEIGHTS = (0.0, 0.2, 0.4, 0.8, 1.6)
 POPULARITY_WEIGHTS = (0.0, 0.1, 0.3, 1.0, 3.0)
+# EASE^R fitted on the weighted evidence, then on 0/1 rows (`Parameters.ease_binary`).
+EASE_BINARY = (False, True)
+# Query-time recency tried on the best personal candidate (`Parameters.recency_visits`).
+RECENCY_VISITS = (16.0, 8.0, 4.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -181,7 +189,6 @@ def tune(
         banned[seen.row[durable], seen.col[durable]] = True
     candidates: list[tuple[float, dict]] = []
     best: tuple[float, Parameters] | None = None
-    out_of_time = False
 
     def judge(scores: np.ndarray, params: Parameters, what: dict) -> float:
         nonlocal best
@@ -204,17 +211,20 @@ def tune(
             histories = build_histories(
                 split.fit, n_items=n_items, params=params, now=split.now, consent=None
             )
-            rows = np.array([histories.row.get(int(c), -1) for c in split.users])
             x = histories.item_evidence
-            # The judged customers' evidence rows (sparse; empty for a customer unseen).
-            xv = sparse.diags((rows >= 0).astype(np.float64)) @ x[np.maximum(rows, 0)]
-            xv = sparse.csr_matrix(xv)
             raw = _popularity_raw(histories)
             cache.clear()
-            cache[half_life] = (histories, x, xv, ease.popularity_from(raw))
+            cache[half_life] = (
+                histories,
+                x,
+                _judged_rows(histories, split.users, 0.0),
+                ease.popularity_from(raw),
+            )
         return cache[half_life]
 
-    def grid(params: Parameters, personal: np.ndarray | None, xv, pop, what: dict) -> None:
+    def grid(params: Parameters, personal: np.ndarray | None, xv, pop, what: dict) -> float:
+        """Judge the candidate with each buy-again and popularity weight; the best figure."""
+        top = -np.inf
         repeat = _repeat(xv, catalog)
         repeats = (0.0,) if protocol == "new" else REPEAT_WEIGHTS
         for r in repeats:
@@ -224,11 +234,13 @@ def tune(
                 scores = r * repeat + w * pop[None, :]
                 if personal is not None:
                     scores = scores + personal
-                judge(
+                figure = judge(
                     scores,
                     replace(params, repeat_weight=r, popularity_weight=w),
                     {**what, "repeat_weight": r, "popularity_weight": w},
                 )
+                top = max(top, figure)
+        return top
 
     # Most popular: the baseline the owner compares with.
     _h, _x, xv0, pop0 = prepared(base.half_life_days)
@@ -238,7 +250,8 @@ def tune(
     def judge_previous() -> float | None:
         if previous is None:
             return None
-        histories, x, xv, pop = prepared(previous.half_life_days)
+        histories, x, _xv, pop = prepared(previous.half_life_days)
+        xv = _judged_rows(histories, split.users, float(previous.recency_visits))
         personal = _personal(previous, x, xv, histories, catalog, n_items)
         repeat = _repeat(xv, catalog)
         scores = previous.repeat_weight * repeat + previous.popularity_weight * pop[None, :]
@@ -247,49 +260,108 @@ def tune(
         return judge(scores, previous, {"family": previous.family, "previous": True})
 
     report["previous"] = judge_previous()
-    for half_life in HALF_LIVES:
-        if over_budget():
-            out_of_time = True
-            break
-        histories, x, xv, pop = prepared(half_life)
-        params = replace(base, half_life_days=half_life)
-        items = ease.block_items(x, int(base.ease_max_items))
-        g = ease.gram(x, items)
-        tail = _tail(x, items, histories, catalog, params)
-        mean_diag = float(np.mean(np.diag(g))) if len(items) else 1.0
-        for share in LAMBDA_SHARES:
+    # The best personal candidate so far (its figure, settings, and how to score it
+    # again): the recency pass below re-weights its customers' histories.
+    best_personal: list = []
+
+    def note_personal(figure: float, params: Parameters, score) -> None:
+        if not best_personal or figure > best_personal[0] + 1e-12:
+            best_personal[:] = [figure, params, score]
+
+    tried_recency: list[Parameters] = []
+
+    def recency_pass() -> bool:
+        """Query-time recency on the best personal candidate so far: the same model, its
+        customers' recent history weighing more (one matrix product each, no refit)."""
+        if not best_personal or best_personal[1] in tried_recency:
+            return True
+        _figure, params, score = best_personal
+        tried_recency.append(params)
+        histories, _x, _xv, pop = prepared(params.half_life_days)
+        for visits in RECENCY_VISITS:
             if over_budget():
-                out_of_time = True
-                break
-            lam = max(share * mean_diag, 1e-3)
-            p = ease.inverse(g, lam, single=True)
-            fitted = replace(params, family="ease", ease_lambda=lam, repeat_weight=0.0)
-            personal = _ease_scores(xv, p, items, fitted, tail)
+                return False
+            xv = _judged_rows(histories, split.users, visits)
             what = {
-                "family": "ease",
-                "half_life_days": half_life,
-                "ease_lambda": round(lam, 4),
-                "lambda_share": share,
+                "family": params.family,
+                "half_life_days": params.half_life_days,
+                "ease_binary": params.ease_binary,
+                "ease_lambda": round(params.ease_lambda, 4),
+                "recency_visits": visits,
             }
-            grid(fitted, personal, xv, pop, what)
-        if over_budget():
-            out_of_time = True
-            break
-        knn = replace(params, family="knn", repeat_weight=0.0)
-        grid(
-            knn,
-            _personal(knn, x, xv, histories, catalog, n_items),
-            xv,
-            pop,
-            {"family": "knn", "half_life_days": half_life},
-        )
-        grid(
-            replace(params, family="popularity"),
-            None,
-            xv,
-            pop,
-            {"family": "popularity", "half_life_days": half_life},
-        )
+            grid(replace(params, recency_visits=visits), score(xv), xv, pop, what)
+        return True
+
+    def search() -> bool:
+        """The candidates in order; False when the budget ran out (checked before each fit)."""
+        for half_life in HALF_LIVES:
+            if over_budget():
+                return False
+            histories, x, xv, pop = prepared(half_life)
+            params = replace(base, half_life_days=half_life, recency_visits=0.0)
+            items = ease.block_items(x, int(base.ease_max_items))
+            tail = _tail(x, items, histories, catalog, params)
+            best_share: dict[bool, tuple[float, float]] = {}
+            for binary in EASE_BINARY:
+                if over_budget():
+                    return False
+                fitted_rows = replace(params, ease_binary=binary)
+                g = ease.gram(ease.fit_rows(x, fitted_rows), items)
+                mean_diag = float(np.mean(np.diag(g))) if len(items) else 1.0
+                shares: tuple[float, ...] = LAMBDA_SHARES
+                if binary and False in best_share:
+                    # 0/1 rows: around the penalty the weighted rows liked best.
+                    near = best_share[False][1]
+                    shares = (near, near * 2.0, near / 2.0)
+                for share in shares:
+                    if over_budget():
+                        return False
+                    lam = max(share * mean_diag, 1e-3)
+                    p = ease.inverse(g, lam, single=True)
+                    fitted = replace(fitted_rows, family="ease", ease_lambda=lam, repeat_weight=0.0)
+                    b = _ease_weights(p, items, fitted)
+                    personal = _ease_scores(xv, b, items, tail)
+                    what = {
+                        "family": "ease",
+                        "half_life_days": half_life,
+                        "ease_binary": binary,
+                        "ease_lambda": round(lam, 4),
+                        "lambda_share": share,
+                    }
+                    figure = grid(fitted, personal, xv, pop, what)
+                    if figure > best_share.get(binary, (-np.inf, 0.0))[0]:
+                        best_share[binary] = (figure, share)
+                    note_personal(
+                        figure,
+                        fitted,
+                        lambda v, b=b, items=items, tail=tail: _ease_scores(v, b, items, tail),
+                    )
+                if not binary and not recency_pass():
+                    return False
+            if over_budget():
+                return False
+            knn = replace(params, family="knn", repeat_weight=0.0)
+            neighbourhood = _neighbourhood(histories, catalog, knn)
+            figure = grid(
+                knn,
+                (xv @ neighbourhood).toarray(),
+                xv,
+                pop,
+                {"family": "knn", "half_life_days": half_life},
+            )
+            note_personal(figure, knn, lambda v, nb=neighbourhood: (v @ nb).toarray())
+            grid(
+                replace(params, family="popularity"),
+                None,
+                xv,
+                pop,
+                {"family": "popularity", "half_life_days": half_life},
+            )
+            if not recency_pass():
+                return False
+        return True
+
+    out_of_time = not search()
     if best is None:  # no time for any candidate: most popular, as judged above
         best = (popular, replace(base, family="popularity", repeat_weight=0.0))
     figure, chosen = best
@@ -302,6 +374,8 @@ def tune(
             "repeat_weight": chosen.repeat_weight,
             "popularity_weight": chosen.popularity_weight,
             "half_life_days": chosen.half_life_days,
+            "ease_binary": chosen.ease_binary,
+            "recency_visits": chosen.recency_visits,
         },
         validation={"ndcg@10": round(figure, 4)},
         lift_over_most_popular=round(figure / popular, 3) if popular > 0 else None,
@@ -313,6 +387,15 @@ def tune(
     return Tuning(params=chosen, report=report)
 
 
+def _judged_rows(histories, users: np.ndarray, recency_visits: float) -> sparse.csr_matrix:
+    """The judged customers' evidence rows as scoring reads them (recency-weighted when
+    `recency_visits`; an empty row for a customer without fit events)."""
+    rows = np.array([histories.row.get(int(c), -1) for c in users], dtype=np.int64)
+    x = histories.recent(recency_visits).item_evidence
+    xv = sparse.diags((rows >= 0).astype(np.float64)) @ x[np.maximum(rows, 0)]
+    return sparse.csr_matrix(xv)
+
+
 def _personal(params, x, xv, histories, catalog, n_items) -> np.ndarray | None:
     """The collaborative part of a candidate's scores for the judged customers."""
     if params.family == "popularity":
@@ -320,8 +403,9 @@ def _personal(params, x, xv, histories, catalog, n_items) -> np.ndarray | None:
     fitted = replace(params, repeat_weight=0.0)
     if params.family == "ease":
         items = ease.block_items(x, int(params.ease_max_items))
-        p = ease.inverse(ease.gram(x, items), float(params.ease_lambda))
-        return _ease_scores(xv, p, items, fitted, _tail(x, items, histories, catalog, fitted))
+        p = ease.inverse(ease.gram(ease.fit_rows(x, params), items), float(params.ease_lambda))
+        tail = _tail(x, items, histories, catalog, fitted)
+        return _ease_scores(xv, _ease_weights(p, items, fitted), items, tail)
     neighbourhood = _neighbourhood(histories, catalog, fitted)
     return (xv @ neighbourhood).toarray()
 
@@ -340,13 +424,17 @@ def _tail(x, items, histories, catalog, params) -> sparse.csr_matrix | None:
     return sparse.csr_matrix((knn.data[keep], (knn.row[keep], knn.col[keep])), shape=(n, n))
 
 
-def _ease_scores(xv, p, items, params, tail) -> np.ndarray:
+def _ease_weights(p, items, params) -> np.ndarray:
+    return ease.prune(ease.weights(p), int(params.ease_neighbours)) if len(items) else p
+
+
+def _ease_scores(xv, b, items, tail) -> np.ndarray:
     """xv @ neighbourhood without building it sparse: the dense block by BLAS, the tail."""
     n = xv.shape[1]
     out = np.zeros((xv.shape[0], n))
-    b = ease.prune(ease.weights(p), int(params.ease_neighbours)) if len(items) else p
     if len(items):
-        out[:, items] = xv[:, items].toarray() @ b
+        # In b's precision (float32 while judging candidates: twice as fast).
+        out[:, items] = xv[:, items].toarray().astype(b.dtype, copy=False) @ b
     if tail is not None:
         out += (xv @ tail).toarray() * ease.tail_scale(b, tail)
     return out

@@ -238,8 +238,12 @@ def forget_rows(
     raw[gone] = 0.0
     p = np.zeros((0, 0))
     if model.family == "ease" and model.gram_inverse is not None and len(items):
+        # The Gram's rows as training built them (0/1 under `ease_binary`).
+        fit_removed = ease.fit_rows(removed, model.params)
+        fit_added = None if added is None else ease.fit_rows(added, model.params)
         change = RowChange(
-            removed=removed[:, items], added=None if added is None else added[:, items]
+            removed=fit_removed[:, items],
+            added=None if fit_added is None else fit_added[:, items],
         )
         p = inverse_update(model.gram_inverse, change)
         # An item nobody uses has a zero row in X'X: P is block-diagonal there, so the

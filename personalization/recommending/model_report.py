@@ -56,6 +56,15 @@ def settings_words(parameters: dict) -> tuple[str, ...]:
         lines.append(
             _("A purchase counts half as much after %(days)d days.") % {"days": round(half_life)}
         )
+    recency = float(parameters.get("recency_visits", 0.0))
+    if recency > 0:
+        lines.append(
+            _(
+                "Your latest visits count most: an item counts half as much after every "
+                "%(visits)s of your visits since you last bought it."
+            )
+            % {"visits": f"{recency:g}"}
+        )
     repeat = float(parameters.get("repeat_weight", 0.0))
     if repeat > 0:
         lines.append(

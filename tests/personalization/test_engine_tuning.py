@@ -94,3 +94,54 @@ def test_a_tiny_shop_trains_with_the_defaults():
     result = tuning.tune(events, catalog, base=base)
     assert result.params == base
     assert "fewer than" in result.report["reason"]
+
+
+class FitClock:
+    """A clock that only moves when a model is fitted: each EASE^R fit takes 10 s."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.fits = 0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def fit(self, inverse):
+        def timed(*args, **kwargs):
+            self.fits += 1
+            self.now += 10.0
+            return inverse(*args, **kwargs)
+
+        return timed
+
+
+def test_the_budget_is_checked_before_each_fit_and_the_fall_backs_stay(shop, monkeypatch):
+    catalog, events = shop
+    clock = FitClock()
+    monkeypatch.setattr(tuning.ease, "inverse", clock.fit(tuning.ease.inverse))
+    previous = engine.Parameters(family="ease", ease_lambda=50.0)
+
+    # when: a 25 s budget, with fits of 10 s each (the previous model's among them)
+    result = tuning.tune(
+        events, catalog, previous=previous, budget_seconds=25.0, clock=clock, protocol="new"
+    )
+
+    # then: it stopped at the first check past the budget, so within budget + one fit
+    report = result.report
+    assert report["out_of_time"]
+    assert clock.fits == 3
+    assert clock.now <= 25.0 + 10.0
+    assert report["seconds"] <= 35.0
+    # and the fall-backs were judged on the same split: the choice is no worse than them
+    assert report["previous"] is not None
+    assert report["validation"]["ndcg@10"] >= report["previous"] - 1e-12
+    assert report["validation"]["ndcg@10"] >= report["most_popular"]["ndcg@10"]
+
+
+def test_with_no_time_and_no_previous_model_most_popular_serves(shop):
+    catalog, events = shop
+    ticks = itertools.count()
+    result = tuning.tune(events, catalog, budget_seconds=0.0, clock=lambda: float(next(ticks)))
+    assert result.report["out_of_time"]
+    assert result.params.family == "popularity"
+    assert result.report["validation"] == result.report["most_popular"]

@@ -106,13 +106,14 @@ def counts_change(model_events: engine.Events, left_events: engine.Events, befor
     }
 
 
+@pytest.mark.parametrize("binary", [False, True], ids=["weighted", "binary"])
 @FAST
 @given(shop)
-def test_erasing_a_customer_gives_the_model_trained_without_them(data):
+def test_erasing_a_customer_gives_the_model_trained_without_them(binary, data):
     n, raw, consent, lam, consumable, leaver = data
     catalog = catalog_of(n, consumable[:n])
     events = events_of(raw, n)
-    params = engine.Parameters(family="ease", ease_lambda=lam)
+    params = engine.Parameters(family="ease", ease_lambda=lam, ease_binary=binary)
     model = engine.train(events, catalog, params=params, now=NOW, consent=consent)
 
     # when: the customer's rows are taken out of the trained model
@@ -130,13 +131,14 @@ def test_erasing_a_customer_gives_the_model_trained_without_them(data):
     assert_same_model(forgotten, retrained)
 
 
+@pytest.mark.parametrize("binary", [False, True], ids=["weighted", "binary"])
 @FAST
 @given(shop, st.sampled_from(EVIDENCE_CATEGORIES))
-def test_withdrawing_one_category_gives_the_model_trained_without_it(data, category):
+def test_withdrawing_one_category_gives_the_model_trained_without_it(binary, data, category):
     n, raw, consent, lam, consumable, leaver = data
     catalog = catalog_of(n, consumable[:n])
     events = events_of(raw, n)
-    params = engine.Parameters(family="ease", ease_lambda=lam)
+    params = engine.Parameters(family="ease", ease_lambda=lam, ease_binary=binary)
     model = engine.train(events, catalog, params=params, now=NOW, consent=consent)
     after = {**consent, leaver: consent[leaver] - {category}}
 
