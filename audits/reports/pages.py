@@ -178,7 +178,9 @@ def _gap_words(gap: dict[str, Any]) -> str:
         }
     if metric == Metric.EXPOSURE:
         words += "; " + _("this is the demographic parity difference and ratio")
-    return words + ". " + _("No interval: one for a largest gap would be biased upward.")
+    # German abbreviates points with a full stop ("Pkt."): never a second one after it.
+    end = " " if words.endswith(".") else ". "
+    return words + end + _("No interval: one for a largest gap would be biased upward.")
 
 
 def report_sections(run: AuditRun) -> list[Section]:
