@@ -32,9 +32,7 @@ FAULTS = {
     "12-hour clock": re.compile(r"\b\d{1,2}(:\d{2} ?[ap]\.?m\b|(:\d{2})? ?[ap]\.m\.)", re.I),
 }
 # One label, heading or button saying a word twice in a row ("Status Status").
-_LABELLED = re.compile(
-    r"(?is)<(label|th|dt|button|summary|legend|h[1-4]|a)\b[^>]*>(.*?)</\1>"
-)
+_LABELLED = re.compile(r"(?is)<(label|th|dt|button|summary|legend|h[1-4]|a)\b[^>]*>(.*?)</\1>")
 # (Capitalised, so German "Mitarbeitende, die die Richtlinie ..." is not one.)
 _DOUBLED = re.compile(r"\b([A-ZÄÖÜ]\w{2,}):? \1\b")
 
