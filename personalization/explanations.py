@@ -72,7 +72,9 @@ def reason_phrase(reason: dict, *, item_id: int) -> str:
             n,
         ) % {"n": n, "data": data_category_name(reason.get("data_category", "")).lower()}
     if kind == engine.LIKED_CATEGORY:
-        return _("you like %(category)s") % {"category": reason.get("category_name", "")}
+        return _("you told us you like %(category)s") % {
+            "category": reason.get("category_name", "")
+        }
     if kind == engine.FEWER_LIKE_THIS:
         return _("you asked for fewer %(category)s") % {"category": reason.get("category_name", "")}
     return _("it is popular with our customers")
@@ -107,17 +109,34 @@ def _together_phrase(reason: dict, item_name: str) -> str:
 
 def sentence(reasons: list[dict], *, item_id: int, item_name: str = "") -> str:
     """The strongest evidence behind the item, in one sentence:
+    "You told us you like Cakes" when the liked category's term is the largest, else
     "People who buy Wheat Sourdough Loaf often also buy Rye Sourdough", "Because you
     bought it 6 times and like Pastries", or popularity. `item_name`: the suggested
     item's name ("this" without it)."""
     history = [r for r in reasons if r["kind"] == engine.HISTORY and r["contribution"] > 0]
     liked = [r for r in reasons if r["kind"] == engine.LIKED_CATEGORY]
     top = max(history, key=lambda r: r["contribution"]) if history else None
+    strongest = max(reasons, key=lambda r: r["contribution"]) if reasons else None
+    if strongest is not None and strongest["kind"] == engine.LIKED_CATEGORY:
+        # The like carries the item (its term is the largest): said first, then the
+        # history evidence behind it, so two such suggestions still read differently.
+        category = strongest.get("category_name", "")
+        if top is None:
+            return _("You told us you like %(category)s") % {"category": category}
+        evidence = (
+            _together_phrase(top, item_name)
+            if top.get("item") != item_id
+            else _history_phrase(top, same_item=False)
+        )
+        return _("You told us you like %(category)s, and %(reason)s") % {
+            "category": category,
+            "reason": evidence,
+        }
     if top is not None and top.get("item") != item_id:
         together = _together_phrase(top, item_name)
         text = together[:1].upper() + together[1:]
         if liked:
-            return _("%(reason)s, and you like %(category)s") % {
+            return _("%(reason)s, and you told us you like %(category)s") % {
                 "reason": text,
                 "category": liked[0].get("category_name", ""),
             }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,17 @@ from core.charts import Bar, Series, bar_chart, line_chart
 TREND_RUNS = 12
 # Bar charts on one report (the tables have everything).
 MAX_CHARTS = 12
+# Each chart is drawn twice, for a wide screen and for a phone, and site.css shows the one
+# that fits: an SVG scales its text with its width, so a 640-unit chart on a 390 px phone
+# would print 11 px labels at about 6 px. The phone's drawing is as wide as its screen.
+PHONE_CHART = {"width": 300}
+PHONE_BAR_CHART = {"width": 300, "label_width": 104}
+
+
+def _both_sizes(draw: Callable[..., str], phone: dict[str, int], **kwargs: Any) -> str:
+    return draw(**kwargs, extra_class="chart-wide") + draw(
+        **kwargs, **phone, extra_class="chart-narrow"
+    )
 
 
 def step_label(run: AuditRun) -> str:
@@ -166,7 +178,9 @@ def _gap_words(gap: dict[str, Any]) -> str:
         }
     if metric == Metric.EXPOSURE:
         words += "; " + _("this is the demographic parity difference and ratio")
-    return words + ". " + _("No interval: one for a largest gap would be biased upward.")
+    # German abbreviates points with a full stop ("Pkt."): never a second one after it.
+    end = " " if words.endswith(".") else ". "
+    return words + end + _("No interval: one for a largest gap would be biased upward.")
 
 
 def report_sections(run: AuditRun) -> list[Section]:
@@ -233,8 +247,10 @@ def _bar_chart(results: list[AuditResult], title: str, run: AuditRun) -> SafeStr
         "The same figures are in the table below."
     )
     return mark_safe(  # noqa: S308 (core.charts escapes every text it draws)
-        bar_chart(
-            bars,
+        _both_sizes(
+            bar_chart,
+            PHONE_BAR_CHART,
+            bars=bars,
             title=title,
             description=description,
             fmt=_fmt(metric),
@@ -334,9 +350,11 @@ def finding_trends(run: AuditRun, findings: list[AuditFinding]) -> dict[int, Saf
             )
         title = _("Trend: %(metric)s") % {"metric": wording.metric_label(finding.metric)}
         out[finding.pk] = mark_safe(  # noqa: S308 (escaped by core.charts)
-            line_chart(
-                labels,
-                series,
+            _both_sizes(
+                line_chart,
+                PHONE_CHART,
+                x_labels=labels,
+                series=series,
                 title=title,
                 description=_("The group's value and the reference group's, per audit run."),
                 fmt=_fmt(finding.metric),
@@ -393,9 +411,11 @@ def runs_trend() -> SafeString | None:
     )
     labels = [formats.date_format(r.finished_at or r.created_at, "SHORT_DATE_FORMAT") for r in runs]
     threshold = float(runs[-1].policy.get("ratio_threshold", 0.8))
-    findings_chart = line_chart(
-        labels,
-        [
+    findings_chart = _both_sizes(
+        line_chart,
+        PHONE_CHART,
+        x_labels=labels,
+        series=[
             Series(_("Threshold findings"), [r.breaches for r in runs]),
             Series(_("Drift findings"), [r.drifts for r in runs]),
         ],
@@ -405,9 +425,11 @@ def runs_trend() -> SafeString | None:
         # Whole numbers on every tick: the axis ends at a multiple of its 4 steps.
         max_value=4 * max(1, math.ceil(max(max(r.breaches, r.drifts) for r in runs) / 4)),
     )
-    ratio_chart = line_chart(
-        labels,
-        [Series(_("Lowest ratio to the reference group"), [lowest.get(r.pk) for r in runs])],
+    ratio_chart = _both_sizes(
+        line_chart,
+        PHONE_CHART,
+        x_labels=labels,
+        series=[Series(_("Lowest ratio to the reference group"), [lowest.get(r.pk) for r in runs])],
         title=_("Lowest ratio to the reference group"),
         description=_(
             # xgettext:no-python-format

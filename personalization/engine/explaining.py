@@ -36,7 +36,7 @@ def _explain(
     shoppers: list[Shopper],
     histories: Histories,
     targets: list[list[int]],
-    liked_rows: np.ndarray,
+    liked_lift: np.ndarray,
 ) -> list[list[tuple[tuple[Reason, ...], float]]]:
     """For each row, each target item's reasons and its score (their exact sum).
 
@@ -173,9 +173,9 @@ def _explain(
     popularity_reasons = [new(Reason, (POPULARITY, p, None, None, (), None, 0)) for p in popularity]
     codes = [catalog.category_codes[c] for c in catalog.category[pair_item].tolist()]
     liked_items = {
-        row: _liked_mask(catalog, shoppers[row]) for row in np.flatnonzero(liked_rows).tolist()
+        row: _liked_mask(catalog, shoppers[row]) for row in np.flatnonzero(liked_lift).tolist()
     }
-    liked_weight = float(params.liked_weight)
+    lifts = liked_lift.tolist()
     fewer_factor = params.fewer_like_this_factor
     fsum = math.fsum
     out: list[list[tuple[tuple[Reason, ...], float]]] = [[] for _ in targets]
@@ -191,10 +191,10 @@ def _explain(
             reasons.append(
                 new(
                     Reason,
-                    (LIKED_CATEGORY, liked_weight, STATED_PREFERENCES, None, (), codes[pair], 0),
+                    (LIKED_CATEGORY, lifts[row], STATED_PREFERENCES, None, (), codes[pair], 0),
                 )
             )
-            values.append(liked_weight)
+            values.append(lifts[row])
         if popularity[pair] > 0:
             reasons.append(popularity_reasons[pair])
             values.append(popularity[pair])

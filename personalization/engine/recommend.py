@@ -3,7 +3,9 @@
 score(customer, item) =
       sum over the customer's evidence (item j, data category c) of
           evidence[j, c] * recency[j, c] * neighbourhood[j, item]
-    + liked_weight            if the item's category is one the customer likes
+    + liked lift              if the item's category is one the customer likes: at least
+                              liked_weight, and enough to bring the category's best item
+                              not yet in the customer's top k into it (`_liked_lift`)
     + popularity_weight * popularity[item]
     + a "fewer like this" term (never positive) for categories the customer asked to see less of
 
@@ -187,6 +189,27 @@ def _anonymous(context: _Context, shopper: Shopper) -> CustomerList:
     return CustomerList(shopper.key, shopper.mode, personalized=False, suggestions=suggestions)
 
 
+def _liked_lift(
+    scores: np.ndarray, liked: np.ndarray, eligible: np.ndarray, k: int, weight: float
+) -> float:
+    """What a liked category adds to each of its items for one customer.
+
+    At least `weight`, and enough to lift the category's best eligible item not yet in
+    the customer's top k just past the k-th score: EASE^R's scores for a long history run
+    to several units, where a fixed `weight` left the list as it was, so a like did
+    nothing the customer could see. One number per customer, so each score stays the
+    exact sum of its reasons.
+    """
+    candidates = scores[eligible]
+    if len(candidates) <= k:
+        return weight
+    kth = float(np.partition(candidates, -k)[-k])
+    outside = eligible & liked & (scores < kth)
+    if not outside.any():
+        return weight
+    return weight + max(0.0, kth - float(scores[outside].max()))
+
+
 def _score_chunk(
     context: _Context, histories: Histories, shoppers: list[Shopper]
 ) -> list[CustomerList]:
@@ -207,13 +230,7 @@ def _score_chunk(
     scores += context.popularity[None, :]
     banned = np.repeat(~catalog.active[None, :], n, axis=0)
     review = np.zeros((n, n_items), dtype=bool)
-    liked_rows = np.zeros(n, dtype=bool)
     for row, shopper in enumerate(shoppers):
-        if shopper.uses_stated_preferences and shopper.liked_categories:
-            scores[row, _liked_mask(catalog, shopper)] += params.liked_weight
-            liked_rows[row] = True
-        if shopper.fewer_like_this:
-            scores[row] *= _fewer_factors(catalog, shopper, params.fewer_like_this_factor)
         if shopper.restrictions:
             banned[row] |= context.restricted(shopper.restrictions)
             if shopper.has_allergen_restriction:
@@ -226,6 +243,16 @@ def _score_chunk(
     bought = histories.purchased.tocoo()
     durable = ~catalog.consumable[bought.col]
     banned[bought.row[durable], bought.col[durable]] = True
+    liked_lift = np.zeros(n)
+    for row, shopper in enumerate(shoppers):
+        if shopper.uses_stated_preferences and shopper.liked_categories:
+            liked = _liked_mask(catalog, shopper)
+            liked_lift[row] = _liked_lift(
+                scores[row], liked, ~(banned[row] | review[row]), k, params.liked_weight
+            )
+            scores[row, liked] += liked_lift[row]
+        if shopper.fewer_like_this:
+            scores[row] *= _fewer_factors(catalog, shopper, params.fewer_like_this_factor)
     # An item with nothing behind it (score 0) is not a suggestion.
     banned |= scores <= 0
     review &= ~banned
@@ -245,7 +272,7 @@ def _score_chunk(
             held = _by_score(scores[row], np.flatnonzero(review[row]))[:k]
             review_items = [int(i) for i in held if scores[row, i] >= kth]
         chosen.append((picked, review_items))
-    explained = _explain(context, shoppers, histories, [p + r for p, r in chosen], liked_rows)
+    explained = _explain(context, shoppers, histories, [p + r for p, r in chosen], liked_lift)
     reference = histories.usual_unit_price.copy()
     reference[~np.isfinite(reference)] = context.shop_unit_price
     premium_limit = (params.premium_price_ratio * reference).tolist()

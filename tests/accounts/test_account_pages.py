@@ -21,8 +21,8 @@ def title_of(html: str) -> str:
 @pytest.mark.parametrize(
     ("url_name", "heading"),
     [
-        ("account_login", "Sign In"),
-        ("account_signup", "Sign Up"),
+        ("account_login", "Sign in"),
+        ("account_signup", "Sign up"),
         ("account_request_login_code", "Send me a sign-in code"),
         ("account_reset_password", "Password Reset"),
     ],

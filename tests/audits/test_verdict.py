@@ -93,10 +93,12 @@ def test_the_report_puts_the_verdict_first_then_one_chart_and_folds_the_rest(
     finding = page.index("Customers with age band 55+ were shown Breads 75% less often")
     details = page.index('<details class="audit-details">')
     assert verdict < next_steps < finding < details
-    # exactly one chart before the details; the statistics (intervals, tables, the
-    # count of figures) only inside them
+    # exactly one chart before the details (drawn once for a wide screen, once for a
+    # phone); the statistics (intervals, tables, the count of figures) only inside them
     before = page[:details]
-    assert before.count("<svg") == 1
+    assert before.count('<svg class="chart chart-wide"') == 1
+    assert before.count('<svg class="chart chart-narrow"') == 1
+    assert before.count("<svg") == 2
     assert "95% interval" not in before and "<table" not in before
     assert "group figures were measured" not in before
     assert "group figures were measured" in page[details:]

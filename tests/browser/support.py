@@ -45,7 +45,7 @@ def sign_in(page, email: str, password: str = PASSWORD) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in").click()
     user = User.objects.filter(email__iexact=email).first()
     if (
         user is None
@@ -58,7 +58,7 @@ def sign_in(page, email: str, password: str = PASSWORD) -> None:
         code = recovery_code(user)
     _CODES_TYPED[user.pk] = code
     page.get_by_label("Code").fill(code)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign in").click()
     # Signed in once the code's answer has arrived (its cookie set): a page opened before
     # that would meet the sign-in page again.
     page.wait_for_url(lambda url: "/accounts/2fa/" not in url)

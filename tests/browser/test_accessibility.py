@@ -16,8 +16,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
     [
         ("/", "Welcome to Crumb & Co."),
         ("/transparency/", "How we use AI"),
-        ("/accounts/login/", "Sign In"),
-        ("/accounts/signup/", "Sign Up"),
+        ("/accounts/login/", "Sign in"),
+        ("/accounts/signup/", "Sign up"),
         ("/accounts/login/code/", "Send me a sign-in code"),
         ("/accounts/password/reset/", "Password Reset"),
     ],

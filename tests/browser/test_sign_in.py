@@ -86,4 +86,4 @@ def test_sign_out_ends_the_session(page, person):
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
     page.goto("/me/")
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/me/$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Sign In")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")

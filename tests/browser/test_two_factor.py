@@ -71,7 +71,7 @@ def test_confirming_on_another_device_leads_to_choosing_the_password(page, brows
     page.get_by_label("Email", exact=True).fill("gable@example.com")
     page.get_by_label("Password", exact=True).fill("laptop-passphrase-2026")
     page.get_by_label("Password (again)").fill("laptop-passphrase-2026")
-    page.get_by_role("button", name="Sign Up").click()
+    page.get_by_role("button", name="Sign up").click()
     expect(page).to_have_url(re.compile(r"/accounts/confirm-email/$"))
 
     # when she opens the emailed link on her phone and confirms

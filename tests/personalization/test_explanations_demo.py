@@ -3,6 +3,10 @@ carrying its item, and items carried by different evidence read differently."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
+import numpy as np
 import pytest
 from django.utils import translation
 
@@ -50,20 +54,33 @@ def rendered(suggestion, names) -> tuple[str, dict | None]:
     return text, top
 
 
+def carried_by_a_like(suggestion) -> str | None:
+    """The liked category whose term is the suggestion's largest, if one is."""
+    strongest = max(suggestion.reasons, key=lambda r: r.contribution)
+    return strongest.category if strongest.kind == engine.LIKED_CATEGORY else None
+
+
 def test_each_sentence_names_the_evidence_that_carries_its_item(demo_lists):
     names, lists = demo_lists
-    checked = 0
+    checked = liked = 0
     for result in lists:
         for suggestion in result.suggestions:
             text, top = rendered(suggestion, names)
+            category = carried_by_a_like(suggestion)
+            if category is not None:
+                assert text.startswith(f"You told us you like {category}"), text
+                liked += 1
             if top is None:
                 continue
             assert top["name"] in text
             if top["item"] != suggestion.item:
                 assert names[suggestion.item] in text
-                assert text.startswith("People who ")
+                if category is None:
+                    assert text.startswith("People who ")
             checked += 1
     assert checked > 100
+    # the demo's customers who like a category see it carry some of their suggestions
+    assert liked > 10
 
 
 def test_different_evidence_gives_different_sentences_within_a_list(demo_lists):
@@ -78,7 +95,11 @@ def test_different_evidence_gives_different_sentences_within_a_list(demo_lists):
         for text, carried in by_sentence.items():
             # One sentence, one piece of evidence: two items never share a sentence
             # unless neither rests on the customer's history (popularity).
-            assert len(carried) == 1 or text == "Popular with our customers", (text, carried)
+            assert (
+                len(carried) == 1
+                or text == "Popular with our customers"
+                or (text.startswith("You told us you like ") and ", and " not in text)
+            ), (text, carried)
         if len(result.suggestions) >= 5:
             lists_checked += 1
             assert len(by_sentence) >= len(result.suggestions) - 1
@@ -97,3 +118,58 @@ def test_a_negative_weight_reads_as_a_reason_for_ranking_lower():
     with translation.override("en"):
         phrase = sentences.reason_phrase(reason, item_id=9)
     assert phrase == "customers who buy Rye Sourdough rarely buy this, so it ranks lower"
+
+
+def test_liking_a_category_brings_one_of_its_items_into_a_long_history_list():
+    # given the demo's busiest personalized customers, who like nothing yet
+    data = from_demo(build_demo())
+    now = float(data.events.at.max()) + 1.0
+    shoppers = [s for s in data.shoppers if s.mode == "on" and not s.liked_categories]
+    consent = {s.key: s.consented for s in shoppers}
+    params = engine.Parameters()
+    model = engine.train(data.events, data.catalog, params=params, now=now, consent=consent)
+    events_per_customer = np.bincount(data.events.customer)
+    busiest = sorted(shoppers, key=lambda s: -events_per_customer[s.key])[:10]
+    histories = engine.build_histories(
+        data.events,
+        n_items=len(data.catalog),
+        params=params,
+        now=now,
+        consent=consent,
+        customers=[s.key for s in busiest],
+    )
+    names = dict(zip(data.catalog.keys.tolist(), data.catalog.names, strict=True))
+    category_of = {
+        int(key): data.catalog.category_codes[c]
+        for key, c in zip(data.catalog.keys.tolist(), data.catalog.category.tolist(), strict=True)
+    }
+    before = engine.recommend(model, data.catalog, histories, busiest)
+    checked = 0
+    for shopper, result in zip(busiest, before, strict=True):
+        shown = {s.item for s in result.suggestions}
+        missing = sorted({category_of[i] for i in category_of} - {category_of[i] for i in shown})
+        if not missing:
+            continue
+        # when the customer likes a category none of whose items is in the list
+        liking = replace(shopper, liked_categories=frozenset({missing[0]}))
+        after = engine.recommend(model, data.catalog, histories, [liking])[0]
+        # then an item of it enters, and its sentence and "Why this?" say why
+        entered = [s for s in after.suggestions if category_of[s.item] == missing[0]]
+        assert entered, (shopper.key, missing[0])
+        text, _top = rendered(entered[0], names)
+        assert f"you told us you like {missing[0]}" in text.lower(), text
+        if carried_by_a_like(entered[0]):
+            assert text.startswith(f"You told us you like {missing[0]}"), text
+        with translation.override("en"):
+            lines = sentences.reason_lines(
+                [{**r.as_dict(), "category_name": r.category} for r in entered[0].reasons],
+                item_id=entered[0].item,
+            )
+        assert f"You told us you like {missing[0]}" in [line.text for line in lines]
+        # and every score is still the exact sum of its reasons
+        for suggestion in after.suggestions:
+            assert suggestion.score == pytest.approx(
+                math.fsum(r.contribution for r in suggestion.reasons), abs=1e-12
+            )
+        checked += 1
+    assert checked >= 5
