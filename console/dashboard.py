@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from console.kpis import TrustKpis, owner_kpis
 from core.charts import Bar, Series, bar_chart, line_chart, nice_max
@@ -40,6 +41,10 @@ def _count(value: float) -> str:
     return number_format(round(value), 0, force_grouping=True)
 
 
+def _customers(n: int) -> str:
+    return ngettext("%(n)s customer", "%(n)s customers", n) % {"n": _count(n)}
+
+
 @dataclass(frozen=True)
 class Figure:
     label: str
@@ -51,16 +56,57 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class Chart:
+    """One chart drawn twice: `wide` for a desktop card and `small` for a phone (its
+    text stays at least 11 px there), one shown by CSS (owner.css). The legend is
+    HTML under the chart, so long names wrap instead of being cut."""
+
+    wide: str
+    small: str
+    legend: tuple[tuple[int, str], ...] = ()
+
+
+# A phone's card is about 310 px wide: the small chart is drawn for that width.
+SMALL_WIDTH = 310
+
+
+def _lines(
+    x_labels: list[str], small_labels: list[str] | None, series: list[Series], **options
+) -> Chart:
+    def draw(labels: list[str], **size) -> str:
+        # core.charts escapes every text.
+        return mark_safe(line_chart(labels, series, legend=False, **options, **size))  # noqa: S308
+
+    return Chart(
+        wide=draw(x_labels),
+        # Short month names ("Jul") so the phone's axis labels do not run together.
+        small=draw(small_labels or x_labels, width=SMALL_WIDTH, height=220),
+        legend=tuple((k % 6, line.name) for k, line in enumerate(series)),
+    )
+
+
+def _bars(bars: list[Bar], **options) -> Chart:
+    def draw(**size) -> str:
+        return mark_safe(bar_chart(bars, **options, **size))  # noqa: S308
+
+    return Chart(wide=draw(), small=draw(width=SMALL_WIDTH, label_width=80))
+
+
+@dataclass(frozen=True)
 class Panel:
     key: str
     title: str
     figures: list[Figure]
-    chart: str = ""
+    chart: Chart | None = None
     table: tuple[tuple[str, ...], list[tuple[str, ...]]] | None = None
 
 
 def _month_labels(kpis: TrustKpis) -> list[str]:
     return [date_format(month, "YEAR_MONTH_FORMAT") for month in kpis.months]
+
+
+def _short_months(kpis: TrustKpis) -> list[str]:
+    return [date_format(month, "M") for month in kpis.months]
 
 
 def dashboard_context() -> dict[str, object]:
@@ -129,8 +175,9 @@ def _status_panel(kpis: TrustKpis) -> Panel:
 
 
 def _consent_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
-    chart = line_chart(
+    chart = _lines(
         months,
+        _short_months(kpis),
         [Series(row.name, row.history) for row in kpis.consent],
         title=_("Consent rates per purpose"),
         description=_("Share of customers who allowed each purpose, at each month's end."),
@@ -146,12 +193,14 @@ def _consent_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
                 pct(row.rate),
                 link,
                 _("Privacy notice"),
-                detail=_("%(n)s of %(total)s customers")
+                detail=ngettext(
+                    "%(n)s of %(total)s customer", "%(n)s of %(total)s customers", kpis.customers
+                )
                 % {"n": _count(row.customers), "total": _count(kpis.customers)},
             )
             for row in kpis.consent
         ],
-        chart=mark_safe(chart),  # noqa: S308 - core.charts escapes every text
+        chart=chart,
         table=(
             (_("Month"), *[row.name for row in kpis.consent]),
             [
@@ -165,8 +214,9 @@ def _consent_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
 def _modes_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
     withdrew = kpis.withdrawals.share("withdrew")
     labels = {mode.mode: str(mode.label) for mode in kpis.modes}
-    chart = line_chart(
+    chart = _lines(
         months,
+        _short_months(kpis),
         [
             *[Series(labels[mode], kpis.mode_history[mode]) for mode in ("paused", "off", "none")],
             Series(_("Withdrew a consent"), withdrew),
@@ -188,7 +238,7 @@ def _modes_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
                     pct(mode.rate),
                     link,
                     _("Privacy notice"),
-                    detail=_("%(n)s customers") % {"n": _count(mode.customers)},
+                    detail=_customers(mode.customers),
                 )
                 for mode in kpis.modes
                 if mode.mode != "on"
@@ -198,10 +248,10 @@ def _modes_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
                 pct(withdrew[-1]),
                 link,
                 _("Privacy notice"),
-                detail=_("%(n)s customers") % {"n": _count(kpis.withdrawals.parts["withdrew"][-1])},
+                detail=_customers(kpis.withdrawals.parts["withdrew"][-1]),
             ),
         ],
-        chart=mark_safe(chart),  # noqa: S308
+        chart=chart,
         table=(
             (
                 _("Month"),
@@ -222,8 +272,9 @@ def _modes_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
 
 def _complaints_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
     share = kpis.complaints.share("feedback")
-    chart = line_chart(
+    chart = _lines(
         months,
+        _short_months(kpis),
         [Series(_("Complaints per suggestion shown"), share)],
         title=_("Complaint rate on recommendations"),
         description=_("Feedback such as 'not for me' per suggestion shown, by month."),
@@ -238,21 +289,26 @@ def _complaints_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
                 pct(share[-1]),
                 link,
                 _("Review queue"),
-                detail=_("%(n)s complaints on %(total)s suggestions shown")
+                detail=ngettext(
+                    "%(n)s complaint on %(total)s suggestions shown",
+                    "%(n)s complaints on %(total)s suggestions shown",
+                    kpis.complaints.parts["feedback"][-1],
+                )
                 % {
                     "n": _count(kpis.complaints.parts["feedback"][-1]),
                     "total": _count(kpis.complaints.whole[-1]),
                 },
             )
         ],
-        chart=mark_safe(chart),  # noqa: S308
+        chart=chart,
     )
 
 
 def _flagged_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
     flagged, rejected = kpis.flagged.share("flagged"), kpis.flagged.share("rejected")
-    chart = line_chart(
+    chart = _lines(
         months,
+        _short_months(kpis),
         [Series(_("Flagged for review"), flagged), Series(_("Rejected"), rejected)],
         title=_("Share of suggestions flagged and rejected"),
         description=_(
@@ -267,7 +323,7 @@ def _flagged_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
             Figure(_("Flagged this month"), pct(flagged[-1]), link, _("Review queue")),
             Figure(_("Rejected this month"), pct(rejected[-1]), link, _("Review queue")),
         ],
-        chart=mark_safe(chart),  # noqa: S308
+        chart=chart,
     )
 
 
@@ -279,7 +335,10 @@ def _review_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
             hours(sla.median_hours),
             link,
             _("Review queue"),
-            detail=_("last 30 days, %(n)s decisions") % {"n": _count(sla.decided)},
+            detail=ngettext(
+                "last 30 days, %(n)s decision", "last 30 days, %(n)s decisions", sla.decided
+            )
+            % {"n": _count(sla.decided)},
         ),
         Figure(_("90th percentile"), hours(sla.p90_hours), link, _("Review queue")),
         Figure(
@@ -292,8 +351,9 @@ def _review_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
             alert=bool(sla.overdue),
         ),
     ]
-    chart = line_chart(
+    chart = _lines(
         months,
+        _short_months(kpis),
         [
             Series(_("Median"), kpis.review_history["median"]),
             Series(_("90th percentile"), kpis.review_history["p90"]),
@@ -304,7 +364,7 @@ def _review_panel(kpis: TrustKpis, months: list[str], link: str) -> Panel:
         rule=sla.sla_hours,
         rule_label=_("target"),
     )
-    return Panel("review", _("Review speed"), figures, chart=mark_safe(chart))  # noqa: S308
+    return Panel("review", _("Review speed"), figures, chart=chart)
 
 
 def _requests_panel(kpis: TrustKpis, months: list[str]) -> Panel:
@@ -312,7 +372,7 @@ def _requests_panel(kpis: TrustKpis, months: list[str]) -> Panel:
     link = reverse("staff:data_requests")
     # Whole numbers on the axis: at least 0-4, in steps of one while that small.
     top = max(requests.filed, default=0)
-    chart = bar_chart(
+    chart = _bars(
         [Bar(month, count) for month, count in zip(months, requests.filed, strict=True)],
         title=_("Data requests filed"),
         description=_("Export, erasure and objection requests per month."),
@@ -337,7 +397,7 @@ def _requests_panel(kpis: TrustKpis, months: list[str]) -> Panel:
             ),
             Figure(_("Fewest days left"), nearest, link, _("Data requests")),
         ],
-        chart=mark_safe(chart),  # noqa: S308
+        chart=chart,
     )
 
 
@@ -366,7 +426,8 @@ def _audit_panel(kpis: TrustKpis) -> Panel:
                 _count(summary.open_findings),
                 summary.url or link,
                 _("Audit report"),
-                detail=_("%(n)s findings in all") % {"n": _count(summary.findings)},
+                detail=ngettext("%(n)s finding in all", "%(n)s findings in all", summary.findings)
+                % {"n": _count(summary.findings)},
                 alert=bool(summary.open_findings),
             ),
         ],
@@ -377,10 +438,11 @@ def _survey_panel(kpis: TrustKpis) -> Panel:
     link = reverse("owner:trust_survey")
     survey = kpis.survey
     latest = survey[-1] if survey else None
-    chart = ""
+    chart: Chart | None = None
     if survey:
-        chart = line_chart(
+        chart = _lines(
             [_quarter(row.period) for row in survey],
+            None,
             [Series(_("Average trust (1-5)"), [row.average for row in survey])],
             title=_("Trust in our recommendations"),
             description=_("Average answer per quarter, from 1 (not at all) to 5 (completely)."),
@@ -399,7 +461,12 @@ def _survey_panel(kpis: TrustKpis) -> Panel:
                 else _("no data"),
                 link,
                 _("Survey answers"),
-                detail=_("%(n)s answers") % {"n": _count(latest.answers)} if latest else "",
+                detail=(
+                    ngettext("%(n)s answer", "%(n)s answers", latest.answers)
+                    % {"n": _count(latest.answers)}
+                    if latest
+                    else ""
+                ),
             ),
             Figure(
                 _("Mentions of trust, fairness, transparency"),
@@ -408,10 +475,13 @@ def _survey_panel(kpis: TrustKpis) -> Panel:
                 ),
                 link,
                 _("Survey answers"),
-                detail=_("in %(n)s comments and notes") % {"n": _count(kpis.mention_texts)},
+                detail=ngettext(
+                    "in %(n)s comment or note", "in %(n)s comments and notes", kpis.mention_texts
+                )
+                % {"n": _count(kpis.mention_texts)},
             ),
         ],
-        chart=mark_safe(chart),  # noqa: S308
+        chart=chart,
     )
 
 

@@ -5,6 +5,7 @@ from django.shortcuts import render
 from accounts.decorators import console_required
 from accounts.roles import OWNER_CONSOLE, STAFF_CONSOLE
 from console import dashboard
+from console.attention import attention_items
 from console.overview import owner_overview
 from console.transparency import transparency_facts
 from personalization import selectors
@@ -37,6 +38,7 @@ def owner_dashboard(request):
         "owner/dashboard.html",
         {
             **owner_overview(),
+            "attention": attention_items(),
             **dashboard.dashboard_context(),
             "model": model_report.model_summary(),
         },

@@ -91,3 +91,18 @@ BASELINE = {
     "sign_off_note": "Baseline recorded when the risk gate was installed, for the "
     "behaviour the shop already had. Review it and sign off a new version.",
 }
+
+# Plain names for the model types the owner sees (the stored code stays as it is).
+MODEL_TYPE_LABELS = {
+    "item_knn": gettext_noop("Item-to-item similarity (items bought together)"),
+    "ease": gettext_noop("Item-to-item regression (EASE)"),
+    "popularity": gettext_noop("Most popular items"),
+}
+
+
+def model_type_label(code: str) -> str:
+    """The model type in the owner's words; an owner's own code is shown as typed."""
+    from django.utils.translation import gettext
+
+    label = MODEL_TYPE_LABELS.get(code)
+    return gettext(label) if label else code

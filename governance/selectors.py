@@ -309,3 +309,16 @@ def mode_snapshots_by_month(*, months: list[date]) -> list[ModeSnapshot | None]:
     for row in rows:
         last[(row.day.year, row.day.month)] = row
     return [last.get((month.year, month.month)) for month in months]
+
+
+def features_on_install_baseline() -> list[PersonalizationFeature]:
+    """Features whose approved risk assessment is still the one the installation wrote
+    (signed off by nobody): the owner has not reviewed the risks for this shop yet."""
+    return list(
+        PersonalizationFeature.objects.filter(
+            assessments__status=RiskAssessment.Status.APPROVED,
+            assessments__approved_by__isnull=True,
+        )
+        .distinct()
+        .order_by("pk")
+    )

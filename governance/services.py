@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -450,3 +451,20 @@ def mode_snapshot_record(*, today: date | None = None) -> ModeSnapshot:
     counts = mode_counts(today=today)
     snapshot, _created = ModeSnapshot.objects.update_or_create(day=today, defaults=counts)
     return snapshot
+
+
+@transaction.atomic
+def mode_snapshots_backfill(*, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Add past days' counts (the demo's history); a day already recorded keeps its row.
+
+    Each row has `day`, `customers`, `on`, `paused`, `off` and `none`. Returns how many
+    days were added.
+    """
+    snapshots = [ModeSnapshot(**row) for row in rows]
+    if not snapshots:
+        return 0
+    before = ModeSnapshot.objects.filter(day__in=[s.day for s in snapshots]).count()
+    # ignore_conflicts on the unique day: a second seed (or a real snapshot) wins.
+    ModeSnapshot.objects.bulk_create(snapshots, ignore_conflicts=True, batch_size=500)
+    after = ModeSnapshot.objects.filter(day__in=[s.day for s in snapshots]).count()
+    return after - before

@@ -36,6 +36,7 @@ from personalization.demo.shop import (
     DemoShop,
     build_demo,
 )
+from personalization.demo.snapshots import HISTORY_DAYS, DailyModeCounts, mode_history
 
 __all__ = [
     "CATALOG",
@@ -50,13 +51,16 @@ __all__ = [
     "GABLE_LOAF_SKU",
     "GLUTEN",
     "GLUTEN_FREE",
+    "HISTORY_DAYS",
     "ITEMS_BY_SKU",
     "OWNER",
     "SHOP_NAME",
     "STAFF",
+    "DailyModeCounts",
     "DemoEvent",
     "DemoItem",
     "DemoShop",
     "build_demo",
+    "mode_history",
     "switched_off",
 ]

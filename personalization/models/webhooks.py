@@ -28,6 +28,11 @@ class Webhook(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def event_labels(self) -> list[str]:
+        """The events it receives in the owner's words (the codes are the receiver's)."""
+        labels = dict(WebhookEvent.choices)
+        return [str(labels.get(code, code)) for code in self.events]
+
 
 class WebhookDelivery(models.Model):
     """One event sent (or being sent) to one webhook: the delivery log."""

@@ -289,8 +289,8 @@ def test_the_dashboard_shows_the_figures_each_with_a_link_where_to_act(make_user
     # then each figure is there, with the place to act on it
     assert response.status_code == 200
     page, html = text_of(response), response.content.decode()
-    assert "Paused until a date 33.3% 1 customers" in page
-    assert "Off (same list as any visitor) 33.3% 1 customers" in page
+    assert "Paused until a date 33.3% 1 customer " in page
+    assert "Off (same list as any visitor) 33.3% 1 customer " in page
     assert "Open 2 Data requests" in page and "Overdue 1 Data requests" in page
     assert "Fewest days left -2" in page
     assert "Waiting past the target 1 1 waiting; target 24.0 h" in page

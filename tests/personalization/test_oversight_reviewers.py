@@ -307,11 +307,12 @@ def test_escalations_page_reads_a_bounded_number_of_queries(
 def test_the_owners_home_counts_escalations_and_links_to_them(client, held, staff, owner):
     client.force_login(owner)
     calm = text(client.get(reverse("owner:dashboard")))
-    assert "Nothing in the review queue is escalated to you." in calm
+    assert 'data-attention="escalations"' not in calm
     oversight.review_escalate(user=staff, item_id=held.cake.pk, note="Look")
     page = text(client.get(reverse("owner:dashboard")))
     assert re.search(
-        r'<a href="/owner/escalations/">1 review item is escalated to you and waits for your '
-        r"decision</a>",
+        r'<a href="/owner/escalations/"><span class="attention-count">1</span> '
+        r'<span class="attention-text">review item is escalated to you and waits for your '
+        r"decision</span></a>",
         page,
     )

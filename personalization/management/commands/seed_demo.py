@@ -25,6 +25,8 @@ from accounts.services import (
 )
 from core.services import tables_analyze
 from governance.demo import governance_seed_demo
+from governance.selectors import mode_counts
+from governance.services import mode_snapshots_backfill
 from personalization import demo
 from personalization.consent.notices import notice_ensure_initial
 from personalization.models import Consent, Interaction
@@ -95,6 +97,12 @@ class Command(BaseCommand):
             )
         for line in governance_seed_demo(as_of=as_of):
             self.stdout.write(_("Governance: added %(what)s.") % {"what": line})
+        days = _seed_mode_history(as_of=as_of)
+        if days:
+            self.stdout.write(
+                _("Recorded %(n)d days of personalization-mode history for the charts.")
+                % {"n": days}
+            )
         self._train_and_generate()
         self._print_logins(shop)
         self.stdout.write(
@@ -174,6 +182,21 @@ class Command(BaseCommand):
         for row in rows:
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
             self.stdout.write("  " + "  ".join([*cells, row[3]]).rstrip())
+
+
+def _seed_mode_history(*, as_of: date) -> int:
+    """Daily mode counts for the half year before `as_of` (demo.mode_history), so the
+    owner's charts show a line; days already recorded stay as they are."""
+    now = mode_counts(today=as_of)
+    rows = demo.mode_history(
+        as_of=as_of,
+        customers=now["customers"],
+        paused=now["paused"],
+        off=now["off"],
+        none=now["none"],
+        seed=demo.DEFAULT_SEED,
+    )
+    return mode_snapshots_backfill(rows=[vars(row) for row in rows])
 
 
 def _role_label(role: Role) -> str:
