@@ -58,3 +58,21 @@ class ImportUploadForm(forms.Form):
         label=_("Files"),
         help_text=_("One or more .csv or .csv.gz files. Nothing is imported before you confirm."),
     )
+
+
+class NonProductCodeForm(forms.Form):
+    """A stock code to keep out of the catalog and the recommendations."""
+
+    code = forms.CharField(
+        label=_("Stock code"),
+        max_length=64,
+        help_text=_(
+            "As it appears in your exports, e.g. POST or BANK CHARGES; case does not matter."
+        ),
+    )
+    note = forms.CharField(
+        label=_("What it is (optional)"),
+        max_length=200,
+        required=False,
+        help_text=_("For you and your staff, e.g. postage."),
+    )

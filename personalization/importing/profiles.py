@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -31,6 +31,17 @@ UNCATEGORISED = "uncategorised"
 
 class RowError(ValueError):
     pass
+
+
+_UNSEEN = object()
+_MEMO_MAX = 50_000  # distinct texts remembered per column before starting afresh
+
+
+def _remember(memo: dict[str, Any], raw: str, value: Any) -> Any:
+    if len(memo) >= _MEMO_MAX:
+        memo.clear()
+    memo[raw] = value
+    return value
 
 
 @dataclass(slots=True)
@@ -165,15 +176,21 @@ def _line_sku(raw: str, name: str, ctx: Context, column: str, unnamed: str) -> t
 
 
 def _fold_sku(raw: str, tally: Tally, column: str) -> str:
+    upper, folded = _sku_folded(raw, column)
+    if folded:
+        tally.counts["stock_codes_case_folded"] += 1
+    return upper
+
+
+def _sku_folded(raw: str, column: str) -> tuple[str, bool]:
+    """The stock code in upper case, and whether that changed it."""
     sku = raw.strip()
     if not sku:
         raise RowError(f"{column} is empty")
     upper = sku.upper()
-    if upper != sku:
-        tally.counts["stock_codes_case_folded"] += 1
     if len(upper) > inputs.SKU_MAX_LENGTH:
         raise RowError(f"{column} is longer than {inputs.SKU_MAX_LENGTH} characters")
-    return upper
+    return upper, upper != sku
 
 
 def _money(raw: str, column: str) -> Decimal:
@@ -226,6 +243,8 @@ class Context:
         # 8-byte digests of the line ids given out in this import (deterministic, small).
         self._ids: set[bytes] = set()
         self.state: dict[str, Any] = {}
+        # Raw text -> its parsed value, per column kind, for values that repeat.
+        self.memo: defaultdict[str, dict[str, Any]] = defaultdict(dict)
 
     def time(self, raw: str, column: str, example: str) -> datetime:
         text = raw.strip()
@@ -273,15 +292,21 @@ class Context:
 
 
 def _description(raw: str, fallback: str, tally: Tally) -> str:
+    text, state = _description_cleaned(raw)
+    if state:
+        tally.counts[state] += 1
+    return text or fallback
+
+
+def _description_cleaned(raw: str) -> tuple[str, str]:
+    """The description trimmed ("" when missing), and the count it falls under ("" none)."""
     text = raw.strip()
     if not text:
-        tally.counts["missing_descriptions"] += 1
-        return fallback
-    if text != raw:
-        tally.counts["padded_descriptions"] += 1
+        return "", "missing_descriptions"
+    state = "padded_descriptions" if text != raw else ""
     if "  " in text or "\t" in text:
         text = " ".join(text.split())
-    return text[:200]
+    return text[:200], state
 
 
 def _event_id(text: str) -> str:
@@ -378,14 +403,31 @@ class OnlineRetail(Profile):
             raise RowError("InvoiceNo is empty")
         occurred_at = ctx.time(row["invoicedate"], "InvoiceDate", "2010-12-01 08:26:00")
         quantity = _whole(row["quantity"], "Quantity")
-        price = _money(row["unitprice"], "UnitPrice")
-        customer = _customer_id(row["customerid"], "CustomerID")
-        sku = _fold_sku(row["stockcode"], ctx.tally, "StockCode")
+        # Prices, customers, codes and descriptions repeat over hundreds of thousands of
+        # lines: each distinct text is read once (a refused one is never kept).
+        memo = ctx.memo
+        raw_price = row["unitprice"]
+        price = memo["price"].get(raw_price)
+        if price is None:
+            price = _remember(memo["price"], raw_price, _money(raw_price, "UnitPrice"))
+        raw_customer = row["customerid"]
+        customer = memo["customer"].get(raw_customer, _UNSEEN)
+        if customer is _UNSEEN:
+            customer = _remember(
+                memo["customer"], raw_customer, _customer_id(raw_customer, "CustomerID")
+            )
+        raw_sku = row["stockcode"]
+        folded = memo["sku"].get(raw_sku)
+        if folded is None:
+            folded = _remember(memo["sku"], raw_sku, _sku_folded(raw_sku, "StockCode"))
+        sku, was_folded = folded
+        if was_folded:
+            ctx.tally.counts["stock_codes_case_folded"] += 1
         # A customer named on a line kept out is still the shop's customer.
         only_customer: list[Record] = [CustomerRecord(customer)] if customer else []
         if ctx.is_non_product(sku):
             return only_customer
-        cancelled = invoice.upper().startswith("C")
+        cancelled = invoice[0] in "Cc"
         if quantity == 0:
             raise RowError("Quantity is 0")
         if quantity < 0 and not cancelled:
@@ -397,7 +439,13 @@ class OnlineRetail(Profile):
         if price == 0:
             ctx.tally.counts["zero_price_lines"] += 1
             return only_customer
-        name = _description(row["description"], sku, ctx.tally)
+        raw_name = row["description"]
+        described = memo["description"].get(raw_name)
+        if described is None:
+            described = _remember(memo["description"], raw_name, _description_cleaned(raw_name))
+        name, state = described
+        if state:
+            ctx.tally.counts[state] += 1
         kind = "return" if cancelled or quantity < 0 else "purchase"
         quantity = abs(quantity)
         return [
@@ -406,7 +454,7 @@ class OnlineRetail(Profile):
                 base=f"uci:{invoice}:{sku}:{quantity}:{price}",
                 customer=customer,
                 sku=sku,
-                item_name=name,
+                item_name=name or sku,
                 unit_price=price,
                 kind=kind,
                 quantity=quantity,

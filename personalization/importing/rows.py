@@ -16,7 +16,8 @@ from decimal import Decimal
 
 from core import inputs
 
-EVENT_KINDS = ("purchase", "view", "cart", "rating")
+# `return`: an item a customer bought and brought back (never evidence of liking it).
+EVENT_KINDS = ("purchase", "view", "cart", "rating", "return")
 
 CATALOG_COLUMNS = ("sku", "name", "category", "price", "attributes", "active")
 CATALOG_OPTIONAL = ("consumable",)

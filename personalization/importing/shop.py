@@ -16,13 +16,14 @@ never changed by an order export (only a product export updates them).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models.functions import Lower
 
 from accounts.models import CustomerProfile
@@ -90,11 +91,16 @@ def import_profile(
                 non_product=set(NonProductCode.objects.values_list("code", flat=True)),
             )
             writer = _Writer(run, ctx)
-            for path in paths:
-                file = FileReport(profile, str(path))
-                for chunk in _chunks(_records(run, file, shape, ctx)):
-                    if not run.failed:
-                        writer.write(file, chunk)
+            try:
+                for path in paths:
+                    file = FileReport(profile, str(path))
+                    for chunk in _chunks(_records(run, file, shape, ctx)):
+                        if not run.failed:
+                            writer.write(file, chunk)
+                writer.settle()
+            finally:
+                # Before the transaction ends: the connection is this thread's alone again.
+                writer.close()
             report.counts = {k: v for k, v in {**ctx.tally.counts, **writer.counts}.items() if v}
             report.tag_mapping = dict(sorted(ctx.tally.tag_mapping.items()))
             report.non_product_codes = dict(ctx.tally.non_product_codes.most_common())
@@ -138,11 +144,17 @@ def _rows(run: _Run, file: FileReport, shape: Profile) -> Iterator[tuple[int, di
         index[:] = [(column, header.index(column)) for column in wanted]
         return []
 
+    names: list[str] = []
+    pick = None
     for line, values in read_rows(run, file, check):
+        if pick is None:
+            # Built once the header is read: a C-level pick of the wanted fields per row.
+            names = [column for column, _ in index]
+            pick = itemgetter(*(i for _, i in index), 0)  # at least two: always a tuple
         if "\x00" in "\x1f".join(values):
             run.error(file, line, "contains a NUL character")
         else:
-            yield line, {column: values[i] for column, i in index}
+            yield line, dict(zip(names, pick(values), strict=False))
 
 
 def _records(run: _Run, file: FileReport, shape: Profile, ctx: Context) -> Iterator[Record]:
@@ -198,6 +210,26 @@ class _Writer:
         }
         self._category: int | None = None
         self._catalog = W.CatalogCache()
+        # PostgreSQL: each chunk's new sales are stored while the next chunk is read.
+        self._background = W.BackgroundCopy() if connection.vendor == "postgresql" else None
+        self._waiting: list[tuple[FileReport, int]] = []  # per COPY started: file, lines
+
+    def settle(self) -> None:
+        """Wait for the sales being stored in the background, and count them."""
+        if self._background is None:
+            return
+        done = self._background.settle()
+        for (file, lines), (what, created) in zip(self._waiting, done, strict=True):
+            key = "events" if what == "events" else "guest_lines"
+            file.created += created
+            file.already_imported += lines - created
+            self._add(f"{key}_created", created)
+            self._add(f"{key}_already_imported", lines - created)
+        self._waiting = []
+
+    def close(self) -> None:
+        if self._background is not None:
+            self._background.close()
 
     def _add(self, key: str, n: int) -> None:
         if n:
@@ -206,6 +238,7 @@ class _Writer:
                 self.changed = True
 
     def write(self, file: FileReport, chunk: list[Record]) -> None:
+        self.settle()
         items = [r for r in chunk if isinstance(r, ItemRecord)]
         lines = [r for r in chunk if isinstance(r, Line)]
         if items:
@@ -318,30 +351,41 @@ class _Writer:
         self.customer_ids.update({k: v for k, v in created.items() if k is not None})
         self._add("customers_created", len(created))
 
+    def _stored(self, lookup: Callable[[list[str]], set[str]], keys: list[str]) -> set[str]:
+        """The keys stored already, or (in the background COPY's path) none when neither the
+        chunk's first nor its last is: a fresh chunk then goes without the look-up, and
+        should one of its lines be stored after all, the COPY meets the unique key and
+        the chunk is written the careful way (`BackgroundCopy`)."""
+        if self._background is not None and not lookup([keys[0], keys[-1]]):
+            return set()
+        return lookup(keys)
+
     def _write_events(self, file: FileReport, lines: list[Line]) -> None:
         if not lines:
             return
-        stored = W.stored_event_ids([line.event_id for line in lines])
+        stored = self._stored(W.stored_event_ids, [line.event_id for line in lines])
         customers, skus, now = self.customer_ids, self.sku_ids, self.run.now
         category = INTERACTION_KIND_CATEGORY
-        created = W.event_values_write(
-            [
-                (
-                    line.event_id,
-                    customers[line.customer],
-                    skus[line.sku],
-                    line.kind,
-                    category[line.kind],
-                    line.quantity,
-                    line.value,
-                    line.occurred_at,
-                    now,
-                )
-                for line in lines
-                if line.event_id not in stored and line.customer is not None
-            ],
-            direct=True,
-        )
+        new = [
+            (
+                line.event_id,
+                customers[line.customer],
+                skus[line.sku],
+                line.kind,
+                category[line.kind],
+                line.quantity,
+                line.value,
+                line.occurred_at,
+                now,
+            )
+            for line in lines
+            if line.event_id not in stored and line.customer is not None
+        ]
+        if self._background is not None:
+            self._background.start("events", new)
+            self._waiting.append((file, len(lines)))
+            return
+        created = W.event_values_write(new, direct=True)
         file.created += created
         file.already_imported += len(lines) - created
         self._add("events_created", created)
@@ -349,6 +393,26 @@ class _Writer:
 
     def _write_guest_sales(self, file: FileReport, lines: list[Line]) -> None:
         if not lines:
+            return
+        if self._background is not None:
+            stored = self._stored(W.stored_guest_line_ids, [line.event_id for line in lines])
+            now = self.run.now
+            self._background.start(
+                "guests",
+                [
+                    (
+                        line.event_id,
+                        self.sku_ids[line.sku],
+                        line.kind,
+                        line.quantity,
+                        line.occurred_at,
+                        now,
+                    )
+                    for line in lines
+                    if line.event_id not in stored
+                ],
+            )
+            self._waiting.append((file, len(lines)))
             return
         created = W.guest_sales_write(
             [

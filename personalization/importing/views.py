@@ -15,8 +15,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import OWNER_CONSOLE
 from core.errors import ApplicationError
-from personalization.importing import runs
-from personalization.importing.forms import ImportUploadForm, import_profiles
+from personalization.importing import non_product, runs
+from personalization.importing.forms import (
+    ImportUploadForm,
+    NonProductCodeForm,
+    import_profiles,
+)
 from personalization.models import ImportRun, ImportRunStatus
 from personalization.models.import_runs import IMPORT_RUN_WAITING, IMPORT_RUN_WORKING
 
@@ -120,3 +124,56 @@ def import_discard(request, pk: int):
 def import_progress(request, pk: int):
     run = get_object_or_404(ImportRun, pk=pk)
     return JsonResponse(runs.import_run_progress(run=run))
+
+
+@owner_import
+def non_product_codes(request):
+    """The owner's list of non-product codes: read it, add one (POST)."""
+    status = 200
+    if request.method == "POST":
+        form = NonProductCodeForm(request.POST)
+        if form.is_valid():
+            try:
+                added = non_product.non_product_code_add(
+                    code=form.cleaned_data["code"], note=form.cleaned_data["note"]
+                )
+            except ApplicationError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "%(code)s added: its lines are kept out of imports, and its items out "
+                        "of recommendations from the next generation on."
+                    )
+                    % {"code": added.code},
+                )
+                return redirect("owner:import_non_product_codes")
+        status = 400
+    else:
+        form = NonProductCodeForm()
+    items = non_product.non_product_items_count()
+    context = {
+        "form": form,
+        "codes": [(code, items.get(code.code, 0)) for code in non_product.non_product_codes_list()],
+    }
+    return render(request, "importing/non_product_codes.html", context, status=status)
+
+
+@owner_import
+@require_POST
+def non_product_code_remove(request, pk: int):
+    try:
+        code = non_product.non_product_code_remove(code_id=pk)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _(
+                "%(code)s removed: its items may be recommended again from the next generation "
+                "on, and later imports read its lines as sales."
+            )
+            % {"code": code},
+        )
+    return redirect("owner:import_non_product_codes")

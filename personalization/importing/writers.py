@@ -7,10 +7,12 @@ inside the caller's transaction.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Field
 from django.db.models.functions import Lower
@@ -271,6 +273,18 @@ def _event_column(name: str) -> str:
     return field.column
 
 
+def _event_names() -> dict[str, str]:
+    """The quoted table, columns, key and staging table of the events' COPY."""
+    quote = connection.ops.quote_name
+    fields = [_event_column(name) for name in _EVENT_FIELDS]
+    return {
+        "table": quote(Interaction._meta.db_table),
+        "columns": ", ".join(quote(column) for column in fields),
+        "event_id": quote(fields[0]),
+        "incoming": quote(_INCOMING),
+    }
+
+
 def _copy_direct(names: dict[str, str], rows: list[tuple[Any, ...]]) -> bool:
     """COPY rows not stored yet straight into the table, in a savepoint; False (nothing
     written) when one was stored meanwhile by another writer (a unique violation)."""
@@ -279,7 +293,8 @@ def _copy_direct(names: dict[str, str], rows: list[tuple[Any, ...]]) -> bool:
         with transaction.atomic(), connection.cursor() as cursor:
             with connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
                 # In key order, as the INSERT below: overlapping writers never wait in a circle.
-                for values in sorted(rows, key=lambda values: values[0]):
+                # (Keys are unique: the tuples sort by their first value alone.)
+                for values in sorted(rows):
                     copy.write_row(values)
     except IntegrityError:
         return False
@@ -332,14 +347,8 @@ def event_values_write(new: list[tuple[Any, ...]], *, direct: bool = False) -> i
     stored a moment ago; `ON CONFLICT DO NOTHING` still stores each once."""
     if not new:
         return 0
-    quote = connection.ops.quote_name
+    names = _event_names()
     fields = [_event_column(name) for name in _EVENT_FIELDS]
-    names = {
-        "table": quote(Interaction._meta.db_table),
-        "columns": ", ".join(quote(column) for column in fields),
-        "event_id": quote(fields[0]),
-        "incoming": quote(_INCOMING),
-    }
     if connection.vendor == "postgresql":
         if direct and _copy_direct(names, new):
             return len(new)
@@ -391,33 +400,13 @@ def guest_sales_write(rows: list[tuple[str, int, str, int, datetime]], *, now: d
     rows = [row for row in rows if row[0] not in stored]
     if not rows:
         return 0
-    quote = connection.ops.quote_name
-    meta = GuestSale._meta
-    columns = []
-    for name in _GUEST_FIELDS:
-        field = meta.get_field(name)
-        if not isinstance(field, Field) or field.column is None:
-            raise TypeError(f"GuestSale.{name} is not stored in a column of its own")
-        columns.append(quote(field.column))
-    names = {
-        "table": quote(meta.db_table),
-        "columns": ", ".join(columns),
-        "event_id": columns[0],
-        "incoming": quote(_INCOMING_GUESTS),
-    }
+    names = _guest_names()
+    columns = names["columns"].split(", ")
     if connection.vendor == "postgresql":
-        if _copy_direct(names, [(*values, now) for values in rows]):
+        full = [(*values, now) for values in rows]
+        if _copy_direct(names, full):
             return len(rows)
-        with connection.cursor() as cursor:
-            cursor.execute(_INCOMING_SQL.format(**names))
-            copy_sql = f"COPY {names['incoming']} ({names['columns']}) FROM STDIN"
-            with connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
-                for values in rows:
-                    copy.write_row((*values, now))
-            cursor.execute(_FROM_INCOMING_SQL.format(**names))
-            created = cursor.rowcount
-            cursor.execute(f"TRUNCATE {names['incoming']}")
-        return created
+        return _guest_values_write(full)
     ops = connection.ops
     marks = ", ".join(["%s"] * len(columns))
     with connection.cursor() as cursor:
@@ -433,6 +422,122 @@ def guest_sales_write(rows: list[tuple[str, int, str, int, datetime]], *, now: d
             ],
         )
         return cursor.rowcount
+
+
+def _guest_values_write(rows: list[tuple[Any, ...]]) -> int:
+    """Guest lines with every column's value (`_GUEST_FIELDS` order) through the staging
+    table and `ON CONFLICT DO NOTHING` (PostgreSQL); how many were new."""
+    names = _guest_names()
+    with connection.cursor() as cursor:
+        cursor.execute(_INCOMING_SQL.format(**names))
+        copy_sql = f"COPY {names['incoming']} ({names['columns']}) FROM STDIN"
+        with connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
+            for values in rows:
+                copy.write_row(values)
+        cursor.execute(_FROM_INCOMING_SQL.format(**names))
+        created = cursor.rowcount
+        cursor.execute(f"TRUNCATE {names['incoming']}")
+    return created
+
+
+def _guest_names() -> dict[str, str]:
+    """The quoted table, columns, key and staging table of the guest sales' COPY."""
+    from personalization.models import GuestSale
+
+    quote = connection.ops.quote_name
+    meta = GuestSale._meta
+    columns = []
+    for name in _GUEST_FIELDS:
+        field = meta.get_field(name)
+        if not isinstance(field, Field) or field.column is None:
+            raise TypeError(f"GuestSale.{name} is not stored in a column of its own")
+        columns.append(quote(field.column))
+    return {
+        "table": quote(meta.db_table),
+        "columns": ", ".join(columns),
+        "event_id": columns[0],
+        "incoming": quote(_INCOMING_GUESTS),
+    }
+
+
+def stored_guest_line_ids(line_ids: list[str]) -> set[str]:
+    """Which of these guest line ids the database already holds."""
+    from personalization.models import GuestSale
+
+    return _stored_keys(GuestSale._meta.db_table, "line_id", line_ids)
+
+
+class BackgroundCopy:
+    """The importer's COPY of new events and guest lines, sent from a second thread on
+    the import's own connection (so inside its transaction) while the caller reads and
+    checks the next chunk of the file: the server stores one chunk while Python parses
+    the next. PostgreSQL only, for the importer, which holds the import lock.
+
+    One COPY runs at a time, in a savepoint. `settle()` waits for it and returns what was
+    stored; should another writer (an API batch) have stored one of its rows meanwhile,
+    the COPY is rolled back to its savepoint and the rows are written the careful way
+    (`ON CONFLICT DO NOTHING`) instead, as `events_write(direct=True)` does. The caller
+    must settle before any other statement (each chunk's own reads and writes, the end
+    of the transaction): the connection is the caller's again only then.
+    """
+
+    _SAVEPOINT = "fairshare_background_copy"
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-copy")
+        self._pending: list[tuple[str, list[tuple[Any, ...]], Future[bool]]] = []
+
+    def start(self, what: str, rows: list[tuple[Any, ...]]) -> None:
+        """COPY `rows` (events or guest lines: `what` is "events" or "guests", their
+        columns in `_EVENT_FIELDS` / `_GUEST_FIELDS` order) once the COPY before is done."""
+        names = _event_names() if what == "events" else _guest_names()
+        copy_sql = f"COPY {names['table']} ({names['columns']}) FROM STDIN"
+        connection.ensure_connection()
+        raw = connection.connection
+        # In key order, as every writer: overlapping writers never wait in a circle.
+        rows = sorted(rows)
+        if rows:
+            future = self._pool.submit(self._copy, raw, copy_sql, rows)
+        else:
+            future = Future()
+            future.set_result(True)
+        self._pending.append((what, rows, future))
+
+    def _copy(self, raw: Any, copy_sql: str, rows: list[tuple[Any, ...]]) -> bool:
+        with raw.cursor() as cursor:
+            cursor.execute(f"SAVEPOINT {self._SAVEPOINT}")
+            try:
+                with cursor.copy(copy_sql) as copy:
+                    for values in rows:
+                        copy.write_row(values)
+            except psycopg.errors.UniqueViolation:
+                cursor.execute(f"ROLLBACK TO SAVEPOINT {self._SAVEPOINT}")
+                return False
+            cursor.execute(f"RELEASE SAVEPOINT {self._SAVEPOINT}")
+        return True
+
+    def settle(self) -> list[tuple[str, int]]:
+        """Wait for the COPYs started; (what, rows stored) of each, in order. A database
+        error of the thread is raised here, as Django's (DatabaseError)."""
+        done: list[tuple[str, int]] = []
+        pending, self._pending = self._pending, []
+        for what, rows, future in pending:
+            with connection.wrap_database_errors:
+                copied = future.result()
+            if copied:
+                done.append((what, len(rows)))
+            elif what == "events":
+                done.append((what, event_values_write(rows, direct=False)))
+            else:
+                done.append((what, _guest_values_write(rows)))
+        return done
+
+    def close(self) -> None:
+        """Wait for the thread (whatever it met) and stop it."""
+        for _what, _rows, future in self._pending:
+            wait([future])
+        self._pending = []
+        self._pool.shutdown(wait=True)
 
 
 def _stored_keys(table: str, column: str, keys: list[str]) -> set[str]:

@@ -357,7 +357,7 @@ def test_audit_page_sizes_outside_1_to_100_are_refused(api, page_size):
         ({"quantity": "2"}, "quantity", "quantity must be a whole number (a JSON integer)"),
         ({"quantity": True}, "quantity", "quantity must be a whole number (a JSON integer)"),
         ({"event_id": 5}, "event_id", "event_id must be a string"),
-        ({"kind": "Purchase"}, "kind", "kind must be one of purchase, view, cart, rating"),
+        ({"kind": "Purchase"}, "kind", "kind must be one of purchase, view, cart, rating, return"),
         ({"value": True}, "value", 'value must be a number or a decimal string like "3.50"'),
     ],
 )

@@ -197,3 +197,31 @@ def test_a_lone_surrogate_is_refused_not_a_server_error(api):
     assert response.json()["rejected"] == [
         {"index": 0, "field": "name", "message": "name is not valid text"}
     ]
+
+
+def test_a_return_is_stored_as_a_return_and_takes_the_purchase_back(api, shop):
+    from personalization import engine
+    from personalization.recommending import loading
+    from tests.builders import grant
+
+    customer, _item = shop
+    grant(customer, "purchase_history")
+    client = api("events:write")
+    batch = {
+        "events": [
+            event("buy-1", quantity=2, value="8.40"),
+            event("back-1", kind="return", occurred_at="2026-11-15T09:00:00+00:00", quantity=2),
+        ]
+    }
+
+    response = client.post("/api/v1/events/", batch, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["created"] == 2 and response.json()["rejected"] == []
+    stored = Interaction.objects.get(event_id="back-1")
+    assert (stored.kind, stored.data_category, stored.quantity) == ("return", "purchase_history", 2)
+    # Both loaves came back: nothing left for the engine to read as liking them.
+    catalog = loading.catalog_load()
+    loaded = loading.events_load(position=catalog.position, customer_ids=[customer.pk])
+    assert len(loaded.item) == 0
+    assert engine.data.PURCHASE not in set(loaded.kind.tolist())

@@ -150,7 +150,7 @@ BAD_EVENT_CASES = {
     ),
     "unknown kind": (
         "e9,C1,WS-1,buy,2026-03-04T09:15:00+00:00,1,1.00\n",
-        "events.csv:3: kind must be one of purchase, view, cart, rating, got 'buy'",
+        "events.csv:3: kind must be one of purchase, view, cart, rating, return, got 'buy'",
     ),
     "duplicate event_id in file": (
         "e8,C1,WS-1,purchase,2026-03-04T09:15:00+00:00,1,1.00\n",

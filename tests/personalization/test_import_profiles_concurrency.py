@@ -4,14 +4,16 @@ each guest line is stored once, and each import's summary says rightly what it a
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from accounts.models import CustomerProfile
-from personalization.importing import import_profile
+from personalization.importing import import_profile, writers
 from personalization.models import GuestSale, Interaction
+from tests.factories import CustomerProfileFactory, ItemFactory
 from tests.personalization.sessions import (
     holding,
     in_own_session,
@@ -74,3 +76,31 @@ def test_an_import_that_fails_while_another_waits_leaves_the_other_whole(halves)
     # Only the second file's lines: the first import's were rolled back.
     assert Interaction.objects.count() == b.counts["events_created"] == 2
     assert GuestSale.objects.count() == b.counts["guest_lines_created"] == 3
+
+
+def test_a_line_an_api_batch_stored_meanwhile_is_stored_once_and_counted_once():
+    # given the import has checked which lines are new, and then an API batch (another
+    # writer, without the import lock) stores one of them before the import's COPY
+    customer, item = CustomerProfileFactory(), ItemFactory()
+    when = datetime(2026, 3, 4, 9, 15, tzinfo=UTC)
+
+    def row(event_id: str) -> tuple:
+        return (event_id, customer.pk, item.pk, "purchase", "purchase_history", 1, 2, when, when)
+
+    with transaction.atomic():
+        writers.event_values_write([row("api-1")])
+        copier = writers.BackgroundCopy()
+        try:
+            # when the import's background COPY meets the stored line
+            copier.start("events", [row("api-1"), row("imp-2"), row("imp-3")])
+            done = copier.settle()
+        finally:
+            copier.close()
+
+    # then its rows went the careful way: each stored once, only the new ones counted
+    assert done == [("events", 2)]
+    assert sorted(Interaction.objects.values_list("event_id", flat=True)) == [
+        "api-1",
+        "imp-2",
+        "imp-3",
+    ]
