@@ -83,6 +83,12 @@ SECTIONS: dict[str, tuple[tuple[Promise | None, Pages], ...]] = {
 }
 
 
+def section_pages(prefix: str) -> list[tuple[Promise, str]]:
+    """Every page of an area ("/me/", "/staff/", "/owner/"), in the order its navigation
+    shows them: (label, URL name)."""
+    return [page for _title, pages in SECTIONS[prefix] for page in pages]
+
+
 @dataclass(frozen=True)
 class SectionGroup:
     title: str

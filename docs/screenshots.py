@@ -118,10 +118,10 @@ def _pages(role: str) -> list[tuple[str, str]]:
     its area's section navigation, and for the owner the latest audit report."""
     from django.urls import reverse
 
-    from accounts.context_processors import SECTIONS
+    from accounts.context_processors import section_pages
 
     pages = [("home", reverse("home")), ("transparency", reverse("transparency"))]
-    for _label, name in SECTIONS[AREAS[role]]:
+    for _label, name in section_pages(AREAS[role]):
         path = reverse(name)
         pages.append((_slug(path), path))
     if role == "owner":

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from accounts.context_processors import SECTIONS
+from accounts.context_processors import section_pages
 from accounts.models import User
 from audits import services as audit_services
 from personalization.consent import notices
@@ -74,10 +74,10 @@ def demo_pages() -> dict[str | None, list[str]]:
     totp_enrol(User.objects.get(email="owner@example.com"))
     common = [reverse("home"), reverse("transparency")]
     return {
-        "gable@example.com": common + [reverse(n) for _l, n in SECTIONS["/me/"]],
-        "staff@example.com": common + [reverse(n) for _l, n in SECTIONS["/staff/"]],
+        "gable@example.com": common + [reverse(n) for _l, n in section_pages("/me/")],
+        "staff@example.com": common + [reverse(n) for _l, n in section_pages("/staff/")],
         "owner@example.com": common
-        + [reverse(n) for _l, n in SECTIONS["/owner/"]]
+        + [reverse(n) for _l, n in section_pages("/owner/")]
         + [reverse("owner:audit_detail", args=[run.pk])],
         None: common + [reverse("account_login"), reverse("account_signup")],
     }
