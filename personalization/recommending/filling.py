@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+import numpy as np
 from django.db import connection
 
 from personalization import engine
@@ -174,7 +175,9 @@ def lists_screen_and_fill(
         # Lists with a newly held suggestion are made again without it; the others are done.
         refill = [key for key in pending if newly_held.get(key, set()) - _waiting(results[key])]
         for key, items in newly_held.items():
-            excluded[key] |= items
+            excluded[key] |= items | _complained_categories_items(
+                catalog, [(s, f) for s, f in screened[key].held if s.item in items]
+            )
         if refill and rounds < MAX_ROUNDS:
             again = [
                 replace(by_key[key], not_for_me=by_key[key].not_for_me | frozenset(excluded[key]))
@@ -238,6 +241,24 @@ def lists_screen_and_fill(
         over_cap=over_cap,
         rounds=rounds,
     )
+
+
+def _complained_categories_items(
+    catalog: engine.Catalog, held: list[tuple[engine.Suggestion, list[rules.Flag]]]
+) -> set[int]:
+    """The items of each category a held item was held for by a recent complaint: the
+    refill leaves the whole category out for now (each of its items would be held in
+    turn, and the rounds would run out with the list short)."""
+    codes = {
+        f.facts.get("category")
+        for _s, found in held
+        for f in found
+        if f.rule == "recent_complaint" and f.facts.get("category")
+    }
+    if not codes:
+        return set()
+    wanted = [i for i, code in enumerate(catalog.category_codes) if code in codes]
+    return {int(k) for k in catalog.keys[np.isin(catalog.category, wanted)].tolist()}
 
 
 def _place_staff_picks(

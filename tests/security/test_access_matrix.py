@@ -48,6 +48,7 @@ from personalization.models import (
     Feedback,
     ImportRun,
     ImportRunStatus,
+    NonProductCode,
     PrivacyNotice,
     Recommendation,
     ReviewItem,
@@ -285,6 +286,8 @@ def _build_world() -> World:
         "finding": finding,
         "api_key": api_key,
         "import_run": import_run,
+        # One of the codes the migration seeds (POST removes it; a GET changes nothing).
+        "non_product_code": NonProductCode.objects.order_by("pk").first(),
     }
     return World(users, clients, profile_a, profile_b, objects)
 
@@ -387,6 +390,7 @@ KWARG_BUILDERS: dict[tuple[str, str], Any] = {
     ("findings", "pk"): lambda w, r: w.objects["finding"].pk,
     ("api-keys", "pk"): lambda w, r: w.objects["api_key"].pk,
     ("import", "pk"): lambda w, r: w.objects["import_run"].pk,
+    ("non-product-codes", "pk"): lambda w, r: w.objects["non_product_code"].pk,
     ("unsubscribe", "token"): lambda w, r: link_token(
         action=LinkAction.UNSUBSCRIBE,
         customer_id=w.profile_a.pk,
