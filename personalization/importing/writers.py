@@ -352,19 +352,7 @@ def event_values_write(new: list[tuple[Any, ...]], *, direct: bool = False) -> i
     if connection.vendor == "postgresql":
         if direct and _copy_direct(names, new):
             return len(new)
-        with connection.cursor() as cursor:
-            cursor.execute(_INCOMING_SQL.format(**names))
-            # COPY: several times faster than INSERT for large batches. psycopg's own
-            # cursor, so its errors are wrapped as Django's (DatabaseError) by hand.
-            copy_sql = f"COPY {names['incoming']} ({names['columns']}) FROM STDIN"
-            with connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
-                for values in new:
-                    copy.write_row(values)
-            cursor.execute(_FROM_INCOMING_SQL.format(**names))
-            created = cursor.rowcount
-            # The importer writes several chunks in one transaction.
-            cursor.execute(f"TRUNCATE {names['incoming']}")
-        return created
+        return _staged_copy(names, new)
     ops = connection.ops
     marks = ", ".join(["%s"] * len(fields))
     with connection.cursor() as cursor:
@@ -427,15 +415,23 @@ def guest_sales_write(rows: list[tuple[str, int, str, int, datetime]], *, now: d
 def _guest_values_write(rows: list[tuple[Any, ...]]) -> int:
     """Guest lines with every column's value (`_GUEST_FIELDS` order) through the staging
     table and `ON CONFLICT DO NOTHING` (PostgreSQL); how many were new."""
-    names = _guest_names()
+    return _staged_copy(_guest_names(), rows)
+
+
+def _staged_copy(names: dict[str, str], rows: list[tuple[Any, ...]]) -> int:
+    """PostgreSQL: COPY `rows` into the staging table `names` describes, then one
+    `INSERT ... ON CONFLICT DO NOTHING` into the real table; how many were new."""
     with connection.cursor() as cursor:
         cursor.execute(_INCOMING_SQL.format(**names))
+        # COPY: several times faster than INSERT for large batches. psycopg's own
+        # cursor, so its errors are wrapped as Django's (DatabaseError) by hand.
         copy_sql = f"COPY {names['incoming']} ({names['columns']}) FROM STDIN"
         with connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
             for values in rows:
                 copy.write_row(values)
         cursor.execute(_FROM_INCOMING_SQL.format(**names))
         created = cursor.rowcount
+        # The importer writes several chunks in one transaction.
         cursor.execute(f"TRUNCATE {names['incoming']}")
     return created
 
