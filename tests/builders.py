@@ -170,6 +170,20 @@ def notice_read(profile: CustomerProfile) -> None:
         CustomerProfile.objects.filter(pk=profile.pk).update(notice_version_seen=latest)
 
 
+def bread_buyer(user: User) -> CustomerProfile:
+    """`user`'s customer profile in a small bakery (`Shop`), with every data category
+    allowed, five wheat loaves and three croissants bought, a trained model and the
+    notice read."""
+    shop = Shop()
+    profile = CustomerProfile.objects.get(user=user)
+    grant(profile, *ALL)
+    bought(profile, shop.wheat, times=5)
+    bought(profile, shop.croissant, times=3)
+    services.model_version_train(model_version=services.model_version_create(), with_metrics=False)
+    notice_read(profile)
+    return profile
+
+
 # --- offer campaigns --------------------------------------------------------------------
 
 # Every category a customer can allow offer emails to use.

@@ -7,6 +7,7 @@ import factory
 from django.utils import timezone
 
 from accounts.models import AuditAttribute, CustomerProfile, User
+from audits.models import AuditFinding
 from personalization.models import (
     Attribute,
     Category,
@@ -145,3 +146,21 @@ class WebhookFactory(factory.django.DjangoModelFactory[Webhook]):
     url = "https://hooks.example.com/fairshare"
     secret = "s"
     events = factory.LazyFunction(lambda: ["consent.changed"])
+
+
+class AuditFindingFactory(factory.django.DjangoModelFactory[AuditFinding]):
+    """A breach of an audit run (pass `run`): women were shown fewer different items."""
+
+    class Meta:
+        model = AuditFinding
+
+    kind = AuditFinding.Kind.BREACH
+    metric = "coverage"
+    attributes = factory.LazyFunction(lambda: ["gender"])
+    group = factory.LazyFunction(lambda: {"gender": "woman"})
+    attributes_key = "gender"
+    group_key = "gender=woman"
+    value = 0.41
+    compared_value = 0.6
+    difference = -0.19
+    sentence = "Women were shown fewer different items than men."

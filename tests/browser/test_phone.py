@@ -12,9 +12,8 @@ from playwright.sync_api import expect
 from accounts.models import CustomerProfile
 from accounts.roles import Role
 from audits import services as audit_services
-from personalization.recommending import services
 from tests.browser.support import ROLE_START_PAGE, blocking_violations, sign_in
-from tests.builders import ALL, Shop, bought, build_audit_shop, grant, notice_read
+from tests.builders import bread_buyer, build_audit_shop
 from tests.factories import InteractionFactory, ItemFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -49,14 +48,7 @@ def fits_the_width(page) -> None:
 @pytest.fixture
 def reader(page, person):
     """A signed-in customer of a small bakery who buys wheat bread and croissants."""
-    shop = Shop()
-    user = person(Role.CUSTOMER, email="reader@example.com")
-    profile = CustomerProfile.objects.get(user=user)
-    grant(profile, *ALL)
-    bought(profile, shop.wheat, times=5)
-    bought(profile, shop.croissant, times=3)
-    services.model_version_train(model_version=services.model_version_create(), with_metrics=False)
-    notice_read(profile)
+    profile = bread_buyer(person(Role.CUSTOMER, email="reader@example.com"))
     return profile
 
 

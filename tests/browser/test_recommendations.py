@@ -3,12 +3,10 @@
 import pytest
 from playwright.sync_api import expect
 
-from accounts.models import CustomerProfile
 from accounts.roles import Role
 from personalization.models import Feedback
-from personalization.recommending import services
 from tests.browser.support import ROLE_START_PAGE, blocking_violations, sign_in
-from tests.builders import ALL, Shop, bought, grant, notice_read
+from tests.builders import bread_buyer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,14 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def customer(page, person):
     """A signed-in customer who buys wheat bread and croissants, in a small bakery."""
-    shop = Shop()
-    user = person(Role.CUSTOMER, email="reader@example.com")
-    profile = CustomerProfile.objects.get(user=user)
-    grant(profile, *ALL)
-    bought(profile, shop.wheat, times=5)
-    bought(profile, shop.croissant, times=3)
-    services.model_version_train(model_version=services.model_version_create(), with_metrics=False)
-    notice_read(profile)
+    profile = bread_buyer(person(Role.CUSTOMER, email="reader@example.com"))
     sign_in(page, "reader@example.com")
     expect(page).to_have_url(ROLE_START_PAGE[Role.CUSTOMER])
     return profile

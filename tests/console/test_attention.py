@@ -17,6 +17,7 @@ from governance import services as governance
 from governance.models import RiskAssessment, Vendor
 from personalization.oversight import services as oversight
 from tests.builders import Held
+from tests.factories import AuditFindingFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -63,21 +64,9 @@ def test_an_escalated_review_item_is_counted_and_links_to_the_escalations(calm, 
 
 
 def _finding(run: AuditRun, status: str) -> AuditFinding:
-    return AuditFinding.objects.create(
-        run=run,
-        # One finding per segment (a run has one finding per measure, group and segment).
-        segment=f"segment {AuditFinding.objects.count()}",
-        kind=AuditFinding.Kind.BREACH,
-        metric="coverage",
-        attributes=["gender"],
-        group={"gender": "woman"},
-        attributes_key="gender",
-        group_key="gender=woman",
-        value=0.41,
-        compared_value=0.6,
-        difference=-0.19,
-        sentence="Women were shown fewer different items than men.",
-        status=status,
+    # One finding per segment (a run has one finding per measure, group and segment).
+    return AuditFindingFactory.create(
+        run=run, segment=f"segment {AuditFinding.objects.count()}", status=status
     )
 
 

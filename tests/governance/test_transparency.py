@@ -14,6 +14,7 @@ from governance.models import PersonalizationFeature
 from personalization.datarights.services import data_category_retention_set
 from personalization.models import DataCategory, Purpose
 from tests.builders import text_of, waiting_fields
+from tests.factories import AuditFindingFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -159,7 +160,7 @@ def test_the_feature_names_on_the_page_come_from_the_feature_rows(owner):
 def _completed_audit():
     """A finished audit as the audit task stores it: one measured group with a finding,
     one group under the minimum size (suppressed: no value, no count)."""
-    from audits.models import AuditFinding, AuditResult, AuditRun
+    from audits.models import AuditResult, AuditRun
 
     run = AuditRun.objects.create(
         status=AuditRun.Status.COMPLETED, trigger="command", finished_at=timezone.now()
@@ -182,19 +183,7 @@ def _completed_audit():
         suppressed=True,
         suppression="min_size",
     )
-    AuditFinding.objects.create(
-        run=run,
-        kind=AuditFinding.Kind.BREACH,
-        metric="coverage",
-        attributes=["gender"],
-        group={"gender": "woman"},
-        attributes_key="gender",
-        group_key="gender=woman",
-        value=0.41,
-        compared_value=0.6,
-        difference=-0.19,
-        sentence="Women were shown fewer different items than men.",
-    )
+    AuditFindingFactory(run=run)
     return run
 
 

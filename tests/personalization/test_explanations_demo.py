@@ -16,24 +16,36 @@ from personalization.demo import build_demo
 from personalization.engine.synthetic import from_demo
 
 
-@pytest.fixture(scope="module")
-def demo_lists():
+def demo_engine(select=None):
+    """The demo bakery's model trained on its personalized customers (or those `select`
+    keeps from them, a list in the order wanted), and the histories of `select`'s
+    customers: (data, model, histories, shoppers)."""
     data = from_demo(build_demo())
     shoppers = [s for s in data.shoppers if s.mode == "on"]
     now = float(data.events.at.max()) + 1.0
     consent = {s.key: s.consented for s in shoppers}
     params = engine.Parameters()
     model = engine.train(data.events, data.catalog, params=params, now=now, consent=consent)
+    chosen = select(data, shoppers) if select is not None else shoppers
     histories = engine.build_histories(
         data.events,
         n_items=len(data.catalog),
         params=params,
         now=now,
         consent=consent,
-        customers=[s.key for s in shoppers],
+        customers=[s.key for s in chosen],
     )
-    names = dict(zip(data.catalog.keys.tolist(), data.catalog.names, strict=True))
-    return names, engine.recommend(model, data.catalog, histories, shoppers)
+    return data, model, histories, chosen
+
+
+def item_names_of(data) -> dict[int, str]:
+    return dict(zip(data.catalog.keys.tolist(), data.catalog.names, strict=True))
+
+
+@pytest.fixture(scope="module")
+def demo_lists():
+    data, model, histories, shoppers = demo_engine()
+    return item_names_of(data), engine.recommend(model, data.catalog, histories, shoppers)
 
 
 def rendered(suggestion, names) -> tuple[str, dict | None]:
@@ -122,23 +134,13 @@ def test_a_negative_weight_reads_as_a_reason_for_ranking_lower():
 
 def test_liking_a_category_brings_one_of_its_items_into_a_long_history_list():
     # given the demo's busiest personalized customers, who like nothing yet
-    data = from_demo(build_demo())
-    now = float(data.events.at.max()) + 1.0
-    shoppers = [s for s in data.shoppers if s.mode == "on" and not s.liked_categories]
-    consent = {s.key: s.consented for s in shoppers}
-    params = engine.Parameters()
-    model = engine.train(data.events, data.catalog, params=params, now=now, consent=consent)
-    events_per_customer = np.bincount(data.events.customer)
-    busiest = sorted(shoppers, key=lambda s: -events_per_customer[s.key])[:10]
-    histories = engine.build_histories(
-        data.events,
-        n_items=len(data.catalog),
-        params=params,
-        now=now,
-        consent=consent,
-        customers=[s.key for s in busiest],
-    )
-    names = dict(zip(data.catalog.keys.tolist(), data.catalog.names, strict=True))
+    def busiest_without_likes(data, shoppers):
+        events_per_customer = np.bincount(data.events.customer)
+        plain = [s for s in shoppers if not s.liked_categories]
+        return sorted(plain, key=lambda s: -events_per_customer[s.key])[:10]
+
+    data, model, histories, busiest = demo_engine(busiest_without_likes)
+    names = item_names_of(data)
     category_of = {
         int(key): data.catalog.category_codes[c]
         for key, c in zip(data.catalog.keys.tolist(), data.catalog.category.tolist(), strict=True)

@@ -236,29 +236,7 @@ def test_a_complaint_holds_the_items_it_concerns_and_the_list_stays_personalized
 
 
 def test_a_reviewers_replacement_says_staff_chose_it(client, customer, shop, make_user):
-    client.get(URL)
-    row = Recommendation.objects.get(
-        customer=customer, item=shop.croissant, superseded_at__isnull=True
-    )
-    client.post(reverse("me:recommendation_feedback", args=[row.pk]), {"kind": "not_for_me"})
-    current = Recommendation.objects.filter(customer=customer, superseded_at__isnull=True)
-    listed = set(current.values_list("item_id", flat=True))
-    spare = (
-        Item.objects.exclude(pk__in=listed)
-        .exclude(pk__in=Feedback.objects.filter(customer=customer).values("item_id"))
-        .filter(active=True)
-        .order_by("pk")
-        .first()
-    )
-    item = ReviewItem.objects.filter(recommendation__in=current.filter(status="held")).first()
-    review_decide(
-        user=make_user(Role.STAFF),
-        item_id=item.pk,
-        decision="replace",
-        reason_code="better_item",
-        replacement_item_id=spare.pk,
-        explanation_seen=True,
-    )
+    spare = _replace_a_held_item(client, customer, shop, make_user)
 
     html = client.get(URL).content.decode()
     assert spare.name in item_names(html)

@@ -36,7 +36,7 @@ from rest_framework.test import APIClient
 from accounts.models import ApiScope, CustomerProfile, User
 from accounts.roles import Role
 from accounts.services import api_key_create, customer_profile_claim, user_set_role
-from audits.models import AuditFinding, AuditRun
+from audits.models import AuditRun
 from governance.models import PersonalizationFeature, RiskAssessment, Vendor
 from personalization.campaigns.links import LinkAction, link_token
 from personalization.campaigns.models import Campaign, CampaignRecipient
@@ -55,7 +55,13 @@ from personalization.models import (
     Webhook,
 )
 from personalization.recommending import services as recommending
-from tests.factories import CustomerProfileFactory, InteractionFactory, ItemFactory, UserFactory
+from tests.factories import (
+    AuditFindingFactory,
+    CustomerProfileFactory,
+    InteractionFactory,
+    ItemFactory,
+    UserFactory,
+)
 from tests.mfa import totp_enrol
 
 pytestmark = pytest.mark.django_db
@@ -234,19 +240,7 @@ def _build_world() -> World:
     run = AuditRun.objects.create(
         status=AuditRun.Status.COMPLETED, trigger="command", finished_at=now
     )
-    finding = AuditFinding.objects.create(
-        run=run,
-        kind=AuditFinding.Kind.BREACH,
-        metric="coverage",
-        attributes=["gender"],
-        group={"gender": "woman"},
-        attributes_key="gender",
-        group_key="gender=woman",
-        value=0.41,
-        compared_value=0.6,
-        difference=-0.19,
-        sentence="Women were shown fewer different items than men.",
-    )
+    finding = AuditFindingFactory(run=run)
     api_key, _ = api_key_create(name="old till", scopes=[ApiScope.EVENTS_WRITE])
     # A checked upload waiting for the owner's confirmation (confirming it writes).
     import_run = ImportRun.objects.create(
